@@ -1,0 +1,4 @@
+/**
+ * @fedkit/gateway-trainer: not implemented yet. See the README of this package.
+ */
+export {}

@@ -1,0 +1,4 @@
+/**
+ * @fedkit/secure-runtime: not implemented yet. See the README of this package.
+ */
+export {}

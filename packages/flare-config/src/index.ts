@@ -1,0 +1,4 @@
+/**
+ * @fedkit/flare-config: not implemented yet. See the README of this package.
+ */
+export {}

@@ -1,0 +1,50 @@
+// Shared ESLint flat config for fedkit, modelled on the Effect repository's: typescript-eslint for correctness,
+// @effect/eslint-plugin's dprint rule for formatting (the dprint CLI cannot fetch its plugins on our machines).
+import effect from "@effect/eslint-plugin"
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  {
+    ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "**/.venv-flare/**"]
+  },
+  ...tseslint.configs.recommended,
+  ...effect.configs.dprint,
+  {
+    files: ["**/*.ts", "**/*.mjs"],
+    plugins: { "@effect": effect },
+    rules: {
+      "@effect/dprint": ["error", {
+        config: {
+          indentWidth: 2,
+          lineWidth: 120,
+          semiColons: "asi",
+          quoteStyle: "alwaysDouble",
+          trailingCommas: "never",
+          operatorPosition: "maintain",
+          "arrowFunction.useParentheses": "force"
+        }
+      }]
+    }
+  },
+  {
+    files: ["**/*.ts"],
+    rules: {
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "@typescript-eslint/array-type": ["error", { default: "generic", readonly: "generic" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-namespace": "off",
+      "no-console": "error",
+      "no-restricted-syntax": ["error", {
+        selector: "ThrowStatement",
+        message: "Effect code fails with typed errors (Effect.fail / yield* new XError) instead of throw."
+      }]
+    }
+  },
+  {
+    files: ["**/test/**/*.ts", "**/bench/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": "off"
+    }
+  }
+)

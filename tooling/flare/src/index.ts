@@ -1,0 +1,1 @@
+export * as FlareToolchain from "./FlareToolchain.js"
