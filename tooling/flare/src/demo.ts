@@ -1,0 +1,43 @@
+/**
+ * The quick start's main job until the reference model's demo lands: runs the FLARE smoke job in `nvflare simulator`
+ * with two sites and checks the global model FLARE wrote. Progress on stderr, results on stdout.
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Layer } from "effect"
+import { fileURLToPath } from "node:url"
+import * as FlareToolchain from "./FlareToolchain.js"
+import * as SmokeJob from "./SmokeJob.js"
+
+const workspace = fileURLToPath(new URL("../../../.fedkit/smoke-demo", import.meta.url))
+const clients = 2
+
+const format = (matrix: SmokeJob.Matrix) => matrix.map((row) => `[${row.join(", ")}]`).join(" ")
+
+const program = Effect.gen(function*() {
+  yield* Console.error(
+    `running ${SmokeJob.JOB_DIR} in nvflare simulator with ${clients} sites (workspace ${workspace})`
+  )
+  const result = yield* SmokeJob.run({
+    workspace,
+    clients,
+    onLine: (line) => /round|error/i.test(line) ? Console.error(`  flare | ${line.trim()}`) : Effect.void
+  })
+  const expected = SmokeJob.INITIAL_MODEL.map((row) => row.map((value) => value + SmokeJob.ROUNDS))
+  yield* Console.log(`job:          ${SmokeJob.JOB_DIR}`)
+  yield* Console.log(`server log:   ${workspace}/server/log.txt`)
+  yield* Console.log(`global model: ${result.modelPath}`)
+  yield* Console.log(`initial model ${format(SmokeJob.INITIAL_MODEL)}`)
+  yield* Console.log(`global model  ${format(result.model)}`)
+  if (format(result.model) !== format(expected)) {
+    return yield* Effect.fail(`the global model should be ${format(expected)} after ${SmokeJob.ROUNDS} rounds`)
+  }
+  yield* Console.log(
+    `smoke job passed: ${SmokeJob.ROUNDS} FedAvg rounds on ${clients} sites moved every weight by +1 per round`
+  )
+})
+
+program.pipe(
+  Effect.provide(FlareToolchain.layer.pipe(Layer.provideMerge(NodeContext.layer))),
+  Effect.tapError((error) => Console.error(typeof error === "string" ? error : error.message)),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)
