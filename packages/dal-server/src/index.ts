@@ -1,4 +1,8 @@
 /**
- * @fedkit/dal-server: not implemented yet. See the README of this package.
+ * @fedkit/dal-server: a local Data Access Layer (DAL) over a folder, for development, tests and demos.
  */
-export {}
+export * as DalServer from "./DalServer.js"
+export * as DalServerError from "./DalServerError.js"
+export * as FaultFile from "./FaultFile.js"
+export * as PolicyFile from "./PolicyFile.js"
+export * as TokenFile from "./TokenFile.js"

@@ -1,0 +1,90 @@
+/**
+ * `fedkit-dal-server`: serve a folder as a DAL. Prints the base URL as the first line of stdout; JSON-line logs go to
+ * stderr; SIGINT/SIGTERM close the server gracefully.
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as DalServer from "./DalServer.js"
+import * as FaultFile from "./FaultFile.js"
+import * as PolicyFile from "./PolicyFile.js"
+import * as TokenFile from "./TokenFile.js"
+
+const root = Options.directory("root", { exists: "yes" }).pipe(
+  Options.withDescription("Data folder: ROOT/<bucket>/<path> is served as s3://<bucket>/<path>")
+)
+const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("Port; 0 picks a free one"))
+const host = Options.text("host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("Address to bind"))
+const tokens = Options.file("tokens", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("Bearer-token file (JSON). Without it authentication is DISABLED")
+)
+const policies = Options.file("policies", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("Asset-policy file (JSON)")
+)
+const faults = Options.file("faults", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("Fault-injection rules (JSON), for testing clients")
+)
+const pageSize = Options.integer("page-size").pipe(
+  Options.withDefault(1000),
+  Options.withDescription("Keys per listing page")
+)
+const derivedDir = Options.directory("derived-dir").pipe(
+  Options.optional,
+  Options.withDescription("Where derived-data uploads are stored (default ROOT/derived)")
+)
+
+const loadOptional = <A>(
+  file: Option.Option<string>,
+  load: (file: string) => Effect.Effect<A, DalServer.DalServerError>
+) => Option.match(file, { onNone: () => Effect.succeed(undefined), onSome: load })
+
+export const command = Command.make(
+  "fedkit-dal-server",
+  { root, port, host, tokens, policies, faults, pageSize, derivedDir },
+  (args) =>
+    Effect.gen(function*() {
+      const grants = yield* loadOptional(args.tokens, TokenFile.load)
+      const policyMap = yield* loadOptional(args.policies, PolicyFile.load)
+      const rules = yield* loadOptional(args.faults, FaultFile.load)
+      const server = yield* DalServer.start({
+        root: args.root,
+        host: args.host,
+        port: args.port,
+        pageSize: args.pageSize,
+        ...(Option.isSome(args.derivedDir) ? { derivedDir: args.derivedDir.value } : {}),
+        ...(grants === undefined ? {} : { tokens: grants }),
+        ...(policyMap === undefined ? {} : { policies: policyMap }),
+        ...(rules === undefined ? {} : { faults: rules })
+      })
+      yield* Effect.addFinalizer(() => Effect.logInfo("stopped"))
+      yield* Console.log(server.url)
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+).pipe(Command.withDescription("Serve a folder as an Apheris-style Data Access Layer (DAL) for development and tests"))
+
+export const run = Command.run(command, { name: "fedkit-dal-server", version: "0.0.0" })
+
+/** One JSON object per line on stderr: time, level, message, then the annotations (request fields). */
+export const jsonLogger: Layer.Layer<never> = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make(({ annotations, cause, date, logLevel, message }) => {
+    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+    const line = {
+      time: date.toISOString(),
+      level: logLevel.label,
+      message: text,
+      ...Object.fromEntries(HashMap.toEntries(annotations)),
+      ...(Cause.isEmpty(cause) ? {} : { cause: Cause.pretty(cause) })
+    }
+    process.stderr.write(`${JSON.stringify(line)}\n`)
+  })
+)

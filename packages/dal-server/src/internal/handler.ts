@@ -1,0 +1,525 @@
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import { createReadStream, createWriteStream } from "node:fs"
+import * as fs from "node:fs/promises"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as path from "node:path"
+import { pipeline } from "node:stream/promises"
+import { type Authenticator, type Grant, mayRead } from "./auth.js"
+import {
+  compareKeys,
+  DiskError,
+  etagOf,
+  isInside,
+  listFolder,
+  type NotFound,
+  parseRange,
+  resolveInside,
+  resolveKey
+} from "./disk.js"
+import type { BodyFault, FaultRequest, Faults } from "./faults.js"
+import { BadRequest, enclosingFolders, encodeKey, type Key, parseKey, parseTarget, unsafeSegment } from "./keys.js"
+
+/** One line of the request log (also what `requests` returns). Never holds a token or the Authorization header. */
+export interface RequestLogEntry {
+  readonly id: string
+  readonly time: string
+  readonly method: string
+  /** The raw request path as received, without the query string. */
+  readonly path: string
+  /** The decoded key (`s3://…` for datasets/policies, `<name>/<file>` for derived-data uploads). */
+  readonly key?: string
+  readonly status: number
+  /** Body bytes sent (GET) or received (PUT). */
+  readonly bytes: number
+  readonly durationMillis: number
+  readonly range?: string
+  readonly ifRange?: string
+  readonly cursor?: string
+  /** Name of the token grant that authorised the request (never the token). */
+  readonly grant?: string
+  /** Tag of the injected fault, when one fired. */
+  readonly fault?: string
+  /** `aborted` when the response did not complete (client went away, or a fault cut it). */
+  readonly outcome: "complete" | "aborted"
+}
+
+export interface HandlerConfig {
+  readonly rootReal: string
+  /** Absolute, not necessarily existing yet: created on the first upload. */
+  readonly derivedDir: string
+  readonly pageSize: number
+  readonly auth: Authenticator | undefined
+  readonly policies: ReadonlyMap<string, unknown>
+  readonly faults: Faults
+  readonly record: (entry: RequestLogEntry) => Effect.Effect<void>
+  /**
+   * Exchanges whose last byte (or cut) is on its way; done once their entry is recorded. `requests` waits for
+   * these, so a client that has seen a whole response always finds its entry.
+   */
+  readonly settling: Set<Deferred.Deferred<void>>
+}
+
+class HttpError extends Data.TaggedError("HttpError")<{
+  readonly status: number
+  readonly reason: string
+  readonly headers?: Record<string, string>
+}> {}
+
+/** The response was cut on purpose (fault) or by the client; nothing more can be sent. */
+class ResponseCut extends Data.TaggedError("ResponseCut")<{ readonly reason: string }> {}
+
+interface Exchange {
+  readonly id: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly config: HandlerConfig
+  /** Response body bytes handed to the connection. */
+  sent: number
+  /** Upload bytes stored (PUT). */
+  received?: number
+  key?: string
+  grant?: string
+  fault?: string
+  /** Body length announced in Content-Length, once headers are sent. */
+  announced?: number
+  settled?: Deferred.Deferred<void>
+}
+
+const markSettling = (ex: Exchange) =>
+  Effect.gen(function*() {
+    if (ex.settled !== undefined) return
+    ex.settled = yield* Deferred.make<void>()
+    ex.config.settling.add(ex.settled)
+  })
+
+const jsonHeaders = { "content-type": "application/json; charset=utf-8" }
+
+const sendJson = (ex: Exchange, status: number, value: unknown, headers: Record<string, string> = {}) =>
+  sendBody(ex, status, { ...jsonHeaders, ...headers }, Buffer.from(JSON.stringify(value), "utf8"), undefined)
+
+/**
+ * Writes a chunk with backpressure: waits for "drain" only when the socket buffer is full. With `flush`, waits
+ * until the chunk is handed to the OS, so a fault cutting the connection next cuts exactly there.
+ */
+const write = (res: ServerResponse, chunk: Uint8Array, flush: boolean) =>
+  Effect.async<void, ResponseCut>((resume) => {
+    if (res.destroyed) return resume(Effect.fail(new ResponseCut({ reason: "client went away" })))
+    let done = false
+    const finish = (effect: Effect.Effect<void, ResponseCut>) => {
+      if (done) return
+      done = true
+      res.off("close", onClose)
+      res.off("drain", onDrain)
+      resume(effect)
+    }
+    const onClose = () => finish(Effect.fail(new ResponseCut({ reason: "client went away" })))
+    const onDrain = () => finish(Effect.void)
+    res.on("close", onClose)
+    const flushed = (error: Error | null | undefined) =>
+      error ? finish(Effect.fail(new ResponseCut({ reason: "write failed" }))) : finish(Effect.void)
+    const ready = res.write(chunk, flush ? flushed : undefined)
+    if (!flush) {
+      if (ready) finish(Effect.void)
+      else res.on("drain", onDrain)
+    }
+    return Effect.sync(() => {
+      res.off("close", onClose)
+      res.off("drain", onDrain)
+    })
+  })
+
+const end = (ex: Exchange) =>
+  Effect.zipRight(
+    markSettling(ex),
+    Effect.async<void, ResponseCut>((resume) => {
+      const { res } = ex
+      const onClose = () =>
+        resume(res.writableFinished ? Effect.void : Effect.fail(new ResponseCut({ reason: "closed" })))
+      res.once("close", onClose)
+      res.end()
+      return Effect.sync(() => res.off("close", onClose))
+    })
+  )
+
+/** Applies a body fault at the byte boundary it names; returns true when the response must stop there. */
+const applyBodyFault = (ex: Exchange, fault: BodyFault) =>
+  Effect.gen(function*() {
+    const { res } = ex
+    if (fault._tag !== "StallBody") yield* markSettling(ex)
+    switch (fault._tag) {
+      case "StallBody":
+        yield* Effect.sleep(fault.millis)
+        return false
+      case "ResetMidBody":
+        // TCP RST: the client sees ECONNRESET, not a clean end of stream
+        res.socket?.resetAndDestroy()
+        return true
+      case "TruncateBody":
+        // FIN after fewer bytes than Content-Length announced: a silently short body
+        res.socket?.end()
+        return true
+    }
+  })
+
+/**
+ * Sends status, headers and a body of known length, applying a body fault when one matches. Bytes are streamed
+ * chunk by chunk with backpressure, so files of any size use constant memory.
+ */
+const sendBody = (
+  ex: Exchange,
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer | { readonly length: number; readonly stream: Stream.Stream<Uint8Array, DiskError> },
+  faultRequest: FaultRequest | undefined
+) =>
+  Effect.gen(function*() {
+    const { req, res } = ex
+    const length = body.length
+    const withBody = req.method !== "HEAD" && length > 0
+    const fault = withBody && faultRequest !== undefined
+      ? yield* ex.config.faults.bodyFault(faultRequest)
+      : undefined
+    if (fault !== undefined) ex.fault = fault._tag
+    res.writeHead(status, { ...headers, "content-length": String(length), "x-request-id": ex.id })
+    ex.announced = withBody ? length : 0
+    if (!withBody) return yield* end(ex)
+    res.flushHeaders()
+    const stream = Buffer.isBuffer(body) ? Stream.make(new Uint8Array(body)) : body.stream
+    const send = (chunk: Uint8Array, flush: boolean) =>
+      Effect.gen(function*() {
+        if (chunk.length === 0) return
+        // the client may see the response complete as soon as the last byte leaves: settle before it does
+        if (ex.sent + chunk.length >= length) yield* markSettling(ex)
+        ex.sent += chunk.length
+        yield* write(res, chunk, flush)
+      })
+    let pending = fault
+    const cut = yield* Stream.runFoldWhileEffect(stream, false, (stop) => !stop, (_, chunk) =>
+      Effect.gen(function*() {
+        if (pending === undefined || ex.sent + chunk.length < pending.afterBytes) {
+          yield* send(chunk, false)
+          return false
+        }
+        const head = chunk.subarray(0, pending.afterBytes - ex.sent)
+        yield* send(head, true)
+        const stop = yield* applyBodyFault(ex, pending)
+        pending = undefined
+        if (stop) return true
+        yield* send(chunk.subarray(head.length), false)
+        return false
+      }))
+    if (cut) return
+    if (ex.sent !== length) {
+      // the file shrank while being sent: never let a short body look complete
+      res.destroy()
+      return
+    }
+    yield* end(ex)
+  })
+
+const fileStream = (real: string, start: number, end: number) =>
+  Stream.unwrapScoped(
+    Effect.acquireRelease(
+      Effect.sync(() => createReadStream(real, { start, end, highWaterMark: 256 * 1024 })),
+      (stream) => Effect.sync(() => stream.destroy())
+    ).pipe(
+      Effect.map((readable) =>
+        Stream.fromAsyncIterable(readable as AsyncIterable<Buffer>, (cause) => new DiskError({ path: real, cause }))
+      )
+    )
+  )
+
+const requireGrant = (ex: Exchange): Effect.Effect<Grant | undefined, HttpError> => {
+  const auth = ex.config.auth
+  if (auth === undefined) return Effect.succeed(undefined)
+  const header = ex.req.headers.authorization
+  const grant = auth.authenticate(header)
+  if (grant === undefined) {
+    return Effect.fail(
+      new HttpError({
+        status: 401,
+        reason: header === undefined ? "missing bearer token" : "invalid bearer token",
+        headers: {
+          "www-authenticate": header === undefined
+            ? "Bearer realm=\"dal\""
+            : "Bearer realm=\"dal\", error=\"invalid_token\""
+        }
+      })
+    )
+  }
+  ex.grant = grant.name
+  return Effect.succeed(grant)
+}
+
+const headerFault = (ex: Exchange, request: FaultRequest) =>
+  Effect.gen(function*() {
+    const fault = yield* ex.config.faults.headerFault(request)
+    if (fault === undefined) return
+    ex.fault = fault._tag
+    if (fault._tag === "StallHeaders") return yield* Effect.sleep(fault.millis)
+    return yield* new HttpError({
+      status: fault.status,
+      reason: `injected fault: status ${fault.status}`,
+      ...(fault.retryAfter === undefined ? {} : { headers: { "retry-after": fault.retryAfter } })
+    })
+  })
+
+const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
+  Effect.gen(function*() {
+    const { real, stats } = yield* resolveKey(ex.config.rootReal, key)
+    const etag = etagOf(stats)
+    const common = {
+      "content-type": "application/octet-stream",
+      "accept-ranges": "bytes",
+      etag,
+      "last-modified": stats.mtime.toUTCString()
+    }
+    const ifRange = ex.req.headers["if-range"] as string | undefined
+    // If-Range with a stale validator means "send everything": the client's partial copy is of another version
+    const range = ifRange !== undefined && ifRange !== etag
+      ? { _tag: "Full" as const }
+      : parseRange(ex.req.headers.range, stats.size)
+    switch (range._tag) {
+      case "Unsatisfiable":
+        return yield* new HttpError({
+          status: 416,
+          reason: `range ${ex.req.headers.range} is outside ${key.key} (${stats.size} bytes)`,
+          headers: { "content-range": `bytes */${stats.size}` }
+        })
+      case "Full":
+        return yield* sendBody(ex, 200, common, {
+          length: stats.size,
+          stream: fileStream(real, 0, Math.max(0, stats.size - 1))
+        }, faultRequest)
+      case "Partial":
+        return yield* sendBody(
+          ex,
+          206,
+          {
+            ...common,
+            "content-range": `bytes ${range.start}-${range.end}/${stats.size}`
+          },
+          { length: range.end - range.start + 1, stream: fileStream(real, range.start, range.end) },
+          faultRequest
+        )
+    }
+  })
+
+/** The cursor is the last key of the previous page, so pages stay consistent while files are added. */
+const decodeCursor = (cursor: string | null) =>
+  cursor === null ? undefined : Buffer.from(cursor, "base64url").toString("utf8")
+
+const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultRequest: FaultRequest) =>
+  Effect.gen(function*() {
+    const { rootReal, pageSize } = ex.config
+    const folder = yield* resolveKey(rootReal, key)
+    const keys = yield* listFolder(rootReal, key.key, folder.real)
+    const after = decodeCursor(query.get("cursor"))
+    const from = after === undefined ? 0 : keys.findIndex((k) => compareKeys(k, after) > 0)
+    const page = from === -1 ? [] : keys.slice(from, from + pageSize)
+    const last = page[page.length - 1]
+    const headers: Record<string, string> = {}
+    if (from !== -1 && from + pageSize < keys.length && last !== undefined) {
+      const host = ex.req.headers.host
+      const origin = host !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `http://${host}` : localOrigin(ex.req)
+      const cursor = Buffer.from(last, "utf8").toString("base64url")
+      headers.link = `<${origin}/datasets/${encodeKey(key.key)}?cursor=${cursor}>; rel="next"`
+    }
+    return yield* sendBody(
+      ex,
+      200,
+      { ...jsonHeaders, ...headers },
+      Buffer.from(JSON.stringify(page), "utf8"),
+      faultRequest
+    )
+  })
+
+/** Where this connection reached us; used when the client sent no usable Host header (HTTP/1.0). */
+const localOrigin = (req: IncomingMessage): string => {
+  const address = req.socket.localAddress ?? "127.0.0.1"
+  return `http://${address.includes(":") ? `[${address}]` : address}:${req.socket.localPort}`
+}
+
+const servePolicy = (ex: Exchange, key: Key) => {
+  const { policies } = ex.config
+  const found = [key.key, ...enclosingFolders(key)].find((candidate) => policies.has(candidate))
+  return found === undefined
+    ? Effect.fail(new HttpError({ status: 404, reason: `no policy for ${key.key} or any folder enclosing it` }))
+    : sendJson(ex, 200, policies.get(found))
+}
+
+const read = (ex: Exchange, endpoint: "datasets" | "policies", rest: string, query: URLSearchParams) =>
+  Effect.gen(function*() {
+    const method = ex.req.method ?? "GET"
+    if (method !== "GET" && method !== "HEAD") {
+      return yield* new HttpError({
+        status: 405,
+        reason: `${method} not allowed here`,
+        headers: { allow: "GET, HEAD" }
+      })
+    }
+    const grant = yield* requireGrant(ex)
+    ex.key = rest
+    const key = yield* parseKey(rest)
+    if (grant !== undefined && !mayRead(grant, key.key)) {
+      return yield* new HttpError({ status: 403, reason: `token "${grant.name}" may not read ${key.key}` })
+    }
+    const faultRequest: FaultRequest = { method, endpoint, key: key.key }
+    yield* headerFault(ex, faultRequest)
+    if (endpoint === "policies") return yield* servePolicy(ex, key)
+    return yield* key.isFolder ? serveListing(ex, key, query, faultRequest) : serveFile(ex, key, faultRequest)
+  })
+
+const derivedName = /^[A-Za-z0-9_-]{1,128}$/
+
+/** Streams the request body to a temp file next to the target, then renames it: readers never see a partial file. */
+const receiveDerived = (ex: Exchange, rest: string) =>
+  Effect.gen(function*() {
+    const method = ex.req.method ?? "PUT"
+    if (method !== "PUT") {
+      return yield* new HttpError({ status: 405, reason: `${method} not allowed here`, headers: { allow: "PUT" } })
+    }
+    const grant = yield* requireGrant(ex)
+    ex.key = rest
+    const [name = "", ...file] = rest.split("/")
+    if (!derivedName.test(name)) {
+      return yield* new BadRequest({ reason: `derived dataset name "${name}" must be 1-128 of A-Z a-z 0-9 - _` })
+    }
+    const problem = file.length === 0 ? "missing file name" : file.map(unsafeSegment).find((p) => p !== undefined)
+    if (problem !== undefined) return yield* new BadRequest({ reason: `file name "${file.join("/")}": ${problem}` })
+    if (grant !== undefined && grant.derived !== true) {
+      return yield* new HttpError({ status: 403, reason: `token "${grant.name}" may not write derived data` })
+    }
+    yield* headerFault(ex, { method, endpoint: "dataset", key: rest })
+    const { derivedDir, rootReal } = ex.config
+    const parent = path.join(derivedDir, name, ...file.slice(0, -1))
+    yield* Effect.tryPromise({
+      try: () => fs.mkdir(parent, { recursive: true }),
+      catch: () => new HttpError({ status: 409, reason: `cannot create the folder for ${rest}: a file is in the way` })
+    })
+    // symlinks below the derived folder must not lead writes outside it
+    const derivedReal = yield* Effect.promise(() => fs.realpath(derivedDir))
+    const parentReal = yield* resolveInside(derivedReal, [path.relative(derivedDir, parent)], rest)
+    if (!parentReal.stats.isDirectory()) {
+      return yield* new HttpError({ status: 409, reason: `cannot store ${rest}: a file is in the way` })
+    }
+    const target = path.join(parentReal.real, file[file.length - 1]!)
+    const temp = path.join(parentReal.real, `.fedkit-upload-${randomUUID()}`)
+    yield* Effect.tryPromise({
+      try: async (signal) => {
+        await pipeline(ex.req, createWriteStream(temp, { flags: "wx" }), { signal })
+        // fsync before the rename, so a crash cannot leave a renamed but empty file
+        const handle = await fs.open(temp, "r+")
+        await handle.sync().finally(() => handle.close())
+      },
+      catch: (cause) => new ResponseCut({ reason: `upload interrupted: ${String(cause)}` })
+    }).pipe(
+      Effect.zipRight(Effect.tryPromise({
+        try: () => fs.rename(temp, target),
+        catch: () => new HttpError({ status: 409, reason: `cannot store ${rest}: a folder is in the way` })
+      })),
+      Effect.onError(() => Effect.promise(() => fs.rm(temp, { force: true })))
+    )
+    const size = (yield* Effect.promise(() => fs.stat(target))).size
+    ex.received = size
+    const rel = path.relative(rootReal, target)
+    const key = isInside(rootReal, target) ? `s3://${rel.split(path.sep).join("/")}` : undefined
+    return yield* sendJson(ex, 201, { name, file: file.join("/"), bytes: size, ...(key === undefined ? {} : { key }) })
+  })
+
+const route = (ex: Exchange) =>
+  Effect.gen(function*() {
+    const target = yield* parseTarget(ex.req.url ?? "/")
+    switch (target.endpoint) {
+      case "datasets":
+      case "policies":
+        return yield* read(ex, target.endpoint, target.rest, target.query)
+      case "dataset":
+        return yield* receiveDerived(ex, target.rest)
+      case "other":
+        return yield* new HttpError({
+          status: 404,
+          reason: `no such endpoint ${target.rawPath}: use datasets/{key}, policies/{key} or PUT dataset/{name}/{file}`
+        })
+    }
+  })
+
+const errorResponse = (ex: Exchange, error: HttpError | BadRequest | NotFound | DiskError) =>
+  Effect.gen(function*() {
+    if (ex.res.headersSent) {
+      ex.res.destroy()
+      return
+    }
+    switch (error._tag) {
+      case "HttpError":
+        return yield* sendJson(ex, error.status, { error: error.reason }, error.headers)
+      case "BadRequest":
+        return yield* sendJson(ex, 400, { error: error.reason })
+      case "NotFound":
+        return yield* sendJson(ex, 404, { error: error.reason })
+      case "DiskError":
+        yield* Effect.logError("disk error").pipe(Effect.annotateLogs({ path: error.path, cause: String(error.cause) }))
+        return yield* sendJson(ex, 500, { error: "internal error reading the data folder" })
+    }
+  })
+
+/** Every announced byte was handed to the connection and no fault cut it (the client may close first). */
+const isComplete = (ex: Exchange): boolean =>
+  ex.fault !== "ResetMidBody" && ex.fault !== "TruncateBody" &&
+  (ex.res.writableFinished || (ex.announced !== undefined && ex.sent === ex.announced))
+
+/** Handles one request; never fails. Logs exactly one entry when the exchange ends, however it ends. */
+export const handle = (config: HandlerConfig, req: IncomingMessage, res: ServerResponse) => {
+  const incomingId = req.headers["x-request-id"]
+  const ex: Exchange = {
+    id: typeof incomingId === "string" && /^[\w.-]{1,64}$/.test(incomingId) ? incomingId : randomUUID(),
+    req,
+    res,
+    config,
+    sent: 0
+  }
+  const started = performance.now()
+  const log = Effect.suspend(() => {
+    const cursor = parseTarget(req.url ?? "/").pipe(Either.map((t) => t.query.get("cursor")), Either.getOrNull)
+    const entry: RequestLogEntry = {
+      id: ex.id,
+      time: new Date().toISOString(),
+      method: req.method ?? "",
+      path: (req.url ?? "").split("?")[0] ?? "",
+      ...(ex.key === undefined ? {} : { key: ex.key }),
+      status: res.statusCode,
+      bytes: ex.received ?? ex.sent,
+      durationMillis: Math.round((performance.now() - started) * 10) / 10,
+      ...(req.headers.range === undefined ? {} : { range: req.headers.range }),
+      ...(typeof req.headers["if-range"] === "string" ? { ifRange: req.headers["if-range"] } : {}),
+      ...(cursor === null ? {} : { cursor }),
+      ...(ex.grant === undefined ? {} : { grant: ex.grant }),
+      ...(ex.fault === undefined ? {} : { fault: ex.fault }),
+      outcome: isComplete(ex) ? "complete" : "aborted"
+    }
+    return config.record(entry).pipe(
+      Effect.zipRight(Effect.logInfo("request").pipe(Effect.annotateLogs({ ...entry }))),
+      Effect.ensuring(Effect.suspend(() => {
+        if (ex.settled === undefined) return Effect.void
+        config.settling.delete(ex.settled)
+        return Deferred.done(ex.settled, Exit.void)
+      }))
+    )
+  })
+  return route(ex).pipe(
+    Effect.catchTags({
+      HttpError: (e) => errorResponse(ex, e),
+      BadRequest: (e) => errorResponse(ex, e),
+      NotFound: (e) => errorResponse(ex, e),
+      DiskError: (e) => errorResponse(ex, e)
+    }),
+    Effect.catchTag("ResponseCut", () => Effect.sync(() => res.destroy())),
+    Effect.ensuring(log)
+  )
+}
