@@ -1,0 +1,101 @@
+/**
+ * `ScatterAndGather`'s server-side helpers: the `InTimeAccumulateWeightedAggregator` and the
+ * `FullModelShareableGenerator`. Argument names and types are those of nvflare 2.9.0.
+ *
+ * @since 0.1.0
+ */
+import { type Either, Schema } from "effect"
+import type { IdentifiedComponent, InvalidComponent } from "./Component.js"
+import { buildIdentified, entry, exact } from "./internal/entry.js"
+import { literals, opt, record } from "./internal/schemas.js"
+
+/**
+ * The DXO data kinds the aggregator accepts (`nvflare.apis.dxo.DataKind`). Use `WEIGHTS` when clients send full
+ * parameters, `WEIGHT_DIFF` when they send differences.
+ *
+ * @since 0.1.0
+ */
+export const AggregatedDataKind = literals("WEIGHTS", "WEIGHT_DIFF", "METRICS")
+
+const Weights = record(Schema.Finite)
+
+/**
+ * `nvflare.app_common.aggregators.intime_accumulate_model_aggregator.InTimeAccumulateWeightedAggregator`. A DXO
+ * `Aggregator` for `ScatterAndGather`; `FedAvg` takes a `ModelAggregator` instead.
+ *
+ * @since 0.1.0
+ */
+export const InTimeAccumulateWeightedAggregatorArgs = Schema.Struct({
+  exclude_vars: opt(
+    Schema.NullOr(Schema.Union(Schema.String, record(Schema.String)))
+  ),
+  aggregation_weights: opt(
+    Schema.NullOr(Schema.Union(Weights, record(Weights)))
+  ),
+  expected_data_kind: opt(
+    Schema.Union(AggregatedDataKind, record(AggregatedDataKind))
+  ),
+  weigh_by_local_iter: opt(Schema.Boolean)
+}).annotations({ identifier: "InTimeAccumulateWeightedAggregatorArgs", ...exact })
+
+/**
+ * @since 0.1.0
+ */
+export type InTimeAccumulateWeightedAggregatorArgs = typeof InTimeAccumulateWeightedAggregatorArgs.Type
+
+/**
+ * The catalog entry for `InTimeAccumulateWeightedAggregator`.
+ *
+ * @since 0.1.0
+ */
+export const InTimeAccumulateWeightedAggregator = entry({
+  name: "InTimeAccumulateWeightedAggregator",
+  path: "nvflare.app_common.aggregators.intime_accumulate_model_aggregator.InTimeAccumulateWeightedAggregator",
+  kind: "aggregator",
+  args: InTimeAccumulateWeightedAggregatorArgs,
+  defaultId: "aggregator"
+})
+
+/**
+ * An `InTimeAccumulateWeightedAggregator`, id `"aggregator"` unless given (`ScatterAndGather`'s default).
+ *
+ * @since 0.1.0
+ */
+export const inTimeAccumulateWeightedAggregator = (
+  args: InTimeAccumulateWeightedAggregatorArgs = {},
+  options?: { readonly id?: string }
+): Either.Either<IdentifiedComponent, InvalidComponent> =>
+  buildIdentified(InTimeAccumulateWeightedAggregator, args, options)
+
+/**
+ * `FullModelShareableGenerator` takes no arguments.
+ *
+ * @since 0.1.0
+ */
+export const FullModelShareableGeneratorArgs = Schema.Struct({}).annotations({
+  identifier: "FullModelShareableGeneratorArgs",
+  ...exact
+})
+
+/**
+ * The catalog entry for
+ * `nvflare.app_common.shareablegenerators.full_model_shareable_generator.FullModelShareableGenerator`.
+ *
+ * @since 0.1.0
+ */
+export const FullModelShareableGenerator = entry({
+  name: "FullModelShareableGenerator",
+  path: "nvflare.app_common.shareablegenerators.full_model_shareable_generator.FullModelShareableGenerator",
+  kind: "shareable_generator",
+  args: FullModelShareableGeneratorArgs,
+  defaultId: "shareable_generator"
+})
+
+/**
+ * A `FullModelShareableGenerator`, id `"shareable_generator"` unless given (`ScatterAndGather`'s default).
+ *
+ * @since 0.1.0
+ */
+export const fullModelShareableGenerator = (
+  options?: { readonly id?: string }
+): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(FullModelShareableGenerator, {}, options)

@@ -1,0 +1,250 @@
+/**
+ * JSON values as FLARE reads them, and the one deterministic way this package writes them.
+ *
+ * `stringify` gives byte-identical output for equal values, whatever order their keys were inserted in: FLARE's
+ * structural keys first in the order FLARE's own Job API writes them (`format_version`, `id`, `path`, …), every other
+ * key by code-point order, 2-space indentation and a trailing newline.
+ *
+ * @since 0.1.0
+ */
+import { Effect, type FastCheck, ParseResult, Schema } from "effect"
+import { jsonPath } from "./Issue.js"
+
+/**
+ * A JSON value: what a FLARE config may hold. Numbers are finite (`NaN` and `Infinity` have no JSON form) and
+ * object keys are never `__proto__` (a JSON parser and a JavaScript object disagree on what that key means).
+ *
+ * @since 0.1.0
+ */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | ReadonlyArray<JsonValue>
+  | { readonly [key: string]: JsonValue }
+
+/** @since 0.1.0 */
+export type JsonObject = { readonly [key: string]: JsonValue }
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const prototype = Object.getPrototypeOf(u)
+  return prototype === Object.prototype || prototype === null
+}
+
+const describe = (u: unknown): string =>
+  u === undefined
+    ? "undefined"
+    : typeof u === "number"
+    ? String(u)
+    : typeof u === "object"
+    ? "a non-JSON object"
+    : typeof u
+
+const at = (
+  path: ReadonlyArray<PropertyKey>,
+  actual: unknown,
+  issue: ParseResult.ParseIssue
+): ParseResult.ParseIssue => {
+  const [head, ...tail] = path
+  return head === undefined ? issue : new ParseResult.Pointer([head, ...tail], actual, issue)
+}
+
+/**
+ * Validates and copies in one walk, so the value handed out shares nothing mutable with the caller's input and
+ * `-0` comes out as `0` (JSON has one zero).
+ */
+const copyJson = (
+  input: unknown,
+  path: ReadonlyArray<PropertyKey>,
+  issues: Array<ParseResult.ParseIssue>,
+  ast: Schema.Schema.Any["ast"]
+): JsonValue => {
+  const fail = (message: string): JsonValue => {
+    issues.push(at(path, input, new ParseResult.Type(ast, input, message)))
+    return null
+  }
+  if (input === null || typeof input === "boolean" || typeof input === "string") return input
+  if (typeof input === "number") {
+    if (!Number.isFinite(input)) return fail(`Expected a finite number, actual ${describe(input)}`)
+    return input === 0 ? 0 : input
+  }
+  if (Array.isArray(input)) {
+    const out: Array<JsonValue> = []
+    for (let index = 0; index < input.length; index++) {
+      if (!(index in input)) {
+        issues.push(at([...path, index], undefined, new ParseResult.Type(ast, undefined, "is a hole")))
+        continue
+      }
+      out.push(copyJson(input[index], [...path, index], issues, ast))
+    }
+    return out
+  }
+  if (isPlainObject(input)) {
+    const out: Record<string, JsonValue> = {}
+    for (const key of Object.keys(input)) {
+      if (key === "__proto__") {
+        issues.push(
+          at([...path, key], input[key], new ParseResult.Type(ast, input[key], "the key __proto__ is not allowed"))
+        )
+        continue
+      }
+      out[key] = copyJson(input[key], [...path, key], issues, ast)
+    }
+    return out
+  }
+  return fail(
+    `Expected a JSON value (null, boolean, finite number, string, array or object), actual ${describe(input)}`
+  )
+}
+
+const decodeJson = (input: unknown, ast: Schema.Schema.Any["ast"]) => {
+  const issues: Array<ParseResult.ParseIssue> = []
+  const value = copyJson(input, [], issues, ast)
+  const [first, ...rest] = issues
+  return first === undefined
+    ? Effect.succeed(value)
+    : Effect.fail(rest.length === 0 ? first : new ParseResult.Composite(ast, input, [first, ...rest]))
+}
+
+// fast-check's JSON generator may produce `-0` and `__proto__` keys, neither of which a JsonValue holds.
+const jsonArbitrary = (fc: typeof FastCheck) =>
+  fc.jsonValue({ maxDepth: 2, depthSize: "small" }).map(function normalize(value: unknown): JsonValue {
+    if (typeof value === "number") return value === 0 ? 0 : value
+    if (Array.isArray(value)) return value.map(normalize)
+    if (value !== null && typeof value === "object") {
+      const out: Record<string, JsonValue> = {}
+      for (const [key, item] of Object.entries(value)) if (key !== "__proto__") out[key] = normalize(item)
+      return out
+    }
+    return value as JsonValue
+  })
+
+/**
+ * Schema for {@link JsonValue}. Decoding copies the input; errors point at the offending element
+ * (`args.model[1][2]: Expected a finite number, actual NaN`).
+ *
+ * @since 0.1.0
+ */
+export const JsonValue: Schema.Schema<JsonValue> = Schema.declare([], {
+  decode: () => (input, _options, ast) => decodeJson(input, ast),
+  encode: () => (input, _options, ast) => decodeJson(input, ast)
+}, {
+  identifier: "JsonValue",
+  description: "a JSON value",
+  arbitrary: () => (fc) => jsonArbitrary(fc)
+})
+
+/**
+ * Schema for {@link JsonObject}: a JSON object, as component `args` and free-form meta fields are.
+ *
+ * @since 0.1.0
+ */
+export const JsonObject: Schema.Schema<JsonObject> = JsonValue.pipe(
+  Schema.filter((value): value is JsonObject => isPlainObject(value), {
+    message: () => "Expected a JSON object"
+  }),
+  Schema.annotations({
+    identifier: "JsonObject",
+    arbitrary: () => (fc) =>
+      fc.dictionary(fc.string().filter((key) => key !== "__proto__"), jsonArbitrary(fc), { maxKeys: 4 })
+  })
+) as unknown as Schema.Schema<JsonObject>
+
+// The order FLARE's Job API (`FedJobConfig`) writes config keys in, so emitted files read like FLARE's own.
+const KEY_RANK: ReadonlyMap<string, number> = new Map(
+  [
+    "format_version",
+    "name",
+    "id",
+    "path",
+    "tasks",
+    "direction",
+    "executor",
+    "filters",
+    "args",
+    "disabled",
+    "workflows",
+    "executors",
+    "components",
+    "task_data_filters",
+    "task_result_filters"
+  ].map((key, index) => [key, index])
+)
+
+/**
+ * Orders object keys: FLARE's structural keys first (in FLARE's order), then everything else by UTF-16 code units.
+ *
+ * @since 0.1.0
+ */
+export const compareKeys = (a: string, b: string): number => {
+  const rankA = KEY_RANK.get(a) ?? KEY_RANK.size
+  const rankB = KEY_RANK.get(b) ?? KEY_RANK.size
+  if (rankA !== rankB) return rankA - rankB
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+const renderNumber = (value: number): string => {
+  if (!Number.isFinite(value)) return "null"
+  return value === 0 ? "0" : JSON.stringify(value)
+}
+
+const renderFloat = (value: number): string => {
+  const text = renderNumber(value)
+  return /^-?\d+$/.test(text) ? `${text}.0` : text
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface StringifyOptions {
+  /**
+   * JSON paths (`$.workflows[0].args.task_check_period`, as `Issue.jsonPath` writes them) of numbers to write with a
+   * fraction even when whole. JavaScript writes `1.0` as `1`, which Python reads as an `int`; the few FLARE
+   * constructors that test `isinstance(x, float)` reject that.
+   */
+  readonly floats?: ReadonlySet<string>
+}
+
+const render = (
+  value: JsonValue,
+  indent: string,
+  path: ReadonlyArray<PropertyKey>,
+  floats: ReadonlySet<string>
+): string => {
+  if (value === null) return "null"
+  if (typeof value === "boolean") return value ? "true" : "false"
+  if (typeof value === "number") {
+    return floats.size > 0 && floats.has(jsonPath(path))
+      ? renderFloat(value)
+      : renderNumber(value)
+  }
+  if (typeof value === "string") return JSON.stringify(value)
+  const inner = `${indent}  `
+  if (Array.isArray(value)) {
+    const items = value as ReadonlyArray<JsonValue>
+    if (items.length === 0) return "[]"
+    return `[\n${
+      items.map((item, index) => inner + render(item, inner, [...path, index], floats)).join(",\n")
+    }\n${indent}]`
+  }
+  const record = value as JsonObject
+  const keys = Object.keys(record).sort(compareKeys)
+  if (keys.length === 0) return "{}"
+  return `{\n${
+    keys.map((key) =>
+      `${inner}${JSON.stringify(key)}: ${render(record[key] as JsonValue, inner, [...path, key], floats)}`
+    )
+      .join(",\n")
+  }\n${indent}}`
+}
+
+/**
+ * Deterministic JSON text: stable key order (see {@link compareKeys}), 2-space indentation, a trailing newline.
+ * Equal values give byte-identical text.
+ *
+ * @since 0.1.0
+ */
+export const stringify = (value: JsonValue, options?: StringifyOptions): string =>
+  `${render(value, "", [], options?.floats ?? new Set())}\n`

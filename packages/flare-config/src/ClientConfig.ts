@@ -1,0 +1,134 @@
+/**
+ * `config_fed_client.json`: the client side of an app. FLARE requires `format_version: 2` and at least one executor
+ * entry (`nvflare/private/fed/client/client_json_config.py`).
+ *
+ * @since 0.1.0
+ */
+import { Either, Schema } from "effect"
+import * as CanonicalJson from "./CanonicalJson.js"
+import { IdentifiedComponent } from "./Component.js"
+import { TaskExecutor } from "./Executors.js"
+import { FilterChain } from "./Filters.js"
+import { withVariables } from "./internal/configFile.js"
+import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
+import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
+import type { DecodeError } from "./Issue.js"
+
+const fields = Schema.Struct({
+  format_version: Schema.Literal(2),
+  executors: nonEmpty(TaskExecutor, "FLARE requires at least one executor"),
+  components: Schema.optionalWith(Schema.Array(IdentifiedComponent), { default: () => [], exact: true }),
+  task_data_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  task_result_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  default_task_fetch_interval: opt(PositiveNumber)
+})
+
+/**
+ * The file's schema: JSON object ⇄ typed config, with non-structural top-level keys held in `variables`.
+ *
+ * @since 0.1.0
+ */
+export const ClientConfig = withVariables(
+  [
+    "format_version",
+    "executors",
+    "components",
+    "task_data_filters",
+    "task_result_filters",
+    "default_task_fetch_interval"
+  ],
+  fields,
+  "ClientConfig"
+)
+
+/**
+ * @since 0.1.0
+ */
+export type ClientConfig = typeof ClientConfig.Type
+
+/**
+ * The file name, inside the app's `config/` folder.
+ *
+ * @since 0.1.0
+ */
+export const FILE = "config_fed_client.json"
+
+/**
+ * What {@link make} takes: the config without `format_version`; lists that are empty may be left out.
+ *
+ * @since 0.1.0
+ */
+export type Input =
+  & Omit<ClientConfig, "format_version" | "components" | "task_data_filters" | "task_result_filters" | "variables">
+  & {
+    readonly components?: ClientConfig["components"]
+    readonly task_data_filters?: ClientConfig["task_data_filters"]
+    readonly task_result_filters?: ClientConfig["task_result_filters"]
+    readonly variables?: ClientConfig["variables"]
+  }
+
+/**
+ * Builds a client config from built components, checking it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ClientConfig, Executors } from "@fedkit/flare-config"
+ *
+ * const client = Effect.gen(function*() {
+ *   const trainer = yield* Executors.clientApi({ execution_mode: "external_process", command: ["python3", "custom/train.py"] })
+ *   return yield* ClientConfig.make({ executors: [Executors.assign(["*"], trainer)] })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (input: Input): Either.Either<ClientConfig, DecodeError> =>
+  validate({
+    format_version: 2,
+    components: [],
+    task_data_filters: [],
+    task_result_filters: [],
+    variables: {},
+    ...input
+  })
+
+/**
+ * Checks a config value built in code.
+ *
+ * @since 0.1.0
+ */
+export const validate: (config: ClientConfig) => Either.Either<ClientConfig, DecodeError> = validateWith(
+  ClientConfig,
+  FILE
+)
+
+/**
+ * Decodes parsed `config_fed_client.json` content; issues name `file` (default `config_fed_client.json`).
+ *
+ * @since 0.1.0
+ */
+export const decode = (input: unknown, file: string = FILE): Either.Either<ClientConfig, DecodeError> =>
+  decodeWith(ClientConfig, file)(input)
+
+/**
+ * Decodes `config_fed_client.json` text.
+ *
+ * @since 0.1.0
+ */
+export const fromJson = (text: string, file: string = FILE): Either.Either<ClientConfig, DecodeError> =>
+  Either.flatMap(parseJson(file, text), (input) => decode(input, file))
+
+/**
+ * The JSON form.
+ *
+ * @since 0.1.0
+ */
+export const encode = (config: ClientConfig): CanonicalJson.JsonObject => Schema.encodeSync(ClientConfig)(config)
+
+/**
+ * Canonical text. Prefer `Job.toFiles`, which also checks the whole job and applies the target.
+ *
+ * @since 0.1.0
+ */
+export const toJson = (config: ClientConfig): string => CanonicalJson.stringify(encode(config))

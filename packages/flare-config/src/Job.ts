@@ -1,0 +1,253 @@
+/**
+ * A whole FLARE job: `meta.json` plus its apps, each with a server config, a client config and `custom/` files, for
+ * one target FLARE release. {@link toFiles} checks the job and writes it as canonical files; {@link fromFiles}
+ * reads an existing job folder's files back.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, Option, Schema } from "effect"
+import * as CanonicalJson from "./CanonicalJson.js"
+import * as Catalog from "./Catalog.js"
+import * as ClientConfig from "./ClientConfig.js"
+import { defaultTarget, FlareTarget } from "./FlareTarget.js"
+import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
+import { locate } from "./internal/locate.js"
+import * as paths from "./internal/paths.js"
+import { opt, recordWithKeys, RelativePath, relativePathArbitrary, relativePathProblem } from "./internal/schemas.js"
+import { DecodeError, Issue, jsonPath } from "./Issue.js"
+import * as JobCheck from "./JobCheck.js"
+import * as JobMeta from "./JobMeta.js"
+import * as ServerConfig from "./ServerConfig.js"
+
+/**
+ * One app: what the sites it is deployed to run. `custom` maps paths inside the app's `custom/` folder to file
+ * contents (the trainer script, modules named by class paths); FLARE puts that folder on the trainer's `PYTHONPATH`
+ * and runs external trainers with the app folder as working directory (`custom/train.py`).
+ *
+ * @since 0.1.0
+ */
+export const App = Schema.Struct({
+  server: opt(ServerConfig.ServerConfig),
+  client: opt(ClientConfig.ClientConfig),
+  custom: Schema.optionalWith(recordWithKeys(Schema.String, relativePathProblem, relativePathArbitrary), {
+    default: () => ({}),
+    exact: true
+  })
+}).annotations({ identifier: "App", parseOptions: { onExcessProperty: "error" } })
+
+/**
+ * @since 0.1.0
+ */
+export type App = typeof App.Type
+
+/**
+ * A FLARE job for one target release (default `"2.9"`).
+ *
+ * @since 0.1.0
+ */
+export const FlareJob = Schema.Struct({
+  meta: JobMeta.JobMeta,
+  apps: JobMeta.byAppName(App),
+  target: Schema.optionalWith(FlareTarget, { default: () => defaultTarget, exact: true })
+}).annotations({ identifier: "FlareJob", parseOptions: { onExcessProperty: "error" } })
+
+/**
+ * @since 0.1.0
+ */
+export type FlareJob = typeof FlareJob.Type
+
+/**
+ * Builds a job from typed parts, checking their shapes. Whole-job rules (references, deploy_map, target) are checked
+ * by {@link toFiles} and `JobCheck.check`.
+ *
+ * @since 0.1.0
+ */
+export const make = (input: {
+  readonly meta: JobMeta.JobMeta
+  readonly apps: Readonly<Record<string, AppInput>>
+  readonly target?: FlareTarget
+}): Either.Either<FlareJob, DecodeError> =>
+  validateWith(FlareJob, "FlareJob")({
+    target: input.target ?? defaultTarget,
+    meta: input.meta,
+    apps: Object.fromEntries(Object.entries(input.apps).map(([name, app]) => [name, { custom: {}, ...app }]))
+  })
+
+/**
+ * An app as {@link make} takes it: `custom` may be left out.
+ *
+ * @since 0.1.0
+ */
+export type AppInput = Omit<App, "custom"> & { readonly custom?: App["custom"] }
+
+/**
+ * The relative path of a job file: `meta.json`, `<app>/config/<file>`, `<app>/custom/<path>`.
+ *
+ * @since 0.1.0
+ */
+export const filePath = paths.filePath
+
+// Catalog arguments FLARE reads with isinstance(x, float) (see CanonicalJson.StringifyOptions).
+const floatPaths = (config: ServerConfig.ServerConfig | ClientConfig.ClientConfig): ReadonlySet<string> =>
+  new Set(
+    locate(config).flatMap((item) =>
+      Option.match(Catalog.byPath(item.component.path), {
+        onNone: () => [],
+        onSome: (entry) =>
+          entry.floats
+            .filter((name) => typeof item.component.args[name] === "number")
+            .map((name) => jsonPath([...item.path, "args", name]))
+      })
+    )
+  )
+
+/**
+ * The job's files without checking it: for a job `JobCheck.prepare` already returned.
+ *
+ * @since 0.1.0
+ */
+export const render = (job: FlareJob): Readonly<Record<string, string>> => {
+  const files: Record<string, string> = { [filePath.meta]: JobMeta.toJson(job.meta) }
+  for (const name of Object.keys(job.apps).sort()) {
+    const app = job.apps[name]
+    if (app === undefined) continue
+    if (app.server !== undefined) {
+      files[filePath.server(name)] = CanonicalJson.stringify(ServerConfig.encode(app.server), {
+        floats: floatPaths(app.server)
+      })
+    }
+    if (app.client !== undefined) {
+      files[filePath.client(name)] = CanonicalJson.stringify(ClientConfig.encode(app.client), {
+        floats: floatPaths(app.client)
+      })
+    }
+    for (const path of Object.keys(app.custom).sort()) files[filePath.custom(name, path)] = app.custom[path] ?? ""
+  }
+  return files
+}
+
+/**
+ * Checks the whole job (see `JobCheck`), applies its target, and returns its files: relative path → content, JSON
+ * files in canonical form. The same job always gives byte-identical files. Fails with every issue found.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Job } from "@fedkit/flare-config"
+ *
+ * declare const job: Job.FlareJob
+ * const files = Job.toFiles(job) // Effect<Record<string, string>, JobCheckError>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const toFiles = (job: FlareJob): Effect.Effect<Readonly<Record<string, string>>, JobCheck.JobCheckError> =>
+  Effect.map(JobCheck.prepare(job), render)
+
+type Slot = "server" | "client" | "custom"
+
+const classify = (
+  path: string
+): { readonly app: string; readonly slot: Slot; readonly rest: string } | "meta" | undefined => {
+  if (path === filePath.meta) return "meta"
+  const [app, folder, ...rest] = path.split("/")
+  if (app === undefined || folder === undefined || rest.length === 0) return undefined
+  const tail = rest.join("/")
+  if (folder === "config" && tail === ServerConfig.FILE) return { app, slot: "server", rest: tail }
+  if (folder === "config" && tail === ClientConfig.FILE) return { app, slot: "client", rest: tail }
+  if (folder === "custom") return { app, slot: "custom", rest: tail }
+  return undefined
+}
+
+/**
+ * Reads a job folder's files (relative path → text, as {@link toFiles} returns them): `meta.json`,
+ * `<app>/config/config_fed_server.json`, `<app>/config/config_fed_client.json` and `<app>/custom/**`. Every problem
+ * in every file is reported, each with its file and JSON path. HOCON/YAML configs and other files under `config/`
+ * are not read (an issue says so). The result is not checked as a whole: use `JobCheck.check` or {@link toFiles}.
+ *
+ * @since 0.1.0
+ */
+export const fromFiles = (
+  files: Readonly<Record<string, string>>,
+  options?: { readonly target?: FlareTarget }
+): Either.Either<FlareJob, DecodeError> => {
+  const issues: Array<Issue> = []
+  const collect = <A>(result: Either.Either<A, DecodeError>): A | undefined =>
+    Either.match(result, {
+      onLeft: (error) => {
+        issues.push(...error.issues)
+        return undefined
+      },
+      onRight: (value) => value
+    })
+  let meta: JobMeta.JobMeta | undefined
+  // A Map, not an object: file paths come from outside, and an app named "__proto__" must not reach a prototype.
+  interface Collected {
+    server?: ServerConfig.ServerConfig
+    client?: ClientConfig.ClientConfig
+    readonly custom: Map<string, string>
+  }
+  const apps = new Map<string, Collected>()
+  const appOf = (name: string): Collected => {
+    const existing = apps.get(name)
+    if (existing !== undefined) return existing
+    const created: Collected = { custom: new Map<string, string>() }
+    apps.set(name, created)
+    return created
+  }
+  for (const path of Object.keys(files).sort()) {
+    const text = files[path] ?? ""
+    const kind = classify(path)
+    if (kind === undefined || Either.isLeft(Schema.decodeUnknownEither(RelativePath)(path))) {
+      issues.push(
+        new Issue({
+          file: path,
+          path: "$",
+          message: "not a file flare-config reads (meta.json, <app>/config/config_fed_server.json, " +
+            "<app>/config/config_fed_client.json, <app>/custom/**; JSON configs only)"
+        })
+      )
+    } else if (kind === "meta") {
+      meta = collect(Either.flatMap(parseJson(path, text), decodeWith(JobMeta.JobMeta, path)))
+    } else if (kind.slot === "custom") {
+      appOf(kind.app).custom.set(kind.rest, text)
+    } else {
+      const parsed = parseJson(path, text)
+      const app = appOf(kind.app)
+      if (kind.slot === "server") {
+        const server = collect(Either.flatMap(parsed, (input) => ServerConfig.decode(input, path)))
+        if (server !== undefined) app.server = server
+      } else {
+        const client = collect(Either.flatMap(parsed, (input) => ClientConfig.decode(input, path)))
+        if (client !== undefined) app.client = client
+      }
+    }
+  }
+  if (!(filePath.meta in files)) {
+    issues.push(new Issue({ file: filePath.meta, path: "$", message: "missing: every FLARE job has a meta.json" }))
+  }
+  if (issues.length > 0 || meta === undefined) return Either.left(new DecodeError({ issues }))
+  // Object.fromEntries defines own properties, so even a "__proto__" app arrives as a key (and is refused as a name).
+  return make({
+    meta,
+    apps: Object.fromEntries(
+      [...apps].map(([name, app]) => [name, { ...app, custom: Object.fromEntries(app.custom) }])
+    ),
+    ...(options?.target === undefined ? {} : { target: options.target })
+  })
+}
+
+/**
+ * The job with its apps encoded as FLARE JSON, for storing a `FlareJob` as JSON.
+ *
+ * @since 0.1.0
+ */
+export const encode = (job: FlareJob): CanonicalJson.JsonObject =>
+  Schema.encodeSync(FlareJob)(job) as CanonicalJson.JsonObject
+
+/**
+ * Decodes what {@link encode} wrote.
+ *
+ * @since 0.1.0
+ */
+export const decode: (input: unknown) => Either.Either<FlareJob, DecodeError> = decodeWith(FlareJob, "FlareJob")

@@ -1,0 +1,135 @@
+/**
+ * Model persistence on the server: `NPModelPersistor` (load and save the global numpy model) and `NPModelLocator`
+ * (hand saved models to `CrossSiteModelEval`). Argument names and types are those of nvflare 2.9.0
+ * (`nvflare/app_common/np/`).
+ *
+ * @since 0.1.0
+ */
+import { type Either, Schema } from "effect"
+import type { IdentifiedComponent, InvalidComponent } from "./Component.js"
+import { buildIdentified, entry, exact } from "./internal/entry.js"
+import { FileName, opt, record, RelativePath } from "./internal/schemas.js"
+
+/**
+ * A numeric array as nested JSON lists (`[[1, 2], [3, 4]]`).
+ *
+ * @since 0.1.0
+ */
+export type NumericArray = ReadonlyArray<number | NumericArray>
+
+const shapeOf = (value: number | NumericArray): ReadonlyArray<number> | undefined => {
+  if (typeof value === "number") return []
+  if (value.length === 0) return [0]
+  const shapes = value.map(shapeOf)
+  const [first] = shapes
+  if (first === undefined) return undefined
+  return shapes.every((shape) => shape !== undefined && shape.join(",") === first.join(","))
+    ? [value.length, ...first]
+    : undefined
+}
+
+/**
+ * A rectangular numeric array: `numpy.array(model, dtype=float32)` rejects ragged lists.
+ *
+ * @since 0.1.0
+ */
+export const NumericArray: Schema.Schema<NumericArray> = Schema.Array(
+  Schema.Union(Schema.Finite, Schema.suspend((): Schema.Schema<NumericArray> => NumericArray))
+).pipe(
+  Schema.filter((value) => shapeOf(value) !== undefined || "Expected a rectangular array (every row the same shape)"),
+  Schema.annotations({
+    identifier: "NumericArray",
+    arbitrary: () => (fc) =>
+      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([rows, columns]) =>
+        fc.array(
+          fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: columns, maxLength: columns }),
+          { minLength: rows, maxLength: rows }
+        )
+      )
+  })
+)
+
+/**
+ * `nvflare.app_common.np.np_model_persistor.NPModelPersistor`. Holds one array under the key `"numpy_key"`. It
+ * loads `source_ckpt_file_full_name` if that exists, else `<run dir>/<model_dir>/<model_name>`, else `model`, else
+ * `[[1, 2, 3], [4, 5, 6], [7, 8, 9]]`, and saves to `<run dir>/<model_dir>/<model_name>`.
+ *
+ * @since 0.1.0
+ */
+export const NPModelPersistorArgs = Schema.Struct({
+  model_dir: opt(RelativePath),
+  model_name: opt(FileName),
+  model: opt(Schema.NullOr(NumericArray)),
+  /**
+   * A checkpoint inside the app's `custom/` folder. FLARE also accepts absolute paths and does not stop `..`; both are
+   * refused here, since a job must not read arbitrary server files into the model it sends to every client.
+   */
+  source_ckpt_file_full_name: opt(Schema.NullOr(RelativePath))
+}).annotations({ identifier: "NPModelPersistorArgs", ...exact })
+
+/**
+ * @since 0.1.0
+ */
+export type NPModelPersistorArgs = typeof NPModelPersistorArgs.Type
+
+/**
+ * The catalog entry for `NPModelPersistor`.
+ *
+ * @since 0.1.0
+ */
+export const NPModelPersistor = entry({
+  name: "NPModelPersistor",
+  path: "nvflare.app_common.np.np_model_persistor.NPModelPersistor",
+  kind: "persistor",
+  args: NPModelPersistorArgs,
+  defaultId: "persistor"
+})
+
+/**
+ * An `NPModelPersistor`, id `"persistor"` unless given (the id `FedAvg` looks for by default).
+ *
+ * @since 0.1.0
+ */
+export const npModelPersistor = (
+  args: NPModelPersistorArgs = {},
+  options?: { readonly id?: string }
+): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(NPModelPersistor, args, options)
+
+/**
+ * `nvflare.app_common.np.np_model_locator.NPModelLocator`: finds the server model `NPModelPersistor` saved.
+ *
+ * @since 0.1.0
+ */
+export const NPModelLocatorArgs = Schema.Struct({
+  model_dir: opt(RelativePath),
+  /** File names under `model_dir` (FLARE would also take absolute paths, i.e. any server file; refused here). */
+  model_name: opt(Schema.Union(FileName, record(FileName)))
+}).annotations({ identifier: "NPModelLocatorArgs", ...exact })
+
+/**
+ * @since 0.1.0
+ */
+export type NPModelLocatorArgs = typeof NPModelLocatorArgs.Type
+
+/**
+ * The catalog entry for `NPModelLocator`.
+ *
+ * @since 0.1.0
+ */
+export const NPModelLocator = entry({
+  name: "NPModelLocator",
+  path: "nvflare.app_common.np.np_model_locator.NPModelLocator",
+  kind: "model_locator",
+  args: NPModelLocatorArgs,
+  defaultId: "model_locator"
+})
+
+/**
+ * An `NPModelLocator`, id `"model_locator"` unless given.
+ *
+ * @since 0.1.0
+ */
+export const npModelLocator = (
+  args: NPModelLocatorArgs = {},
+  options?: { readonly id?: string }
+): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(NPModelLocator, args, options)

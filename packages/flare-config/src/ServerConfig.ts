@@ -1,0 +1,135 @@
+/**
+ * `config_fed_server.json`: the server side of an app. FLARE requires `format_version: 2` and at least one
+ * workflow; `components` are the helpers workflows find by id; filter chains run on task data and results
+ * (`nvflare/private/fed/server/server_json_config.py`).
+ *
+ * @since 0.1.0
+ */
+import { Either, Schema } from "effect"
+import * as CanonicalJson from "./CanonicalJson.js"
+import { Component, IdentifiedComponent } from "./Component.js"
+import { FilterChain } from "./Filters.js"
+import { withVariables } from "./internal/configFile.js"
+import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
+import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
+import type { DecodeError } from "./Issue.js"
+
+const fields = Schema.Struct({
+  format_version: Schema.Literal(2),
+  workflows: nonEmpty(Component, "FLARE requires at least one workflow"),
+  components: Schema.optionalWith(Schema.Array(IdentifiedComponent), { default: () => [], exact: true }),
+  task_data_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  task_result_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  server: opt(
+    Schema.Struct({
+      heart_beat_timeout: opt(PositiveNumber),
+      task_request_interval: opt(PositiveNumber)
+    }).annotations({ parseOptions: { onExcessProperty: "error" } })
+  )
+})
+
+/**
+ * The file's schema: JSON object ⇄ typed config. Top-level keys FLARE does not interpret are config variables
+ * (`"{name}"` elsewhere in the file refers to them) and are held in `variables`.
+ *
+ * @since 0.1.0
+ */
+export const ServerConfig = withVariables(
+  ["format_version", "workflows", "components", "task_data_filters", "task_result_filters", "server"],
+  fields,
+  "ServerConfig"
+)
+
+/**
+ * @since 0.1.0
+ */
+export type ServerConfig = typeof ServerConfig.Type
+
+/**
+ * The file name, inside the app's `config/` folder.
+ *
+ * @since 0.1.0
+ */
+export const FILE = "config_fed_server.json"
+
+/**
+ * What {@link make} takes: the config without `format_version`; lists that are empty may be left out.
+ *
+ * @since 0.1.0
+ */
+export type Input =
+  & Omit<ServerConfig, "format_version" | "components" | "task_data_filters" | "task_result_filters" | "variables">
+  & {
+    readonly components?: ServerConfig["components"]
+    readonly task_data_filters?: ServerConfig["task_data_filters"]
+    readonly task_result_filters?: ServerConfig["task_result_filters"]
+    readonly variables?: ServerConfig["variables"]
+  }
+
+/**
+ * Builds a server config from built components, checking it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Persistors, ServerConfig, Workflows } from "@fedkit/flare-config"
+ *
+ * const server = Effect.gen(function*() {
+ *   return yield* ServerConfig.make({
+ *     workflows: [yield* Workflows.fedAvg({ num_clients: 2, num_rounds: 3 })],
+ *     components: [yield* Persistors.npModelPersistor({ model: [[1, 2], [3, 4]] })]
+ *   })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (input: Input): Either.Either<ServerConfig, DecodeError> =>
+  validate({
+    format_version: 2,
+    components: [],
+    task_data_filters: [],
+    task_result_filters: [],
+    variables: {},
+    ...input
+  })
+
+/**
+ * Checks a config value built in code.
+ *
+ * @since 0.1.0
+ */
+export const validate: (config: ServerConfig) => Either.Either<ServerConfig, DecodeError> = validateWith(
+  ServerConfig,
+  FILE
+)
+
+/**
+ * Decodes parsed `config_fed_server.json` content; issues name `file` (default `config_fed_server.json`).
+ *
+ * @since 0.1.0
+ */
+export const decode = (input: unknown, file: string = FILE): Either.Either<ServerConfig, DecodeError> =>
+  decodeWith(ServerConfig, file)(input)
+
+/**
+ * Decodes `config_fed_server.json` text.
+ *
+ * @since 0.1.0
+ */
+export const fromJson = (text: string, file: string = FILE): Either.Either<ServerConfig, DecodeError> =>
+  Either.flatMap(parseJson(file, text), (input) => decode(input, file))
+
+/**
+ * The JSON form.
+ *
+ * @since 0.1.0
+ */
+export const encode = (config: ServerConfig): CanonicalJson.JsonObject => Schema.encodeSync(ServerConfig)(config)
+
+/**
+ * Canonical text. Prefer `Job.toFiles`, which also checks the whole job and applies the target.
+ *
+ * @since 0.1.0
+ */
+export const toJson = (config: ServerConfig): string => CanonicalJson.stringify(encode(config))

@@ -1,0 +1,84 @@
+import { Either, Schema } from "effect"
+import { JsonObject } from "../CanonicalJson.js"
+import { type Component, type IdentifiedComponent, InvalidComponent } from "../Component.js"
+import type { FlareTarget } from "../FlareTarget.js"
+import * as Issue from "../Issue.js"
+
+/**
+ * What a component is to FLARE, which decides where it may sit (workflows hold controllers, executors executors,
+ * filter chains filters) and what a reference may point at.
+ */
+export type Kind =
+  | "controller"
+  | "executor"
+  | "filter"
+  | "persistor"
+  | "aggregator"
+  | "shareable_generator"
+  | "model_locator"
+  | "widget"
+  | "launcher"
+  | "pipe"
+
+/** An argument that names another component by id; `fallback` is the id FLARE uses when the argument is absent. */
+export interface Reference {
+  readonly arg: string
+  readonly kind?: Kind
+  readonly fallback?: string
+}
+
+export interface Entry<S extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext> {
+  /** The class name, as in FLARE's messages. */
+  readonly name: string
+  readonly path: string
+  readonly kind: Kind
+  /** The targets whose nvflare has this class. */
+  readonly targets: ReadonlyArray<FlareTarget>
+  /** Every argument the builder may emit, with FLARE's names and the types FLARE's constructor accepts. */
+  readonly args: S
+  /** Arguments that only exist from nvflare 2.9 on. */
+  readonly since29: ReadonlyArray<string>
+  readonly references: ReadonlyArray<Reference>
+  /** Arguments the constructor checks with `isinstance(x, float)`: written with a fraction. */
+  readonly floats: ReadonlyArray<string>
+  readonly defaultId?: string
+}
+
+export const entry = <
+  S extends Schema.Schema.AnyNoContext,
+  D extends Omit<Entry<S>, "since29" | "references" | "floats" | "targets"> & Partial<Entry<S>>
+>(
+  definition: D & { readonly args: S }
+): Entry<S> & D => ({ since29: [], references: [], floats: [], targets: ["2.9", "2.8"], ...definition })
+
+/** Exact objects: an argument FLARE's constructor does not have is an error, not a silently ignored key. */
+export const exact = { parseOptions: { onExcessProperty: "error" } } as const
+
+/** Checks typed args against the entry's schema and turns them into a component config. */
+export const build = <S extends Schema.Schema.AnyNoContext>(
+  definition: Entry<S>,
+  args: Schema.Schema.Type<S>,
+  options?: { readonly id?: string }
+): Either.Either<Component, InvalidComponent> =>
+  Schema.encodeUnknownEither(definition.args, { errors: "all" })(args).pipe(
+    Either.flatMap(Schema.decodeUnknownEither(JsonObject)),
+    Either.mapBoth({
+      onLeft: (error) =>
+        new InvalidComponent({ component: definition.name, issues: Issue.fromParseError(undefined, error) }),
+      onRight: (encoded) => {
+        const id = options?.id ?? definition.defaultId
+        return { ...(id === undefined ? {} : { id }), path: definition.path, args: encoded }
+      }
+    })
+  )
+
+/** {@link build} for components that live in `components` and so need an id: the given one or the entry's default. */
+export const buildIdentified = <S extends Schema.Schema.AnyNoContext>(
+  definition: Entry<S> & { readonly defaultId: string },
+  args: Schema.Schema.Type<S>,
+  options?: { readonly id?: string }
+): Either.Either<IdentifiedComponent, InvalidComponent> =>
+  Either.map(
+    build(definition, args, options),
+    (component) => ({ ...component, id: component.id ?? definition.defaultId })
+  )
