@@ -1,0 +1,518 @@
+/**
+ * A Secure Runtime module: the contract's three functions, `parse(body)`, `validate(payload)` and
+ * `template(payload, dataset2gw)`, made from a payload Schema and a template function, with Effect versions of
+ * each and `loadRuntimeModule` for the app that hosts runtimes.
+ *
+ * @since 0.1.0
+ */
+import type { FlareTarget } from "@fedkit/flare-config"
+import { Cause, Effect, Either, Exit, Option, Predicate, Schema } from "effect"
+import * as nodePath from "node:path"
+import * as Dataset2Gw from "./Dataset2Gw.js"
+import { clip } from "./internal/text.js"
+import * as Issue from "./Issue.js"
+import * as JobFiles from "./JobFiles.js"
+import * as JsonBody from "./JsonBody.js"
+import { InvalidPayload, isPayloadRejected, type PayloadRejected } from "./Rejection.js"
+import * as TemplateFolder from "./TemplateFolder.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("@fedkit/runtime-core/Runtime")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * What a template function receives besides the payload.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TemplateContext<T> {
+  /** The decoded map from dataset id to gateway id. */
+  readonly dataset2gw: Dataset2Gw.Dataset2Gw
+  /** The distinct gateways, sorted. */
+  readonly gateways: ReadonlyArray<Dataset2Gw.GatewayId>
+  /** The number of distinct gateways. */
+  readonly minClients: number
+  /** The declared template files, decoded and frozen. */
+  readonly templates: T
+}
+
+/**
+ * A template function failed or returned something that is not a job. This is a fault of the runtime module, not
+ * of the payload: a server answers 500 and logs `reason`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TemplateFailed extends Schema.TaggedError<TemplateFailed>()("TemplateFailed", {
+  reason: Schema.String,
+  issues: Schema.Array(Issue.Issue)
+}) {
+  override get message(): string {
+    return `The runtime's template failed: ${this.reason}`
+  }
+}
+
+/**
+ * Everything `template` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TemplateError =
+  | InvalidPayload
+  | Dataset2Gw.InvalidDataset2Gw
+  | TemplateFolder.TemplateFolderError
+  | TemplateFailed
+
+/**
+ * What {@link defineRuntime} takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Definition<A, I, D extends TemplateFolder.Declarations> {
+  /** The payload: a Schema whose encoded side is a JSON object. Defaults it declares are applied by `parse`. */
+  readonly payload: Schema.Schema<A, I, never>
+  /** Checks across fields that the Schema does not express; returns the problems found (none: valid). */
+  readonly validate?: (payload: A) => ReadonlyArray<Issue.Issue>
+  /** Template files to load (see `TemplateFolder`); the template receives them decoded, by name. */
+  readonly templates?: D
+  /**
+   * Where the template files are. Default: `templates/` beside the module, when the module is loaded with
+   * `loadRuntimeModule(namespace, { moduleUrl })`.
+   */
+  readonly templateFolder?: string | URL
+  /**
+   * Builds the job: a flare-config `FlareJob`, or a file map with JSON files as values; or an Effect of either
+   * (synchronous: the contract's `template` is), so flare-config's builders can be `yield*`ed. Throwing or failing
+   * is a fault of the module and becomes `TemplateFailed`.
+   */
+  readonly template: (
+    payload: A,
+    context: TemplateContext<TemplateFolder.Loaded<D>>
+  ) => JobFiles.TemplateOutput | Effect.Effect<JobFiles.TemplateOutput, unknown>
+  /** The FLARE release a file map is checked for (default `"2.9"`); a `FlareJob` carries its own. */
+  readonly target?: FlareTarget.FlareTarget
+  readonly limits?: Partial<JsonBody.Limits>
+  /** Whether a field the Schema does not declare is an error (default) or dropped. */
+  readonly exact?: boolean
+}
+
+/**
+ * Per-call options of `template`, as in the Python contract's keyword argument.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TemplateOptions {
+  readonly templateFolder?: string | URL
+}
+
+/**
+ * A runtime module. The plain functions follow the contract (they throw the typed errors); the `…Effect` versions
+ * fail with them. All functions are bound: `const { parse } = runtime` works.
+ *
+ * The functions that take a payload are declared as methods, which TypeScript checks bivariantly, so any
+ * `Runtime<A>` is a `Runtime<unknown>` (what `loadRuntimeModule` returns). That is sound because they check their
+ * payload at run time: a value that is not a valid payload fails with `InvalidPayload`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Runtime<A> {
+  readonly [TypeId]: TypeId
+  readonly limits: JsonBody.Limits
+  /** The template folder set by the definition or by `withTemplateFolder`, if any. */
+  readonly templateFolder: string | undefined
+  /** Parses a request body into a payload, applying defaults. Throws a `PayloadRejected`. */
+  readonly parse: (body: string | Uint8Array) => A
+  /** Checks a payload (parsed, or its JSON form as a Python shim passes it back). Throws `InvalidPayload`. */
+  validate(payload: A): void
+  /** Builds the job files. Throws a {@link TemplateError}. */
+  template(payload: A, dataset2gw: unknown, options?: TemplateOptions): JobFiles.JobFiles
+  /** The JSON form of a payload (defaults included), for handing it across a process boundary. */
+  encode(payload: A): JsonBody.JsonRecord
+  readonly parseEffect: (body: string | Uint8Array) => Effect.Effect<A, PayloadRejected>
+  validateEffect(payload: A): Effect.Effect<void, InvalidPayload>
+  templateEffect(
+    payload: A,
+    dataset2gw: unknown,
+    options?: TemplateOptions
+  ): Effect.Effect<JobFiles.JobFiles, TemplateError>
+  /** `parse`, `validate` and `template` in one. */
+  readonly renderEffect: (
+    body: string | Uint8Array,
+    dataset2gw: unknown,
+    options?: TemplateOptions
+  ) => Effect.Effect<JobFiles.JobFiles, PayloadRejected | TemplateError>
+  /** The same runtime reading its templates from `folder`. */
+  readonly withTemplateFolder: (folder: string | URL) => Runtime<A>
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRuntime = (u: unknown): u is Runtime<unknown> => Predicate.hasProperty(u, TypeId)
+
+/** Runs a synchronous Effect for a contract function: the value, or the typed error thrown as it is. */
+const runOrThrow = <A, E>(effect: Effect.Effect<A, E>): A => {
+  const exit = Effect.runSyncExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  const failure = Cause.failureOption(exit.cause)
+  // The contract's functions report errors by throwing, as the Python contract raises ValueError.
+  // eslint-disable-next-line no-restricted-syntax
+  throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+}
+
+/** Wraps a template function call: a throw, a defect or an invalid job becomes `TemplateFailed`. */
+const runTemplate = (
+  call: () => unknown,
+  target: FlareTarget.FlareTarget | undefined
+): Effect.Effect<JobFiles.JobFiles, TemplateFailed> =>
+  Effect.try({ try: call, catch: (error) => error }).pipe(
+    Effect.flatMap((result) =>
+      Effect.isEffect(result) ? (result as Effect.Effect<unknown, unknown>) : Effect.succeed(result)
+    ),
+    Effect.catchAllDefect((defect) => Effect.fail(defect)),
+    Effect.mapError((error) =>
+      error instanceof TemplateFailed
+        ? error
+        : new TemplateFailed({ reason: `the template function failed: ${describeError(error)}`, issues: [] })
+    ),
+    Effect.flatMap((output) =>
+      Effect.mapError(
+        JobFiles.render(output, target === undefined ? {} : { target }),
+        (invalid) => new TemplateFailed({ reason: "the template returned an invalid job", issues: invalid.issues })
+      )
+    )
+  )
+
+const describeError = (error: unknown): string =>
+  error instanceof Error ? clip(`${error.name}: ${error.message}`) : clip(String(error))
+
+interface Core<A> {
+  readonly limits: JsonBody.Limits
+  readonly templateFolder: string | undefined
+  readonly parse: (body: string | Uint8Array) => Effect.Effect<A, PayloadRejected>
+  readonly validate: (payload: A) => Effect.Effect<void, InvalidPayload>
+  readonly template: (
+    payload: A,
+    dataset2gw: unknown,
+    options?: TemplateOptions
+  ) => Effect.Effect<JobFiles.JobFiles, TemplateError>
+  readonly encode: (payload: A) => JsonBody.JsonRecord
+  readonly withTemplateFolder: (folder: string | URL) => Runtime<A>
+}
+
+const fromCore = <A>(core: Core<A>): Runtime<A> => ({
+  [TypeId]: TypeId,
+  limits: core.limits,
+  templateFolder: core.templateFolder,
+  parse: (body) => runOrThrow(core.parse(body)),
+  validate: (payload) => runOrThrow(core.validate(payload)),
+  template: (payload, dataset2gw, options) => runOrThrow(core.template(payload, dataset2gw, options)),
+  encode: core.encode,
+  parseEffect: core.parse,
+  validateEffect: core.validate,
+  templateEffect: core.template,
+  renderEffect: (body, dataset2gw, options) =>
+    core.parse(body).pipe(
+      Effect.tap(core.validate),
+      Effect.flatMap((payload) => core.template(payload, dataset2gw, options))
+    ),
+  withTemplateFolder: core.withTemplateFolder
+})
+
+/**
+ * Makes a runtime module from a payload Schema and a template function. The README has a complete module built
+ * with flare-config's builders; this one returns a file map.
+ *
+ * @example
+ * ```ts
+ * import { Dataset2Gw, defineRuntime } from "@fedkit/runtime-core"
+ * import { Schema } from "effect"
+ *
+ * export default defineRuntime({
+ *   payload: Schema.Struct({
+ *     num_rounds: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 100)), { default: () => 5 })
+ *   }),
+ *   template: (payload, { dataset2gw, minClients }) => ({
+ *     "meta.json": { name: "job", deploy_map: Dataset2Gw.deployMapShared(dataset2gw), min_clients: minClients },
+ *     "app/config/config_fed_server.json": {
+ *       format_version: 2,
+ *       workflows: [{
+ *         path: "nvflare.app_common.workflows.fedavg.FedAvg",
+ *         args: { num_clients: minClients, num_rounds: payload.num_rounds, persistor_id: "" }
+ *       }]
+ *     },
+ *     "app/config/config_fed_client.json": {
+ *       format_version: 2,
+ *       executors: [{ tasks: ["train"], executor: { path: "nvflare.app_common.np.np_trainer.NPTrainer", args: {} } }]
+ *     }
+ *   })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Record<never, never>>(
+  definition: Definition<A, I, D>
+): Runtime<A> => {
+  const limits = Either.getOrThrowWith(
+    JsonBody.makeLimits(definition.limits),
+    (invalid) => new TypeError(`defineRuntime: invalid limits: ${invalid.message}`)
+  )
+  const options = {
+    errors: "all",
+    onExcessProperty: definition.exact === false ? "ignore" : "error"
+  } as const
+  const decode = Schema.decodeUnknownEither(definition.payload, options)
+  const isPayload = Schema.is(Schema.typeSchema(definition.payload))
+  const encodePayload = Schema.encodeSync(definition.payload)
+  const declarations = definition.templates ?? ({} as D)
+  const hasTemplates = Object.keys(declarations).length > 0
+
+  const parse = (body: string | Uint8Array): Effect.Effect<A, PayloadRejected> =>
+    Effect.suspend(() =>
+      Either.flatMap(JsonBody.scanEither(body, limits), ({ issues: contentIssues, value }) => {
+        const decoded = decode(value)
+        const schemaIssues = Either.isLeft(decoded) ? Issue.fromParseError(decoded.left) : []
+        const issues = Issue.merge(contentIssues, schemaIssues)
+        return Either.isRight(decoded) && issues.length === 0
+          ? Either.right(decoded.right)
+          : Either.left(new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }))
+      })
+    )
+
+  /** A parsed payload passes as it is; its JSON form (from a Python shim) is decoded again. */
+  const coerce = (payload: unknown): Either.Either<A, InvalidPayload> =>
+    isPayload(payload)
+      ? Either.right(payload)
+      : Either.mapLeft(
+        decode(payload),
+        (error) => new InvalidPayload({ issues: Issue.cap(Issue.fromParseError(error), limits.maxIssues) })
+      )
+
+  const validate = (payload: A): Effect.Effect<void, InvalidPayload> =>
+    Effect.suspend(() =>
+      Either.flatMap(coerce(payload), (typed) => {
+        const issues = definition.validate?.(typed) ?? []
+        return issues.length === 0
+          ? Either.void
+          : Either.left(new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }))
+      })
+    )
+
+  const make = (templateFolder: string | undefined): Runtime<A> => {
+    const cache = new Map<string, TemplateFolder.Loaded<D>>()
+    const loadTemplates = (
+      folder: string | undefined
+    ): Effect.Effect<TemplateFolder.Loaded<D>, TemplateFolder.TemplateFolderError> => {
+      if (!hasTemplates) return Effect.succeed({} as TemplateFolder.Loaded<D>)
+      if (folder === undefined) {
+        return Effect.fail(
+          new TemplateFolder.TemplateFolderError({
+            folder: "(none)",
+            issues: [{
+              path: "(root)",
+              message:
+                "no template folder: set templateFolder in defineRuntime, or load the module with loadRuntimeModule(namespace, { moduleUrl })"
+            }]
+          })
+        )
+      }
+      const cached = cache.get(folder)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return TemplateFolder.load(folder, declarations).pipe(Effect.tap((loaded) => cache.set(folder, loaded)))
+    }
+
+    const template = (
+      payload: A,
+      dataset2gw: unknown,
+      callOptions?: TemplateOptions
+    ): Effect.Effect<JobFiles.JobFiles, TemplateError> =>
+      Effect.gen(function*() {
+        const typed = yield* coerce(payload)
+        const map = yield* Dataset2Gw.decode(dataset2gw)
+        const folder = callOptions?.templateFolder === undefined
+          ? templateFolder
+          : TemplateFolder.resolveFolder(callOptions.templateFolder)
+        const templates = yield* loadTemplates(folder)
+        const gateways = Dataset2Gw.gateways(map)
+        const context: TemplateContext<TemplateFolder.Loaded<D>> = {
+          dataset2gw: map,
+          gateways,
+          minClients: gateways.length,
+          templates
+        }
+        return yield* runTemplate(() => definition.template(typed, context), definition.target)
+      })
+
+    return fromCore({
+      limits,
+      templateFolder,
+      parse,
+      validate,
+      template,
+      encode: (payload) =>
+        runOrThrow(Effect.map(coerce(payload), (typed) => encodePayload(typed) as JsonBody.JsonRecord)),
+      withTemplateFolder: (folder) => make(TemplateFolder.resolveFolder(folder))
+    })
+  }
+
+  return make(
+    definition.templateFolder === undefined ? undefined : TemplateFolder.resolveFolder(definition.templateFolder)
+  )
+}
+
+/**
+ * A module that cannot serve as a runtime, and why: the exports it lacks and the ones of the wrong kind.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRuntimeModule extends Schema.TaggedError<InvalidRuntimeModule>()("InvalidRuntimeModule", {
+  /** Contract functions the module does not export. */
+  missing: Schema.Array(Schema.String),
+  /** Other problems, one sentence each. */
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    const parts = [
+      ...(this.missing.length > 0 ? [`it does not export ${this.missing.join(" or ")}`] : []),
+      ...this.problems
+    ]
+    return `Not a runtime module: ${parts.join("; ")}. Export the functions parse(body), validate(payload) and ` +
+      "template(payload, dataset2gw), or a default export made with defineRuntime."
+  }
+}
+
+const CONTRACT = ["parse", "validate", "template"] as const
+
+interface ContractFunctions {
+  readonly parse: (body: string) => unknown
+  readonly validate: (payload: unknown) => unknown
+  readonly template: (payload: unknown, dataset2gw: unknown, options?: TemplateOptions) => unknown
+}
+
+const kindOf = (u: unknown): string =>
+  u === null ? "null" : Array.isArray(u) ? "an array" : typeof u === "object" ? "an object" : `a ${typeof u}`
+
+/** What a thrown error from a hand-written `parse` or `validate` means: its message is meant for the user. */
+const asRejection = (error: unknown): PayloadRejected =>
+  isPayloadRejected(error)
+    ? error
+    : new InvalidPayload({
+      issues: [{ path: "(root)", message: error instanceof Error ? clip(error.message) : clip(String(error)) }]
+    })
+
+/**
+ * A runtime over hand-written contract functions. The body is screened first with the same checks as
+ * `defineRuntime` (size, syntax, depth, prototype keys, a JSON object), so a hand-written `parse` never sees those.
+ */
+const fromFunctions = (functions: ContractFunctions, templateFolder: string | undefined): Runtime<unknown> => {
+  const limits = JsonBody.defaultLimits
+  const template = (
+    payload: unknown,
+    dataset2gw: unknown,
+    options?: TemplateOptions
+  ): Effect.Effect<JobFiles.JobFiles, TemplateError> =>
+    Effect.flatMap(Dataset2Gw.decode(dataset2gw), (map) => {
+      const folder = options?.templateFolder === undefined
+        ? templateFolder
+        : TemplateFolder.resolveFolder(options.templateFolder)
+      return runTemplate(
+        () => functions.template(payload, { ...map }, folder === undefined ? undefined : { templateFolder: folder }),
+        undefined
+      )
+    })
+  return fromCore({
+    limits,
+    templateFolder,
+    parse: (body) =>
+      Effect.flatMap(JsonBody.parse(body, limits), () =>
+        Effect.try({
+          try: () => functions.parse(typeof body === "string" ? body : new TextDecoder().decode(body)),
+          catch: asRejection
+        })),
+    validate: (payload) =>
+      Effect.try({ try: () => functions.validate(payload), catch: asRejection }).pipe(
+        Effect.asVoid,
+        Effect.mapError((rejection) =>
+          rejection._tag === "InvalidPayload" ? rejection : new InvalidPayload({ issues: rejection.issues })
+        )
+      ),
+    template,
+    encode: (payload) => payload as JsonBody.JsonRecord,
+    withTemplateFolder: (folder) => fromFunctions(functions, TemplateFolder.resolveFolder(folder))
+  })
+}
+
+/**
+ * Turns an imported module into a runtime, or says exactly what is missing. Accepted: a default export made with
+ * {@link defineRuntime}; or `parse`, `validate` and `template` functions, exported by name or on the default export.
+ * With `moduleUrl` (the module's `file:` URL or path), the template folder defaults to `templates/` beside it.
+ *
+ * @example
+ * ```ts
+ * import { loadRuntimeModule } from "@fedkit/runtime-core/Runtime"
+ * import { pathToFileURL } from "node:url"
+ *
+ * const url = pathToFileURL("/usr/secure_runtime/src/runtime.js")
+ * const runtime = loadRuntimeModule(await import(url.href), { moduleUrl: url })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadRuntimeModule = (
+  namespace: unknown,
+  options: { readonly moduleUrl?: string | URL } = {}
+): Either.Either<Runtime<unknown>, InvalidRuntimeModule> => {
+  const besideModule = options.moduleUrl === undefined
+    ? undefined
+    : nodePath.join(nodePath.dirname(TemplateFolder.resolveFolder(options.moduleUrl)), "templates")
+  if (typeof namespace !== "object" || namespace === null) {
+    return Either.left(
+      new InvalidRuntimeModule({ missing: [...CONTRACT], problems: [`the module is ${kindOf(namespace)}`] })
+    )
+  }
+  const exports = namespace as Record<string, unknown>
+  const fallback = exports.default
+  if (isRuntime(fallback)) {
+    return Either.right(
+      fallback.templateFolder === undefined && besideModule !== undefined
+        ? fallback.withTemplateFolder(besideModule)
+        : fallback
+    )
+  }
+  // Contract functions may also sit on a default export object (`export default { parse, validate, template }`).
+  const named = CONTRACT.some((name) => exports[name] !== undefined)
+  const source = !named && typeof fallback === "object" && fallback !== null
+    ? fallback as Record<string, unknown>
+    : exports
+  const missing = CONTRACT.filter((name) => source[name] === undefined)
+  const problems = CONTRACT.flatMap((name) =>
+    source[name] !== undefined && typeof source[name] !== "function"
+      ? [`${name} is ${kindOf(source[name])}, not a function`]
+      : []
+  )
+  if (!named && fallback !== undefined && (missing.length > 0 || problems.length > 0)) {
+    problems.push(`the default export is ${kindOf(fallback)}, not a runtime made with defineRuntime`)
+  }
+  if (missing.length > 0 || problems.length > 0) {
+    return Either.left(new InvalidRuntimeModule({ missing, problems }))
+  }
+  return Either.right(fromFunctions(source as unknown as ContractFunctions, besideModule))
+}
