@@ -1,0 +1,305 @@
+/**
+ * `fedkit-job`: package a job, and run it on FLARE.
+ *
+ * - `fedkit-job pack <files.json|dir> --out DIR [--zip]` checks a template's file map (a JSON object: path → JSON
+ *   value or text) or a job folder, and writes `DIR/<job>/`, `DIR/<job>.manifest.json` and, with `--zip`,
+ *   `DIR/<job>.zip`.
+ * - `fedkit-job run <job folder|zip> --target simulator|poc|remote …` runs it and prints the result.
+ *
+ * Results go to stdout as one JSON object; FLARE's log lines and errors go to stderr.
+ *
+ * @since 0.1.0
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import type { CommandExecutor } from "@effect/platform"
+import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
+import * as FlareInstallation from "./FlareInstallation.js"
+import * as FlareRunner from "./FlareRunner.js"
+import * as JobPackage from "./JobPackage.js"
+import * as JobPath from "./JobPath.js"
+import * as JobStore from "./JobStore.js"
+import * as Poc from "./Poc.js"
+import * as Remote from "./Remote.js"
+import * as Simulator from "./Simulator.js"
+
+/**
+ * A problem with the command line's inputs (a file that is not what it should be, a missing option).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CliInputError extends Schema.TaggedError<CliInputError>()("CliInputError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+const readJson = (file: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+    Effect.mapError((error) => new CliInputError({ reason: `cannot read ${file}: ${error.message}` })),
+    Effect.flatMap((text) =>
+      Effect.try({
+        try: () => JSON.parse(text) as unknown,
+        catch: (error) => new CliInputError({ reason: `${file} is not JSON: ${String(error)}` })
+      })
+    )
+  )
+
+const decodeFile = <A, I>(schema: Schema.Schema<A, I>, file: string, what: string) =>
+  Effect.flatMap(readJson(file), (value) =>
+    Schema.decodeUnknown(schema, { onExcessProperty: "error" })(value).pipe(
+      Effect.mapError((error) => new CliInputError({ reason: `${file} is not ${what}: ${error.message}` }))
+    ))
+
+const FileMap = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
+const SitesFile = Schema.Record({
+  key: Schema.String,
+  value: Schema.Struct({
+    env: Schema.optionalWith(StringMap, { exact: true }),
+    secretEnv: Schema.optionalWith(StringMap, { exact: true })
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// pack
+
+const packInput = Args.path({ name: "files.json|dir", exists: "yes" }).pipe(
+  Args.withDescription("A template's file map (JSON object: path → JSON value or text), or a job folder")
+)
+const out = Options.directory("out").pipe(
+  Options.withDescription("Where to write <job>/, <job>.manifest.json, <job>.zip")
+)
+const zip = Options.boolean("zip").pipe(Options.withDescription("Also write the reproducible <job>.zip"))
+const name = Options.text("name").pipe(
+  Options.optional,
+  Options.withDescription("The job's name (default: meta.json's name, else the input's name)")
+)
+const custom = Options.keyValueMap("custom").pipe(
+  Options.optional,
+  Options.withDescription("A custom code folder for an app: --custom app=./src (file maps only)")
+)
+const flareVersion = Options.choice("flare-version", ["2.9", "2.8"]).pipe(
+  Options.withDefault("2.9" as const),
+  Options.withDescription("The FLARE release to check the job for")
+)
+const replace = Options.boolean("replace").pipe(Options.withDescription("Replace outputs that already exist"))
+
+const jobName = (fallback: string, files: Readonly<Record<string, unknown>>) => {
+  const meta = files["meta.json"]
+  const fromMeta = typeof meta === "object" && meta !== null ? (meta as { name?: unknown }).name : undefined
+  return typeof fromMeta === "string" && JobPath.JOB_NAME_PATTERN.test(fromMeta) ? fromMeta : fallback
+}
+
+const pack = Command.make(
+  "pack",
+  { input: packInput, out, zip, name, custom, flareVersion, replace },
+  (args) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const info = yield* fs.stat(args.input).pipe(
+        Effect.mapError((error) => new CliInputError({ reason: error.message }))
+      )
+      let pkg: JobPackage.JobPackage
+      if (info.type === "Directory") {
+        if (Option.isSome(args.custom)) {
+          return yield* new CliInputError({ reason: "--custom applies to file maps; put the code in the folder" })
+        }
+        const read = yield* JobStore.read(args.input, { target: args.flareVersion })
+        pkg = Option.isNone(args.name) ? read : yield* JobPackage.fromBytes(
+          args.name.value,
+          read.files.map((file) => [file.path, file.data] as const),
+          { target: args.flareVersion }
+        )
+      } else {
+        const files = yield* decodeFile(FileMap, args.input, "a file map (a JSON object: path → content)")
+        const fallback = path.basename(args.input).replace(/\.json$/, "")
+        pkg = yield* JobStore.pack({
+          name: Option.getOrElse(args.name, () => jobName(fallback, files)),
+          files: files as Record<string, JobPackage.FileContent>,
+          customFolders: Option.match(args.custom, {
+            onNone: () => ({}),
+            onSome: (map) => Object.fromEntries(HashMap.toEntries(map))
+          }),
+          target: args.flareVersion
+        })
+      }
+      const written = yield* JobStore.write(pkg, { outDir: args.out, zip: args.zip, replace: args.replace })
+      yield* Console.log(JSON.stringify({ job: pkg.name, ...written }))
+    })
+).pipe(Command.withDescription("Check a job and write it as a folder, a manifest and (--zip) a reproducible ZIP"))
+
+// ---------------------------------------------------------------------------------------------------------------
+// run
+
+const runInput = Args.path({ name: "job", exists: "yes" }).pipe(Args.withDescription("A job folder or job ZIP"))
+const target = Options.choice("target", ["simulator", "poc", "remote"]).pipe(
+  Options.withDescription("Where to run: nvflare simulator, a throw-away POC deployment, or an existing server")
+)
+const sites = Options.text("site").pipe(
+  Options.repeated,
+  Options.withDescription("A site (gateway) to run; repeatable")
+)
+const dataset2gw = Options.file("dataset2gw", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("The runtime's dataset → gateway map (JSON); its gateways are the sites")
+)
+const sitesFile = Options.file("sites", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription(
+    "Per-site environment (JSON): {\"<site>\": {\"env\": {NAME: value}, \"secretEnv\": {NAME: \"VAR\"}}}; secretEnv " +
+      "values name variables of this command's environment whose values are passed as secrets"
+  )
+)
+const threads = Options.integer("threads").pipe(Options.optional, Options.withDescription("Simulator client workers"))
+const output = Options.directory("out").pipe(
+  Options.optional,
+  Options.withDescription("Results folder (must not exist or be empty); default: a new temporary folder")
+)
+const timeoutMinutes = Options.integer("timeout-minutes").pipe(
+  Options.withDefault(30),
+  Options.withDescription("Give up (and stop everything) after this long")
+)
+const startupKit = Options.directory("startup-kit", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("remote: the admin startup kit folder")
+)
+const username = Options.text("username").pipe(Options.optional, Options.withDescription("remote: the admin user"))
+const study = Options.text("study").pipe(Options.optional, Options.withDescription("remote: the study"))
+const venv = Options.directory("venv", { exists: "yes" }).pipe(
+  Options.optional,
+  Options.withDescription("FLARE's virtual environment (default: FEDKIT_FLARE_VENV, else nvflare on PATH)")
+)
+const quiet = Options.boolean("quiet").pipe(Options.withDescription("Do not print FLARE's log lines"))
+
+const secretFromEnv = (site: string, variable: string) =>
+  Config.redacted(variable).pipe(
+    Effect.mapError(() =>
+      new CliInputError({ reason: `site ${site}: the secret's variable ${variable} is not set in this environment` })
+    )
+  )
+
+const collectSites = (args: {
+  readonly sites: ReadonlyArray<string>
+  readonly dataset2gw: Option.Option<string>
+  readonly sitesFile: Option.Option<string>
+}) =>
+  Effect.gen(function*() {
+    const gateways = Option.isSome(args.dataset2gw)
+      ? FlareRunner.gatewaysOf(yield* decodeFile(StringMap, args.dataset2gw.value, "a dataset → gateway map"))
+      : []
+    const specs = Option.isSome(args.sitesFile)
+      ? yield* decodeFile(SitesFile, args.sitesFile.value, "a sites file")
+      : {}
+    const names = [...new Set([...gateways, ...args.sites, ...Object.keys(specs)])]
+    return yield* Effect.forEach(names, (site) =>
+      Effect.gen(function*() {
+        const spec = specs[site]
+        const secrets: Record<string, Redacted.Redacted<string>> = {}
+        for (const [variable, source] of Object.entries(spec?.secretEnv ?? {})) {
+          secrets[variable] = yield* secretFromEnv(site, source)
+        }
+        return { name: site, ...(spec?.env === undefined ? {} : { env: spec.env }), secrets } satisfies FlareRunner.Site
+      }))
+  })
+
+const summary = (result: FlareRunner.RunResult) => ({
+  target: result.target,
+  job: result.job,
+  jobId: result.jobId,
+  status: result.status,
+  exitCode: Option.getOrNull(result.exitCode),
+  workspace: result.workspace,
+  runDir: result.runDir,
+  globalModel: Option.getOrNull(result.globalModel),
+  metrics: {
+    summary: Option.getOrNull(result.metrics.summary),
+    rounds: result.metrics.rounds,
+    crossSiteValidation: Option.getOrNull(result.metrics.crossSiteValidation)
+  },
+  logs: { server: Option.getOrNull(result.logs.server), sites: result.logs.sites }
+})
+
+const runnerLayer = (args: {
+  readonly target: FlareRunner.Target
+  readonly startupKit: Option.Option<string>
+  readonly username: Option.Option<string>
+  readonly study: Option.Option<string>
+}): Effect.Effect<
+  Layer.Layer<
+    FlareRunner.FlareRunner,
+    never,
+    FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  >,
+  CliInputError
+> => {
+  if (args.target === "simulator") return Effect.succeed(Simulator.layer())
+  if (args.target === "poc") return Effect.succeed(Poc.layer())
+  if (Option.isNone(args.startupKit) || Option.isNone(args.username)) {
+    return Effect.fail(new CliInputError({ reason: "--target remote needs --startup-kit and --username" }))
+  }
+  return Effect.succeed(Remote.layer({
+    startupKit: args.startupKit.value,
+    username: args.username.value,
+    ...(Option.isSome(args.study) ? { study: args.study.value } : {})
+  }))
+}
+
+const runJob = Command.make(
+  "run",
+  {
+    job: runInput,
+    target,
+    sites,
+    dataset2gw,
+    sitesFile,
+    threads,
+    output,
+    timeoutMinutes,
+    startupKit,
+    username,
+    study,
+    venv,
+    quiet
+  },
+  (args) =>
+    Effect.gen(function*() {
+      const siteList = yield* collectSites(args)
+      const runner = yield* runnerLayer(args)
+      const installation = Option.match(args.venv, {
+        onNone: () => FlareInstallation.layer,
+        onSome: FlareInstallation.layerVenv
+      })
+      const result = yield* FlareRunner.run({
+        job: args.job,
+        sites: siteList,
+        timeout: `${args.timeoutMinutes} minutes`,
+        ...(Option.isSome(args.threads) ? { threads: args.threads.value } : {}),
+        ...(Option.isSome(args.output) ? { outputDir: args.output.value } : {}),
+        ...(args.quiet ? {} : {
+          onLog: (line: FlareRunner.LogLine) =>
+            Effect.sync(() => void process.stderr.write(`[${line.source}] ${line.text}\n`))
+        })
+      }).pipe(Effect.provide(runner.pipe(Layer.provide(installation))))
+      yield* Console.log(JSON.stringify(summary(result)))
+    })
+).pipe(Command.withDescription("Run a job folder or ZIP on FLARE: the simulator, a throw-away POC, or a server"))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("fedkit-job").pipe(
+  Command.withSubcommands([pack, runJob]),
+  Command.withDescription("Reproducible NVIDIA FLARE job packages, and running them on FLARE")
+)
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const run = Command.run(command, { name: "fedkit-job", version: "0.1.0" })

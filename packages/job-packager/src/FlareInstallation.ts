@@ -1,0 +1,162 @@
+/**
+ * Where the user's NVIDIA FLARE is: the `nvflare` command and the Python interpreter it runs on. Every FLARE process
+ * this package starts uses them, with their folder first on `PATH`, so that trainer commands such as
+ * `python3 custom/client.py` get the same interpreter (and its `nvflare`).
+ *
+ * Found, in order: an explicit virtual environment (`layerVenv`), `FEDKIT_FLARE_VENV`, or `nvflare` on `PATH`
+ * (its interpreter read from the script's `#!` line).
+ *
+ * @since 0.1.0
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Installation {
+  readonly python: string
+  readonly nvflare: string
+  /** The folder holding `nvflare`, put first on `PATH` for FLARE's processes. */
+  readonly binDir: string
+  /** The virtual environment, when FLARE lives in one (exported as `VIRTUAL_ENV`). */
+  readonly venvDir: Option.Option<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class FlareInstallation extends Context.Tag("@fedkit/job-packager/FlareInstallation")<
+  FlareInstallation,
+  Installation
+>() {}
+
+/**
+ * No usable FLARE was found.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FlareNotFound extends Schema.TaggedError<FlareNotFound>()("FlareNotFound", {
+  where: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `no usable NVIDIA FLARE at ${this.where}: ${this.reason}; install it (pip install nvflare==2.9.0) in a ` +
+      "virtual environment and set FEDKIT_FLARE_VENV to it, or put its bin folder on PATH"
+  }
+}
+
+const isFile = (fs: FileSystem.FileSystem, file: string) =>
+  fs.stat(file).pipe(
+    Effect.map((info) => info.type === "File"),
+    Effect.orElseSucceed(() => false)
+  )
+
+/**
+ * FLARE installed in a virtual environment (`<venv>/bin/python`, `<venv>/bin/nvflare`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromVenv = (
+  venvDir: string
+): Effect.Effect<Installation, FlareNotFound, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const root = path.resolve(venvDir)
+    const binDir = path.join(root, "bin")
+    const python = path.join(binDir, "python")
+    const nvflare = path.join(binDir, "nvflare")
+    for (const file of [python, nvflare]) {
+      if (!(yield* isFile(fs, file))) {
+        return yield* new FlareNotFound({ where: root, reason: `${path.basename(file)} is missing` })
+      }
+    }
+    return { python, nvflare, binDir, venvDir: Option.some(root) }
+  })
+
+/**
+ * The `nvflare` first on `PATH`, with the interpreter named on its `#!` line.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromPath = (
+  searchPath: string
+): Effect.Effect<Installation, FlareNotFound, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    for (const dir of searchPath.split(":").filter((entry) => entry !== "")) {
+      const nvflare = path.join(path.resolve(dir), "nvflare")
+      if (!(yield* isFile(fs, nvflare))) continue
+      const head = yield* fs.readFileString(nvflare).pipe(
+        Effect.map((text) => text.slice(0, 512).split("\n")[0] ?? ""),
+        Effect.orElseSucceed(() => "")
+      )
+      const python = /^#!\s*(\S+)/.exec(head)?.[1]
+      if (python === undefined || !(yield* isFile(fs, python))) {
+        return yield* new FlareNotFound({
+          where: nvflare,
+          reason: "its #! line names no Python interpreter that exists"
+        })
+      }
+      const binDir = path.dirname(nvflare)
+      const venv = path.dirname(binDir)
+      const isVenv = yield* isFile(fs, path.join(venv, "pyvenv.cfg"))
+      return { python, nvflare, binDir, venvDir: isVenv ? Option.some(venv) : Option.none() }
+    }
+    return yield* new FlareNotFound({ where: "PATH", reason: "no nvflare command on PATH" })
+  })
+
+/**
+ * `FEDKIT_FLARE_VENV` when set, else `nvflare` on `PATH`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<FlareInstallation, FlareNotFound, FileSystem.FileSystem | Path.Path> = Layer.effect(
+  FlareInstallation,
+  Effect.gen(function*() {
+    const venv = yield* Config.option(Config.string("FEDKIT_FLARE_VENV")).pipe(Effect.orElseSucceed(Option.none))
+    if (Option.isSome(venv) && venv.value.trim() !== "") return yield* fromVenv(venv.value)
+    const searchPath = yield* Config.string("PATH").pipe(Effect.orElseSucceed(() => ""))
+    return yield* fromPath(searchPath)
+  })
+)
+
+/**
+ * FLARE in the given virtual environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerVenv = (
+  venvDir: string
+): Layer.Layer<FlareInstallation, FlareNotFound, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(FlareInstallation, fromVenv(venvDir))
+
+/**
+ * A known installation (tests, or a caller that located FLARE itself).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOf = (installation: Installation): Layer.Layer<FlareInstallation> =>
+  Layer.succeed(FlareInstallation, installation)
+
+/**
+ * The environment FLARE's processes get on top of the caller's: the installation's folder first on `PATH`, and
+ * `VIRTUAL_ENV` when it is a virtual environment.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const environment = (installation: Installation): Record<string, string> => ({
+  PATH: [installation.binDir, process.env["PATH"] ?? ""].filter((entry) => entry !== "").join(":"),
+  ...Option.match(installation.venvDir, { onNone: () => ({}), onSome: (dir) => ({ VIRTUAL_ENV: dir }) })
+})

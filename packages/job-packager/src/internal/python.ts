@@ -1,0 +1,180 @@
+/**
+ * The two small Python programs this package runs with FLARE's interpreter.
+ */
+
+/**
+ * Runs `nvflare simulator` with a separate environment for each simulated site.
+ *
+ * FLARE has no per-site environment in the simulator: each site's client worker is started by
+ * `SimulatorClientRunner.do_one_task` with a copy of the simulator's own environment, and trainers inherit the
+ * worker's. This launcher wraps `subprocess.Popen` in the simulator process so that when FLARE starts a worker
+ * (`python -m nvflare.private.fed.app.simulator.simulator_worker ... --client <site>`), that worker's environment
+ * gets the site's variables. The job's files are not touched; each site process sees exactly what a real gateway
+ * would put in its environment. The variables come from a 0600 JSON file (path in `FEDKIT_SITE_ENV_FILE`) outside
+ * the job and workspace, which the caller deletes after the run. The wrapper is installed at import time, so it is
+ * also in place in multiprocessing children started with the spawn or forkserver methods (they re-import this file).
+ */
+export const SIMULATOR_LAUNCHER = `import json
+import os
+import subprocess
+import sys
+
+_ENV_FILE = os.environ.get("FEDKIT_SITE_ENV_FILE")
+_SITE_ENV = {}
+if _ENV_FILE:
+    with open(_ENV_FILE, encoding="utf-8") as _file:
+        _SITE_ENV = json.load(_file)
+_WORKER = "nvflare.private.fed.app.simulator.simulator_worker"
+_Popen = subprocess.Popen
+
+
+def _site_of(args):
+    if isinstance(args, (list, tuple)) and _WORKER in args and "--client" in args:
+        index = list(args).index("--client")
+        if index + 1 < len(args):
+            return args[index + 1]
+    return None
+
+
+class _SitePopen(_Popen):
+    def __init__(self, args, *rest, **kwargs):
+        site = _site_of(args)
+        if site is not None:
+            env = dict(kwargs.get("env") if kwargs.get("env") is not None else os.environ)
+            env.pop("FEDKIT_SITE_ENV_FILE", None)
+            variables = _SITE_ENV.get(site, {})
+            env.update(variables)
+            kwargs["env"] = env
+            sys.stderr.write("[fedkit] site %s starts with %d site variable(s)\\n" % (site, len(variables)))
+            sys.stderr.flush()
+        super().__init__(args, *rest, **kwargs)
+
+
+subprocess.Popen = _SitePopen
+
+if __name__ == "__main__":
+    from nvflare.cli import main
+
+    sys.argv = ["nvflare"] + sys.argv[1:]
+    sys.exit(main())
+`
+
+/**
+ * Talks to a running FLARE server through the FLARE API (`nvflare.fuel.flare_api`) with an admin startup kit:
+ * waits for the expected sites, submits the job folder, follows its status, downloads its result. It prints one
+ * JSON event per line on stdout and exits 0 only when the job finished (whatever its status). When it is stopped
+ * (SIGTERM, SIGINT) or times out after submitting, it aborts the job on the server before exiting.
+ *
+ * Argument: a JSON object `{username, startup_kit, study, job_folder, download_dir, timeout, expect_clients,
+ * clients_timeout}` (timeouts in seconds; the sites must connect within `clients_timeout`).
+ */
+export const SESSION_DRIVER = `import json
+import signal
+import sys
+import time
+
+
+def emit(event, **fields):
+    sys.stdout.write(json.dumps(dict(event=event, **fields), default=str) + "\\n")
+    sys.stdout.flush()
+
+
+class Stopped(Exception):
+    pass
+
+
+def on_signal(signum, frame):
+    raise Stopped()
+
+
+def connect(api, spec, deadline):
+    last = None
+    while True:
+        try:
+            return api.new_secure_session(
+                spec["username"],
+                spec["startup_kit"],
+                timeout=min(10.0, max(1.0, deadline - time.time())),
+                study=spec.get("study") or "default",
+            )
+        except Exception as error:
+            last = error
+        if time.time() >= deadline:
+            raise TimeoutError("could not log in as %s: %s" % (spec["username"], last))
+        time.sleep(1.0)
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    deadline = time.time() + spec["timeout"]
+    try:
+        from nvflare.fuel.flare_api import flare_api as api
+
+        session = connect(api, spec, deadline)
+    except Stopped:
+        emit("error", step="connect", kind="stopped", detail="stopped before connecting")
+        return 130
+    except Exception as error:
+        emit("error", step="connect", kind=type(error).__name__, detail=str(error))
+        return 2
+    emit("connected", username=spec["username"])
+    job_id = None
+    finished = False
+    step = "clients"
+    try:
+        expected = spec.get("expect_clients") or []
+        clients_deadline = min(deadline, time.time() + spec.get("clients_timeout", spec["timeout"]))
+        while expected:
+            connected = sorted(client.name for client in session.get_system_info().client_info)
+            missing = [name for name in expected if name not in connected]
+            if not missing:
+                emit("clients", connected=connected)
+                break
+            if time.time() >= clients_deadline:
+                emit("error", step=step, kind="timeout", detail="sites not connected: " + ", ".join(missing))
+                return 3
+            time.sleep(0.5)
+        step = "submit"
+        job_id = session.submit_job(spec["job_folder"])
+        emit("submitted", job_id=job_id)
+        step = "wait"
+        status = None
+        meta = {}
+        while True:
+            meta = session.get_job_meta(job_id)
+            if meta.get("status") != status:
+                status = meta.get("status")
+                emit("status", job_id=job_id, status=status)
+            if str(status).startswith("FINISHED"):
+                finished = True
+                break
+            if time.time() >= deadline:
+                emit("error", step=step, kind="timeout", job_id=job_id, detail="job %s is still %s" % (job_id, status))
+                return 3
+            time.sleep(1.0)
+        step = "download"
+        path = session.download_job_result(job_id, spec["download_dir"])
+        emit("finished", job_id=job_id, status=status, download=path, meta=meta)
+        return 0
+    except Stopped:
+        emit("error", step=step, kind="stopped", job_id=job_id, detail="stopped")
+        return 130
+    except Exception as error:
+        emit("error", step=step, kind=type(error).__name__, job_id=job_id, detail=str(error))
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if job_id is not None and not finished:
+            try:
+                session.abort_job(job_id)
+                emit("aborted", job_id=job_id)
+            except Exception as error:
+                emit("abort_failed", job_id=job_id, detail=str(error))
+        session.close()
+
+
+sys.exit(main())
+`

@@ -1,0 +1,135 @@
+/**
+ * What every FLARE target does the same way: checking a request, preparing the output folder, staging the job,
+ * streaming log lines with secrets redacted.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { JobMeta } from "@fedkit/flare-config"
+import { Duration, Effect, Exit, Redacted } from "effect"
+import { createServer } from "node:net"
+import type { LogLine, RunRequest, Site, Target } from "../FlareRunner.js"
+import { InvalidRunRequest } from "../FlareRunner.js"
+import type * as JobPackage from "../JobPackage.js"
+import * as JobStore from "../JobStore.js"
+import { redactor } from "./flareLogs.js"
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+export const DEFAULT_TIMEOUT = Duration.minutes(30)
+
+const problemOf = (
+  request: RunRequest,
+  options: { readonly siteEnvironment: boolean; readonly minSites: number }
+): string | undefined => {
+  if (request.sites.length < options.minSites) return `give at least ${options.minSites} site(s)`
+  const seen = new Set<string>()
+  for (const site of request.sites) {
+    if (!JobMeta.SITE_NAME_PATTERN.test(site.name) || site.name.length > 64) {
+      return `site name ${JSON.stringify(site.name)} is not a FLARE site name (letters, digits, _ and -, at most 64)`
+    }
+    if (site.name === "server") return "\"server\" is FLARE's name for the server and cannot name a site"
+    if (seen.has(site.name)) return `site ${site.name} is given twice`
+    seen.add(site.name)
+    const names = [...Object.keys(site.env ?? {}), ...Object.keys(site.secrets ?? {})]
+    if (names.length > 0 && !options.siteEnvironment) {
+      return `site ${site.name} has environment variables, but a remote deployment's sites have their own environment`
+    }
+    if (new Set(names).size !== names.length) return `site ${site.name} gives a variable both as env and as secret`
+    const bad = names.find((name) => !ENV_NAME.test(name))
+    if (bad !== undefined) return `site ${site.name}: ${JSON.stringify(bad)} is not an environment variable name`
+    if (Object.values(site.env ?? {}).some((value) => value.includes("\0"))) {
+      return `site ${site.name}: an environment value contains NUL`
+    }
+  }
+  const badCommon = Object.keys(request.env ?? {}).find((name) => !ENV_NAME.test(name))
+  if (badCommon !== undefined) return `${JSON.stringify(badCommon)} is not an environment variable name`
+  if (request.threads !== undefined) {
+    if (!Number.isInteger(request.threads) || request.threads < 1 || request.threads > request.sites.length) {
+      return `threads must be an integer from 1 to the number of sites (${request.sites.length})`
+    }
+  }
+  return undefined
+}
+
+export const checkRequest = (
+  target: Target,
+  request: RunRequest,
+  options: { readonly siteEnvironment: boolean; readonly minSites: number }
+): Effect.Effect<void, InvalidRunRequest> => {
+  const problem = problemOf(request, options)
+  return problem === undefined ? Effect.void : Effect.fail(new InvalidRunRequest({ target, reason: problem }))
+}
+
+/**
+ * The given output folder (created; it must not exist or be empty), or a new temporary one, which is removed again
+ * if the run fails before writing anything into it.
+ */
+export const prepareOutput = (target: Target, outputDir: string | undefined) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const fail = (reason: string) => new JobStore.JobStoreError({ path: outputDir ?? "(temporary)", reason })
+    if (outputDir === undefined) {
+      const dir = yield* fs.makeTempDirectory({ prefix: `fedkit-${target}-` }).pipe(
+        Effect.mapError((e) => fail(e.message))
+      )
+      yield* Effect.addFinalizer((exit) =>
+        Exit.isSuccess(exit) ? Effect.void : fs.readDirectory(dir).pipe(
+          Effect.flatMap((entries) => entries.length === 0 ? fs.remove(dir, { recursive: true }) : Effect.void),
+          Effect.ignore
+        )
+      )
+      return dir
+    }
+    const resolved = path.resolve(outputDir)
+    if (yield* fs.exists(resolved).pipe(Effect.orElseSucceed(() => false))) {
+      const entries = yield* fs.readDirectory(resolved).pipe(Effect.mapError((e) => fail(e.message)))
+      if (entries.length > 0) {
+        return yield* new InvalidRunRequest({
+          target,
+          reason: `the output folder ${resolved} is not empty; FLARE would wipe it, give an empty or new folder`
+        })
+      }
+    } else {
+      yield* fs.makeDirectory(resolved, { recursive: true }).pipe(Effect.mapError((e) => fail(e.message)))
+    }
+    return resolved
+  })
+
+/** The package, and a private folder copy of it under `dir` (FLARE signs submitted folders in place). */
+export const stageJob = (job: JobPackage.JobPackage | string, dir: string) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const pkg = typeof job === "string" ? yield* JobStore.read(job) : job
+    const folder = yield* JobStore.writeFolder(pkg, path.join(dir, pkg.name))
+    return { pkg, folder }
+  })
+
+/** All secret values of a request, for redaction. */
+export const secretsOf = (request: RunRequest): ReadonlyArray<Redacted.Redacted<string>> =>
+  request.sites.flatMap((site) => Object.values(site.secrets ?? {}))
+
+/** A site's environment for its processes (secret values revealed here, at the last moment, and nowhere else). */
+export const siteEnvironment = (site: Site): Record<string, string> => {
+  const env: Record<string, string> = { ...site.env }
+  for (const [name, secret] of Object.entries(site.secrets ?? {})) env[name] = Redacted.value(secret)
+  return env
+}
+
+/** A sink for one source's log lines: redacted, then handed to the request's `onLog`. */
+export const logSink = (request: RunRequest) => {
+  const redact = redactor(secretsOf(request))
+  return (source: string) => (text: string): Effect.Effect<void> =>
+    request.onLog === undefined ? Effect.void : request.onLog({ source, text: redact(text) } satisfies LogLine)
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export const freeLoopbackPort: Effect.Effect<number, Error> = Effect.async<number, Error>((resume) => {
+  const server = createServer()
+  server.once("error", (error) => resume(Effect.fail(error)))
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(port > 0 ? Effect.succeed(port) : Effect.fail(new Error("no port assigned"))))
+  })
+})
+
+export const timeoutText = (timeout: Duration.DurationInput): string => Duration.format(Duration.decode(timeout))

@@ -1,0 +1,67 @@
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { vi } from "vitest"
+import * as Cli from "../src/Cli.js"
+import { JobPackage } from "../src/index.js"
+import * as fixtures from "./fixtures.js"
+
+/** Runs `fedkit-job …` in-process and returns what it printed on stdout. */
+const fedkitJob = (...args: ReadonlyArray<string>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => vi.spyOn(console, "log").mockImplementation(() => {})),
+    (spy) => Effect.map(Cli.run(["node", "fedkit-job", ...args]), () => spy.mock.calls.map((call) => call.join(" "))),
+    (spy) => Effect.sync(() => spy.mockRestore())
+  )
+
+layer(NodeContext.layer)("fedkit-job", (it) => {
+  it.scoped("pack writes the same reproducible ZIP from a file map and from the job folder", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const filesJson = path.join(dir, "files.json")
+      yield* fs.writeFileString(filesJson, JSON.stringify(fixtures.files))
+
+      const [printed] = yield* fedkitJob("pack", filesJson, "--out", path.join(dir, "a"), "--zip")
+      const report = JSON.parse(printed!) as { job: string; digest: string; zip: string; folder: string }
+      assert.strictEqual(report.job, "fedkit-np")
+      assert.strictEqual(report.digest, (yield* JobPackage.make("fedkit-np", fixtures.files)).digest)
+
+      yield* fedkitJob("pack", report.folder, "--out", path.join(dir, "b"), "--zip")
+      assert.deepStrictEqual(
+        yield* fs.readFile(path.join(dir, "b", "fedkit-np.zip")),
+        yield* fs.readFile(report.zip)
+      )
+    }))
+
+  it.scoped("pack refuses a hostile file map and writes nothing", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const filesJson = path.join(dir, "files.json")
+      yield* fs.writeFileString(
+        filesJson,
+        JSON.stringify({ ...fixtures.files, "app/custom/../../../x.sh": "rm -rf ~" })
+      )
+      const error = yield* fedkitJob("pack", filesJson, "--out", path.join(dir, "out"), "--zip").pipe(Effect.flip)
+      assert.match(String(error), /climbs out/)
+      assert.isFalse(yield* fs.exists(path.join(dir, "out")))
+    }))
+
+  it.scoped("run names a secret variable missing from its environment, before starting FLARE", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const sitesJson = path.join(dir, "sites.json")
+      yield* fs.writeFileString(
+        sitesJson,
+        JSON.stringify({ "gw-a": { secretEnv: { APH_DAL_TOKEN: "FEDKIT_NO_SUCH_VAR" } } })
+      )
+      const error = yield* fedkitJob("run", dir, "--target", "simulator", "--sites", sitesJson).pipe(Effect.flip)
+      assert.match(String(error), /site gw-a: the secret's variable FEDKIT_NO_SUCH_VAR is not set/)
+    }))
+})
