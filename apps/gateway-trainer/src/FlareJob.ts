@@ -1,0 +1,110 @@
+/**
+ * The FLARE 2.9 job that federates this model, as the Secure Runtime renders it (`secure_runtime_service`), made
+ * runnable without the model image: the bridge and the trainer bundle go into the job's `custom/` folder.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Job, type JobCheck } from "@fedkit/flare-config"
+import type { DecodeError } from "@fedkit/flare-config/Issue"
+import { FlareRunner } from "@fedkit/job-packager"
+import type { Rejection, Runtime } from "@fedkit/runtime-core"
+import { Effect, type Redacted } from "effect"
+import { fileURLToPath } from "node:url"
+import * as Bridge from "./Bridge.js"
+import * as DalFixture from "./DalFixture.js"
+import runtime, { type Payload } from "./secure_runtime/secure_runtime_service.js"
+
+/** Where `pnpm build` puts the bridge and the trainer bundle. */
+export const DEFAULT_CUSTOM_DIR = fileURLToPath(new URL("../dist/flare/custom", import.meta.url))
+
+/** What goes into `custom/`: file name → content. */
+export type CustomFiles = Readonly<Record<string, string>>
+
+/** Reads the bridge and the trainer bundle from a built folder. */
+export const readCustom = (
+  dir: string = DEFAULT_CUSTOM_DIR
+): Effect.Effect<CustomFiles, PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const entries = yield* Effect.forEach(
+      [Bridge.BRIDGE_FILE, Bridge.TRAINER_FILE],
+      (name) => Effect.map(fs.readFileString(path.join(dir, name)), (text) => [name, text] as const)
+    )
+    return Object.fromEntries(entries)
+  })
+
+/** The Secure Runtime's job for a payload (its JSON form) and a `dataset2gw` map. */
+export const render = (
+  payload: typeof Payload.Encoded,
+  dataset2gw: Readonly<Record<string, string>>
+): Effect.Effect<Job.FlareJob, Runtime.TemplateError | Rejection.PayloadRejected | DecodeError> =>
+  Effect.gen(function*() {
+    const decoded = yield* runtime.parseEffect(JSON.stringify(payload))
+    return yield* Job.fromFiles(yield* runtime.templateEffect(decoded, dataset2gw))
+  })
+
+/**
+ * The job with the bridge and the trainer bundle in the `custom/` folder of every app that runs on gateways: what a
+ * simulation or a deployment without the model image needs. (Per-site `APH_*` values are the sites' environment, not
+ * the job's: `@fedkit/job-packager`'s simulator gives each simulated site its own.)
+ */
+export const withTrainer = (job: Job.FlareJob, custom: CustomFiles): Effect.Effect<Job.FlareJob, DecodeError> =>
+  Job.make({
+    meta: job.meta,
+    apps: Object.fromEntries(
+      Object.entries(job.apps).map(([name, app]) => [name, app.client === undefined ? app : { ...app, custom }])
+    ),
+    target: job.target
+  })
+
+/** Checks the job and writes its files below `dir` (each to a temporary name first, then renamed). */
+export const write = (
+  dir: string,
+  job: Job.FlareJob
+): Effect.Effect<void, JobCheck.JobCheckError | PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const files = yield* Job.toFiles(job)
+    for (const [relative, content] of Object.entries(files)) {
+      const file = path.join(dir, relative)
+      yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+      yield* fs.writeFileString(`${file}.tmp`, content)
+      yield* fs.rename(`${file}.tmp`, file)
+    }
+  })
+
+/** A simulated gateway: its dataset on the DAL and its own bearer token. */
+export interface SimulatedGateway {
+  readonly gateway: DalFixture.Gateway
+  readonly token: Redacted.Redacted<string>
+}
+
+/**
+ * Writes the job to `jobDir` and runs it with the FLARE runner in context (`@fedkit/job-packager`'s simulator): one
+ * site per gateway, named as in `dataset2gw`, each with its own `APH_DATA` and `APH_DAL_TOKEN` (a secret: only in that
+ * site's processes, redacted from the log lines), and `APH_API_DAL_URL` for all. The job itself carries no setting.
+ */
+export const simulate = (options: {
+  readonly job: Job.FlareJob
+  readonly dalUrl: string
+  readonly gateways: ReadonlyArray<SimulatedGateway>
+  readonly jobDir: string
+  readonly outputDir: string
+  readonly onLog?: (line: FlareRunner.LogLine) => Effect.Effect<void>
+}) =>
+  Effect.gen(function*() {
+    yield* write(options.jobDir, options.job)
+    return yield* FlareRunner.run({
+      job: options.jobDir,
+      sites: options.gateways.map(({ gateway, token }) => ({
+        name: gateway.gateway,
+        env: { APH_DATA: DalFixture.aphData(gateway) },
+        secrets: { APH_DAL_TOKEN: token }
+      })),
+      env: { APH_API_DAL_URL: options.dalUrl },
+      outputDir: options.outputDir,
+      ...(options.onLog === undefined ? {} : { onLog: options.onLog })
+    })
+  })
