@@ -11,10 +11,14 @@ import * as HashMap from "effect/HashMap"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import { createRequire } from "node:module"
 import * as DalServer from "./DalServer.js"
 import * as FaultFile from "./FaultFile.js"
 import * as PolicyFile from "./PolicyFile.js"
 import * as TokenFile from "./TokenFile.js"
+
+// The version users see in --version is the published one, bumped by changesets.
+const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
 const root = Options.directory("root", { exists: "yes" }).pipe(
   Options.withDescription("Data folder: ROOT/<bucket>/<path> is served as s3://<bucket>/<path>")
@@ -71,7 +75,7 @@ export const command = Command.make(
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Serve a folder as an Apheris-style Data Access Layer (DAL) for development and tests"))
 
-export const run = Command.run(command, { name: "fedkit-dal-server", version: "0.0.0" })
+export const run = Command.run(command, { name: "fedkit-dal-server", version: packageVersion })
 
 /** One JSON object per line on stderr: time, level, message, then the annotations (request fields). */
 export const jsonLogger: Layer.Layer<never> = Logger.replace(

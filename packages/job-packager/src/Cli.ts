@@ -14,6 +14,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import type { CommandExecutor } from "@effect/platform"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
+import { createRequire } from "node:module"
 import * as FlareInstallation from "./FlareInstallation.js"
 import * as FlareRunner from "./FlareRunner.js"
 import * as JobPackage from "./JobPackage.js"
@@ -22,6 +23,9 @@ import * as JobStore from "./JobStore.js"
 import * as Poc from "./Poc.js"
 import * as Remote from "./Remote.js"
 import * as Simulator from "./Simulator.js"
+
+// The version users see in --version is the published one, bumped by changesets.
+const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
 /**
  * A problem with the command line's inputs (a file that is not what it should be, a missing option).
@@ -302,4 +306,4 @@ export const command = Command.make("fedkit-job").pipe(
  * @since 0.1.0
  * @category commands
  */
-export const run = Command.run(command, { name: "fedkit-job", version: "0.1.0" })
+export const run = Command.run(command, { name: "fedkit-job", version: packageVersion })

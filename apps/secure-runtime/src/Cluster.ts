@@ -1,0 +1,73 @@
+/**
+ * `serve --workers N`: N server processes (`node:cluster`) sharing one listening port, for throughput beyond one
+ * core. Every worker writes to the same jobs folder and reads jobs it did not render back from it, so
+ * `GET /v1/jobs/{id}` answers whichever worker renders and whichever answers. The primary sweeps the folder once,
+ * prints the URL once the first worker listens, restarts a worker that dies, and on SIGTERM/SIGINT passes the
+ * signal on and waits for every worker to finish its requests in flight.
+ *
+ * @since 0.1.0
+ */
+import { Console, Effect } from "effect"
+import cluster, { type Worker } from "node:cluster"
+
+/**
+ * Whether this process is a worker started by {@link primary}.
+ *
+ * @since 0.1.0
+ */
+export const isWorker = (): boolean => cluster.isWorker
+
+/**
+ * Runs the primary until interrupted: starts `workers` copies of this command and keeps them running.
+ *
+ * @since 0.1.0
+ */
+export const primary = (workers: number): Effect.Effect<never> =>
+  Effect.gen(function*() {
+    let stopping = false
+    const fork = () => cluster.fork()
+    const url = yield* Effect.async<string>((resume) => {
+      const onListening = (_worker: Worker, address: { readonly address: string | null; readonly port: number }) => {
+        cluster.off("listening", onListening)
+        const host = address.address === null || address.address === "" ? "127.0.0.1" : address.address
+        resume(Effect.succeed(`http://${host.includes(":") ? `[${host}]` : host}:${address.port}`))
+      }
+      cluster.on("listening", onListening)
+      cluster.on("exit", (worker, code, signal) => {
+        if (stopping) return
+        process.stderr.write(
+          `${
+            JSON.stringify({
+              time: new Date().toISOString(),
+              level: "ERROR",
+              msg: "worker exited; starting another",
+              pid: worker.process.pid,
+              code,
+              signal
+            })
+          }\n`
+        )
+        fork()
+      })
+      for (let i = 0; i < workers; i++) fork()
+    })
+    yield* Console.log(url)
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        stopping = true
+        const alive = Object.values(cluster.workers ?? {}).flatMap((worker) =>
+          worker === undefined || worker.isDead() ? [] : [worker]
+        )
+        if (alive.length === 0) return resume(Effect.void)
+        let left = alive.length
+        for (const worker of alive) {
+          worker.once("exit", () => {
+            left--
+            if (left === 0) resume(Effect.void)
+          })
+          worker.process.kill("SIGTERM")
+        }
+      })
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped)

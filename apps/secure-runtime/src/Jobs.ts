@@ -1,0 +1,300 @@
+/**
+ * The jobs a server renders: each request body becomes `<jobs-dir>/<uuid>/` (the job folder) and
+ * `<jobs-dir>/<uuid>.manifest.json`, written atomically by `@fedkit/job-packager`, so a job folder is either
+ * complete or absent. Renders are bounded (a fixed number at once, a bounded queue); with a FLARE runner, each job
+ * is then submitted in the background, one at a time, and its state and FLARE's result are kept for `GET`.
+ *
+ * @since 0.1.0
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { type FlareRunner, JobPackage, JobStore } from "@fedkit/job-packager"
+import { Dataset2Gw, type Runtime } from "@fedkit/runtime-core"
+import { Context, Duration, Effect, FiberSet, Layer, Option, Schema, type Scope } from "effect"
+import { randomUUID } from "node:crypto"
+import * as Slots from "./internal/slots.js"
+import { describeError } from "./internal/text.js"
+import * as JobFolder from "./JobFolder.js"
+import type { RenderFailure } from "./Refusal.js"
+import * as Render from "./Render.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const SubmissionState = Schema.Literal("queued", "running", "completed", "failed", "interrupted")
+
+/**
+ * What FLARE reported for a finished run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FlareResult = Schema.Struct({
+  status: Schema.String,
+  flareJobId: Schema.String,
+  workspace: Schema.String,
+  globalModel: Schema.NullOr(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const Submission = Schema.Struct({
+  target: Schema.Literal("simulator", "poc"),
+  state: SubmissionState,
+  result: Schema.optionalWith(FlareResult, { exact: true }),
+  error: Schema.optionalWith(Schema.String, { exact: true })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Submission = typeof Submission.Type
+
+/**
+ * What `GET /v1/jobs/{id}` answers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const JobView = Schema.Struct({
+  jobId: Schema.String,
+  digest: Schema.String,
+  files: Schema.Array(Schema.String),
+  status: Schema.Literal("rendered", "queued", "running", "completed", "failed", "interrupted"),
+  submission: Schema.optionalWith(Submission, { exact: true })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type JobView = typeof JobView.Type
+
+/**
+ * Too many renders are waiting: HTTP 503, try again later.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class JobsBusy extends Schema.TaggedError<JobsBusy>()("JobsBusy", { queued: Schema.Number }) {
+  override get message(): string {
+    return `The server is busy (${this.queued} renders waiting); try again shortly.`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly runtime: Runtime.Runtime<unknown>
+  readonly dataset2gw: Dataset2Gw.Dataset2Gw
+  readonly jobsDir: string
+  /** Renders running at once (default 8). */
+  readonly maxConcurrentRenders?: number
+  /** Renders waiting for a slot before new ones get {@link JobsBusy} (default 256). */
+  readonly maxQueuedRenders?: number
+  /** Submits each job here in the background; none: jobs are only written. */
+  readonly runner?: FlareRunner.Runner
+  /** Job states kept in memory; older ones are read back from the jobs folder (default 10,000). */
+  readonly maxRemembered?: number
+  /**
+   * Remove what a killed process left in the jobs folder at start (default true). Off in the workers of a cluster,
+   * where the primary sweeps before starting them: a worker must not sweep another one's write in progress.
+   */
+  readonly sweep?: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Renders and writes one job; the job id is generated here, never taken from the payload. Waits at most `waitFor`
+   * (default 30 seconds) for a render slot.
+   */
+  readonly create: (
+    body: Uint8Array | string,
+    waitFor?: Duration.DurationInput
+  ) => Effect.Effect<JobView, RenderFailure | JobsBusy | JobStore.JobStoreError>
+  readonly get: (jobId: string) => Effect.Effect<Option.Option<JobView>>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Jobs extends Context.Tag("@fedkit/secure-runtime/Jobs")<Jobs, Service>() {}
+
+const decodeManifest = Schema.decodeUnknownOption(Schema.parseJson(JobPackage.Manifest))
+const decodeSubmission = Schema.decodeUnknownOption(Schema.parseJson(Submission))
+
+/**
+ * The jobs service. Removes stages a killed process left in the jobs folder; background submissions are interrupted
+ * when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<Service, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const jobsDir = path.resolve(options.jobsDir)
+    const failAt = (error: { readonly message: string }) =>
+      new JobStore.JobStoreError({ path: jobsDir, reason: error.message })
+    yield* fs.makeDirectory(jobsDir, { recursive: true }).pipe(Effect.mapError(failAt))
+    const swept = options.sweep === false ? [] : yield* JobFolder.sweep(jobsDir)
+    if (swept.length > 0) {
+      yield* Effect.logWarning("removed unfinished jobs").pipe(Effect.annotateLogs({ count: swept.length }))
+    }
+
+    const slots = Slots.make(options.maxConcurrentRenders ?? 8)
+    const maxQueued = options.maxQueuedRenders ?? 256
+    const maxRemembered = options.maxRemembered ?? 10_000
+    const submissions = yield* Effect.makeSemaphore(1)
+    const background = yield* FiberSet.make()
+    const sites = Dataset2Gw.gateways(options.dataset2gw).map((name) => ({ name }))
+    const records = new Map<string, JobView>()
+
+    const remember = (view: JobView) => {
+      records.delete(view.jobId)
+      records.set(view.jobId, view)
+      if (records.size > maxRemembered) {
+        // Forget the oldest finished job; it can still be read back from the jobs folder.
+        for (const [id, old] of records) {
+          if (old.status !== "queued" && old.status !== "running") {
+            records.delete(id)
+            break
+          }
+        }
+      }
+    }
+
+    const saveSubmission = (jobId: string, submission: Submission) =>
+      Effect.gen(function*() {
+        const target = path.join(jobsDir, `${jobId}.submission.json`)
+        const temp = `${target}.${randomUUID()}.tmp`
+        yield* fs.writeFileString(temp, JSON.stringify(submission))
+        yield* fs.rename(temp, target)
+      }).pipe(Effect.ignore)
+
+    const setSubmission = (view: JobView, submission: Submission) =>
+      Effect.suspend(() => {
+        const updated: JobView = { ...view, status: submission.state, submission }
+        remember(updated)
+        return Effect.as(saveSubmission(view.jobId, submission), updated)
+      })
+
+    const submit = (runner: FlareRunner.Runner, view: JobView, pkg: JobPackage.JobPackage) => {
+      const target = runner.target === "poc" ? "poc" : "simulator"
+      return Effect.gen(function*() {
+        yield* setSubmission(view, { target, state: "running" })
+        const result = yield* runner.run({
+          job: pkg,
+          sites,
+          outputDir: path.join(jobsDir, `${view.jobId}.flare`)
+        }).pipe(Effect.either)
+        yield* setSubmission(
+          view,
+          result._tag === "Right"
+            ? {
+              target,
+              state: "completed",
+              result: {
+                status: result.right.status,
+                flareJobId: result.right.jobId,
+                workspace: result.right.workspace,
+                globalModel: Option.getOrNull(result.right.globalModel)
+              }
+            }
+            : { target, state: "failed", error: result.left.message }
+        )
+      }).pipe(
+        submissions.withPermits(1),
+        Effect.onInterrupt(() => setSubmission(view, { target, state: "interrupted" })),
+        Effect.catchAllDefect((defect) =>
+          setSubmission(view, { target, state: "failed", error: describeError(defect) })
+        )
+      )
+    }
+
+    /** Renders and writes in a slot; waiting for one is bounded, writing is never cut short (no orphan jobs). */
+    const create = (body: Uint8Array | string, waitFor: Duration.DurationInput = "30 seconds") =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          if (slots.waiting() >= maxQueued) return yield* new JobsBusy({ queued: slots.waiting() })
+          // Interruptible even where the caller is not (request fibers), so a client going away stops the wait.
+          const slot = yield* restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor)))))
+          if (!slot) return yield* new JobsBusy({ queued: slots.waiting() })
+          return yield* written(body).pipe(Effect.ensuring(Effect.sync(slots.release)))
+        })
+      )
+
+    const written = (body: Uint8Array | string) =>
+      Effect.gen(function*() {
+        const jobId = randomUUID()
+        const pkg = yield* Render.render(options.runtime, body, options.dataset2gw, jobId)
+        yield* JobFolder.write(pkg, jobsDir)
+        const rendered: JobView = {
+          jobId,
+          digest: pkg.digest,
+          files: pkg.files.map((file) => file.path),
+          status: "rendered"
+        }
+        const runner = options.runner
+        if (runner === undefined) {
+          remember(rendered)
+          return rendered
+        }
+        const queued = yield* setSubmission(rendered, {
+          target: runner.target === "poc" ? "poc" : "simulator",
+          state: "queued"
+        })
+        yield* FiberSet.run(background, submit(runner, queued, pkg))
+        return queued
+      })
+
+    const readBack = (jobId: string): Effect.Effect<Option.Option<JobView>> =>
+      Effect.gen(function*() {
+        const manifest = yield* fs.readFileString(path.join(jobsDir, `${jobId}.manifest.json`)).pipe(
+          Effect.map(decodeManifest),
+          Effect.orElseSucceed(() => Option.none())
+        )
+        if (Option.isNone(manifest)) return Option.none()
+        const submission = yield* fs.readFileString(path.join(jobsDir, `${jobId}.submission.json`)).pipe(
+          Effect.map(decodeSubmission),
+          Effect.orElseSucceed(() => Option.none())
+        )
+        const view: JobView = {
+          jobId,
+          digest: manifest.value.digest,
+          files: manifest.value.files.map((file) => file.path),
+          status: Option.match(submission, { onNone: () => "rendered" as const, onSome: (s) => s.state }),
+          ...Option.match(submission, { onNone: () => ({}), onSome: (s) => ({ submission: s }) })
+        }
+        return Option.some(view)
+      })
+
+    const get = (jobId: string): Effect.Effect<Option.Option<JobView>> => {
+      if (!JobFolder.isJobId(jobId)) return Effect.succeed(Option.none())
+      const known = records.get(jobId)
+      return known === undefined ? readBack(jobId) : Effect.succeed(Option.some(known))
+    }
+
+    return { create, get }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<Jobs, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path> => Layer.scoped(Jobs, make(options))

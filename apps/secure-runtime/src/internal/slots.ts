@@ -1,0 +1,50 @@
+/**
+ * A counting limiter for the request path: taking a free slot is a counter increment, and waiting for one is bounded
+ * by a plain timer. (`Effect.makeSemaphore` with `Effect.timeout` forks fibers and a timer on every call.)
+ */
+import { Effect } from "effect"
+
+export interface Slots {
+  /** A slot (`true`), or `false` when none freed up within `waitMs`. Interrupting a wait gives nothing up. */
+  readonly take: (waitMs: number) => Effect.Effect<boolean>
+  readonly release: () => void
+  /** Callers waiting for a slot. */
+  readonly waiting: () => number
+}
+
+export const make = (size: number): Slots => {
+  let used = 0
+  const queue: Array<() => void> = []
+  return {
+    take: (waitMs) =>
+      Effect.async<boolean>((resume) => {
+        if (used < size) {
+          used++
+          return resume(Effect.succeed(true))
+        }
+        const grant = () => {
+          clearTimeout(timer)
+          resume(Effect.succeed(true))
+        }
+        const timer = setTimeout(() => {
+          const index = queue.indexOf(grant)
+          if (index >= 0) queue.splice(index, 1)
+          resume(Effect.succeed(false))
+        }, waitMs)
+        queue.push(grant)
+        return Effect.sync(() => {
+          const index = queue.indexOf(grant)
+          if (index >= 0) {
+            queue.splice(index, 1)
+            clearTimeout(timer)
+          }
+        })
+      }),
+    release: () => {
+      const next = queue.shift()
+      if (next === undefined) used--
+      else next()
+    },
+    waiting: () => queue.length
+  }
+}

@@ -1,0 +1,147 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { binPath, runCli } from "./support/cli.js"
+import { DATASET2GW, fixture } from "./support/fixtures.js"
+
+/** Imports the shim from python3 and calls all three functions, good and bad, printing one JSON result. */
+const SCRIPT = `
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("secure_runtime_service", sys.argv[1])
+srs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(srs)
+d2g = json.loads(sys.argv[2])
+out = {}
+def attempt(name, fn):
+    try:
+        out[name] = {"value": fn()}
+    except ValueError as exc:
+        out[name] = {"ValueError": str(exc)}
+    except Exception as exc:
+        out[name] = {type(exc).__name__: str(exc)}
+payload = srs.parse('{"optimizer_name": "sgd", "num_federation_rounds": 4}')
+out["parse"] = payload
+out["validate"] = srs.validate(payload)
+files = srs.template(payload, d2g)
+out["template_paths"] = sorted(files)
+out["server_args"] = files["app/config/config_fed_server.json"]["workflows"][0]["args"]
+out["trainer_is_text"] = isinstance(files["app/custom/client.py"], str)
+attempt("parse_bad", lambda: srs.parse('{"optimizer_name": "adamw"}'))
+attempt("parse_malformed", lambda: srs.parse('{"optimizer_name": '))
+attempt("validate_bad", lambda: srs.validate({"optimizer_name": "sgd", "learning_rate": 5}))
+attempt("template_no_map", lambda: srs.template(payload, None))
+attempt("template_bad_payload", lambda: srs.template({"optimizer_name": "nope"}, d2g))
+print(json.dumps(out))
+`
+
+const python = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.promise(() =>
+    new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
+      execFile(
+        "python3",
+        ["-c", SCRIPT, ...args],
+        { env: { ...process.env, ...env }, timeout: 120_000 },
+        (error, stdout, stderr) =>
+          resolve({ stdout, stderr, code: error === null ? 0 : typeof error.code === "number" ? error.code : 1 })
+      )
+    )
+  )
+
+describe("export-python", () => {
+  it.live(
+    "writes a standard-library-only shim whose parse, validate and template run the TypeScript runtime",
+    () =>
+      Effect.gen(function*() {
+        const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
+        const exported = yield* Effect.promise(() =>
+          runCli([
+            "export-python",
+            "--module",
+            fixture("good"),
+            "--out",
+            out,
+            "--node",
+            process.execPath,
+            "--bin",
+            binPath()
+          ])
+        )
+        assert.strictEqual(exported.code, 0, exported.stderr)
+        const shim = join(out, "secure_runtime_service.py")
+        assert.strictEqual(exported.stdout.trim(), shim)
+        const imports = readFileSync(shim, "utf8").match(/^(?:import|from) \S+/gm)
+        assert.deepStrictEqual(imports, [
+          "import json",
+          "import os",
+          "import subprocess",
+          "from pathlib",
+          "from typing"
+        ])
+
+        const result = yield* python([shim, JSON.stringify(DATASET2GW)], {})
+        assert.strictEqual(result.code, 0, result.stderr)
+        const got = JSON.parse(result.stdout)
+        assert.deepStrictEqual(got.parse, {
+          optimizer_name: "sgd",
+          learning_rate: 0.01,
+          num_federation_rounds: 4,
+          run_name: "unnamed run"
+        })
+        assert.isNull(got.validate)
+        assert.deepStrictEqual(got.template_paths, [
+          "app/config/config_fed_client.json",
+          "app/config/config_fed_server.json",
+          "app/custom/client.py",
+          "meta.json"
+        ])
+        assert.deepStrictEqual(got.server_args, { num_clients: 2, num_rounds: 4, persistor_id: "persistor" })
+        assert.isTrue(got.trainer_is_text)
+        assert.deepStrictEqual(got.parse_bad, {
+          ValueError: "Invalid payload (1 problem): optimizer_name: Expected \"adam\" or \"sgd\", got \"adamw\"."
+        })
+        assert.match(got.parse_malformed.ValueError, /^Malformed JSON: .*line 1, column \d+/)
+        assert.deepStrictEqual(got.validate_bad, {
+          ValueError: "Invalid payload (1 problem): learning_rate: Expected a number less than or equal to 1, got 5."
+        })
+        assert.deepStrictEqual(got.template_no_map, { ValueError: "Invalid dataset2gw: dataset2gw: is missing." })
+        assert.match(got.template_bad_payload.ValueError, /^Invalid payload \(1 problem\): optimizer_name: /)
+      }),
+    { timeout: 120_000 }
+  )
+
+  it.live("raises SecureRuntimeError, not ValueError, when the runtime's template fails", () =>
+    Effect.gen(function*() {
+      const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
+      const exported = yield* Effect.promise(() =>
+        runCli(["export-python", "--module", fixture("throwing-template"), "--out", out, "--bin", binPath()])
+      )
+      assert.strictEqual(exported.code, 0, exported.stderr)
+      const script = `
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("srs", sys.argv[1])
+srs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(srs)
+payload = srs.parse('{"num_rounds": 2}')
+try:
+    srs.template(payload, {"d": "gw-1"})
+except ValueError:
+    print("ValueError")
+except srs.SecureRuntimeError as exc:
+    print("SecureRuntimeError:", exc)
+`
+      const result = yield* Effect.promise(() =>
+        new Promise<string>((resolve) =>
+          execFile(
+            "python3",
+            ["-c", script, join(out, "secure_runtime_service.py")],
+            { env: { ...process.env, FEDKIT_NODE: process.execPath } },
+            (_error, stdout, stderr) => resolve(stdout + stderr)
+          )
+        )
+      )
+      assert.match(result, /^SecureRuntimeError: The runtime's template failed: .*the template exploded/)
+    }), { timeout: 120_000 })
+})

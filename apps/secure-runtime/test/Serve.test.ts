@@ -1,0 +1,153 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { mkdtempSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { binPath, runCli } from "./support/cli.js"
+import { DATASET2GW, fixture, VALID } from "./support/fixtures.js"
+import { get, post, raw } from "./support/server.js"
+
+interface Process {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly url: string
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exit: Promise<number | null>
+}
+
+/** `secure-runtime serve` as its own process; resolves once it printed its URL. */
+const startProcess = (jobsDir: string, extra: ReadonlyArray<string> = []) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<Process>((resolve, reject) => {
+        const child = spawn(process.execPath, [
+          binPath(),
+          "serve",
+          "--module",
+          fixture("good"),
+          "--dataset2gw",
+          JSON.stringify(DATASET2GW),
+          "--jobs-dir",
+          jobsDir,
+          "--port",
+          "0",
+          ...extra
+        ])
+        let stdout = ""
+        let stderr = ""
+        const exit = new Promise<number | null>((done) => child.on("close", done))
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString("utf8")
+          const first = stdout.split("\n")
+          if (first.length > 1) {
+            resolve({ child, url: first[0]!, stdout: () => stdout, stderr: () => stderr, exit })
+          }
+        })
+        child.on("error", reject)
+        void exit.then((code) => reject(new Error(`serve exited (${code}) before printing its URL: ${stderr}`)))
+      })
+    ),
+    (running) => Effect.sync(() => running.child.kill("SIGKILL"))
+  )
+
+describe("secure-runtime serve (a separate process)", () => {
+  it.scopedLive(
+    "prints its URL first, logs JSON lines, and on SIGTERM finishes the request in flight",
+    () =>
+      Effect.gen(function*() {
+        const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-serve-"))
+        const server = yield* startProcess(jobsDir)
+        assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+        const port = Number(new URL(server.url).port)
+        assert.strictEqual((yield* get(server.url, "/healthz")).status, 200)
+
+        // A request whose body is still arriving when SIGTERM comes: it must still be answered and its job written.
+        const body = JSON.stringify(VALID)
+        const inFlight = yield* raw(
+          port,
+          `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${
+            body.slice(0, 10)
+          }`,
+          {
+            then: (write) => {
+              // Give the server time to take the request in before the signal; then finish the body after it.
+              setTimeout(() => server.child.kill("SIGTERM"), 300)
+              setTimeout(() => write(body.slice(10)), 800)
+            }
+          }
+        ).pipe(Effect.fork)
+        const answer = yield* inFlight.await.pipe(Effect.flatten)
+        assert.strictEqual(answer.status, 201, answer.text)
+        const jobId = JSON.parse(answer.text.slice(answer.text.indexOf("\r\n\r\n") + 4)).jobId as string
+        const code = yield* Effect.promise(() => server.exit)
+        assert.strictEqual(code, 0, server.stderr())
+
+        const entries = readdirSync(jobsDir)
+        assert.deepStrictEqual(entries.sort(), [jobId, `${jobId}.manifest.json`].sort())
+        const logs = server.stderr().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>)
+        const request = logs.find((entry) => entry["msg"] === "request" && entry["status"] === 201)
+        assert.strictEqual(request?.["jobId"], jobId)
+        assert.isString(request?.["requestId"])
+        assert.isTrue(logs.some((entry) => entry["msg"] === "shutting down"))
+
+        // A new process on the same folder still knows the job, from its manifest.
+        const again = yield* startProcess(jobsDir)
+        const read = yield* get(again.url, `/v1/jobs/${jobId}`)
+        assert.strictEqual(read.status, 200)
+        assert.strictEqual((read.json as { status: string }).status, "rendered")
+        assert.strictEqual((yield* post(again.url, "[1]")).status, 422)
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive(
+    "with --workers 2, any worker answers for any job, and SIGTERM stops them all",
+    () =>
+      Effect.gen(function*() {
+        const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-serve-"))
+        const server = yield* startProcess(jobsDir, ["--workers", "2"])
+        assert.strictEqual(server.stdout().trim().split("\n").length, 1)
+        const created = yield* Effect.forEach(
+          Array.from({ length: 6 }, () => post(server.url, JSON.stringify(VALID))),
+          (request) => request,
+          { concurrency: 6 }
+        )
+        const ids = created.map((answer) => (answer.json as { jobId: string }).jobId)
+        assert.strictEqual(new Set(ids).size, 6)
+        for (const id of ids) {
+          for (let i = 0; i < 3; i++) assert.strictEqual((yield* get(server.url, `/v1/jobs/${id}`)).status, 200)
+        }
+        const workers = new Set(
+          server.stderr().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>)
+            .filter((entry) => entry["msg"] === "listening").map((entry) => entry["url"])
+        )
+        assert.strictEqual(workers.size, 1)
+        server.child.kill("SIGTERM")
+        assert.strictEqual(yield* Effect.promise(() => server.exit), 0)
+        assert.strictEqual(readdirSync(jobsDir).length, 12)
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.live("refuses to start on a module that is not a runtime, saying what is missing (exit 1)", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.promise(() =>
+        runCli([
+          "serve",
+          "--module",
+          fixture("missing-export"),
+          "--dataset2gw",
+          JSON.stringify(DATASET2GW),
+          "--jobs-dir",
+          mkdtempSync(join(tmpdir(), "fedkit-sr-serve-")),
+          "--port",
+          "0"
+        ])
+      )
+      assert.strictEqual(result.code, 1)
+      assert.strictEqual(result.stdout, "")
+      assert.match(result.stderr, /it does not export template/)
+    }))
+})
