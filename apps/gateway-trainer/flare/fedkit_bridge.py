@@ -307,6 +307,17 @@ def main(argv):
         trainer.close()
 
 
+def site_prefix():
+    """`[site] ` from FLARE's Client API bootstrap file, readable before flare.init(), so that a refusal names its
+    gateway in the job's log; empty outside FLARE or when the file is unreadable."""
+    try:
+        with open(os.environ["NVFLARE_CLIENT_API_BOOTSTRAP"], encoding="utf-8") as f:
+            site = json.load(f).get("site_name")
+    except (KeyError, OSError, ValueError):
+        return ""
+    return f"[{site}] " if isinstance(site, str) and site.replace("-", "").replace("_", "").isalnum() else ""
+
+
 def sanitized(error):
     """Type and place of an unexpected exception; never its message (it may quote data or a token)."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -319,11 +330,11 @@ if __name__ == "__main__":
     try:
         main(sys.argv[1:])
     except TrainerFailed as failure:
-        log(f"the trainer refused or failed: {failure}")
+        log(f"{site_prefix()}the trainer refused or failed: {failure}")
         sys.exit(1)
     except BridgeError as failure:
-        log(f"failed: {failure}")
+        log(f"{site_prefix()}failed: {failure}")
         sys.exit(1)
     except Exception as error:  # noqa: BLE001 - reported without its message, on purpose
-        log(f"failed: {sanitized(error)}")
+        log(f"{site_prefix()}failed: {sanitized(error)}")
         sys.exit(1)

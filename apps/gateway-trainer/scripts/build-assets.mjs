@@ -1,7 +1,10 @@
 // What `tsc` does not build (run by `pnpm build` after it):
 // - dist/flare/custom/: what a gateway runs, the trainer as ONE self-contained ESM file (gateways have no
 //   node_modules) and the Python bridge beside it; the tests bundle the current sources the same way (bundle());
-// - dist/secure_runtime/templates/: the Secure Runtime's FLARE config templates, beside its module.
+// - dist/secure_runtime/: the Secure Runtime module as ONE file that imports packages only (effect,
+//   @fedkit/runtime-core, @fedkit/flare-config: the Secure Runtime resolves them, one copy each) and none of this
+//   package's other modules, so the folder can be copied on its own (the image's /usr/secure_runtime/src/secure_runtime/),
+//   with its FLARE config templates beside it.
 import { build } from "esbuild"
 import { copyFile, cp, mkdir, readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
@@ -44,7 +47,24 @@ export const bundle = async (outDir) => {
   return outDir
 }
 
+export const bundleRuntime = async (outDir) => {
+  await build({
+    entryPoints: [`${root}src/secure_runtime/secure_runtime_service.ts`],
+    outfile: `${outDir}/secure_runtime_service.js`,
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    logLevel: "warning",
+    allowOverwrite: true
+  })
+  await cp(`${root}src/secure_runtime/templates`, `${outDir}/templates`, { recursive: true })
+  return outDir
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await bundle(`${root}dist/flare/custom`)
-  await cp(`${root}src/secure_runtime/templates`, `${root}dist/secure_runtime/templates`, { recursive: true })
+  await bundleRuntime(`${root}dist/secure_runtime`)
 }

@@ -1,17 +1,20 @@
 /**
  * The reference model's demo: three gateways with non-identical shards of the Breast Cancer Wisconsin data behind a
  * local DAL (one as a directory of CSV files, one as a zip, one as a directory), the job rendered by the Secure
- * Runtime from a payload (default `{"optimizer_name": "adam", "learning_rate": 0.01, "num_federation_rounds": 10}`,
- * or the JSON given as the first argument), run in `nvflare simulator`, and the global model FLARE saved checked on
- * the held-out test set against the central baseline (the same code on the union of the shards).
- * Progress on stderr, results on stdout; exits 1 when a target is missed.
+ * Runtime entrypoint (`secure-runtime render`, loading this model's runtime module) from a payload (default
+ * `{"optimizer_name": "adam", "learning_rate": 0.01, "num_federation_rounds": 10}`, or the JSON given as an
+ * argument), run on FLARE (`--target simulator`, the default, or `--target poc`), and the global model FLARE saved
+ * checked on the held-out test set against the central baseline (the same code on the union of the shards).
+ *
+ * Progress on stderr, results on stdout; the last line of stdout is `federated test accuracy 0.XXX, central
+ * baseline 0.YYY`. Exits 1 when a target is missed or the run fails.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DalServer } from "@fedkit/dal-server"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
-import { FlareInstallation, Simulator } from "@fedkit/job-packager"
-import { Cause, Console, Effect, Layer, Logger, LogLevel, Redacted, Schema } from "effect"
+import { FlareInstallation, Poc, Simulator } from "@fedkit/job-packager"
+import { Array as Arr, Cause, Console, Data, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import * as BreastCancer from "./BreastCancer.js"
@@ -19,88 +22,222 @@ import * as DalFixture from "./DalFixture.js"
 import * as Federation from "./Federation.js"
 import * as FlareJob from "./FlareJob.js"
 import * as NpyVector from "./NpyVector.js"
+import * as RuntimeRender from "./RuntimeRender.js"
 import { Payload, settingsOf } from "./secure_runtime/secure_runtime_service.js"
 import * as Split from "./Split.js"
 
 const WORKSPACE = fileURLToPath(new URL("../../../.fedkit/bcw-demo", import.meta.url))
-const DEFAULT_PAYLOAD = { optimizer_name: "adam", learning_rate: 0.01, num_federation_rounds: 10 }
+const DEFAULT_PAYLOAD = "{\"optimizer_name\": \"adam\", \"learning_rate\": 0.01, \"num_federation_rounds\": 10}"
 export const TARGET_ACCURACY = 0.93
 export const MAX_GAP = 0.02
 
+type Target = "simulator" | "poc"
+
+class Usage extends Data.TaggedError("Usage")<{ readonly reason: string }> {
+  override get message(): string {
+    return `${this.reason}; usage: demo [PAYLOAD_JSON] [--target simulator|poc]`
+  }
+}
+
+class TargetMissed extends Data.TaggedError("TargetMissed")<{ readonly reason: string }> {
+  override get message(): string {
+    return `the federated model missed its target: ${this.reason}`
+  }
+}
+
+const parseArgs = (argv: ReadonlyArray<string>): Effect.Effect<{ payload: string; target: Target }, Usage> => {
+  let payload: string | undefined
+  let target: Target = "simulator"
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const value = arg === "--target" ? argv[++i] : arg.startsWith("--target=") ? arg.slice(9) : undefined
+    if (arg === "--") continue
+    if (arg === "--target" || arg.startsWith("--target=")) {
+      if (value !== "simulator" && value !== "poc") {
+        return Effect.fail(new Usage({ reason: "--target is simulator or poc" }))
+      }
+      target = value
+    } else if (payload === undefined && !arg.startsWith("--")) {
+      payload = arg
+    } else {
+      return Effect.fail(new Usage({ reason: `unexpected argument ${JSON.stringify(arg.slice(0, 40))}` }))
+    }
+  }
+  return Effect.succeed({ payload: payload ?? DEFAULT_PAYLOAD, target })
+}
+
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`
 
-const program = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const payload = yield* Schema.decodeUnknown(Schema.parseJson(Payload))(
-    process.argv[2] ?? JSON.stringify(DEFAULT_PAYLOAD)
-  )
-  const split = yield* Split.split(yield* BreastCancer.load)
-  yield* fs.remove(WORKSPACE, { recursive: true }).pipe(Effect.ignore)
-  const dalRoot = path.join(WORKSPACE, "dal")
-  yield* fs.makeDirectory(dalRoot, { recursive: true })
-  const gateways = yield* DalFixture.write(dalRoot, split.shards)
-  for (const g of gateways) {
+/** Row-weighted means of the sites' metrics per round (what FedAvg averages, as the bridge logged it). */
+const perRound = (rounds: ReadonlyArray<FlareJob.SiteRound>) =>
+  Arr.groupBy(rounds.filter((r) => r.phase === "training"), (r) => String(r.round))
+
+const weighted = (rounds: ReadonlyArray<FlareJob.SiteRound>, key: string) => {
+  const total = rounds.reduce((sum, r) => sum + r.samples, 0)
+  return rounds.reduce((sum, r) => sum + r.samples * (r.metrics[key] ?? Number.NaN), 0) / total
+}
+
+const program = (args: { payload: string; target: Target }) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    // Checked here too (the runtime checks it again) for the baseline's settings.
+    const payload = yield* Schema.decodeUnknown(Schema.parseJson(Payload))(args.payload)
+    const split = yield* Split.split(yield* BreastCancer.load)
+    yield* fs.remove(WORKSPACE, { recursive: true }).pipe(Effect.ignore)
+    const dalRoot = path.join(WORKSPACE, "dal")
+    yield* fs.makeDirectory(dalRoot, { recursive: true })
+    const gateways = yield* DalFixture.write(dalRoot, split.shards)
+    for (const g of gateways) {
+      yield* Console.error(
+        `${g.gateway}: ${g.samples} training rows as ${g.layout} dataset ${g.key} (${g.files} CSV files)`
+      )
+    }
+    // Each gateway gets its own random token, valid for its own dataset only; it lives in that site's environment.
+    const sites = gateways.map((gateway) => ({ gateway, token: Redacted.make(randomBytes(24).toString("base64url")) }))
+    const dal = yield* DalServer.start({
+      root: dalRoot,
+      tokens: sites.map(({ gateway, token }) => ({
+        name: gateway.gateway,
+        token,
+        prefixes: [DalFixture.prefix(gateway)]
+      })),
+      policies: DalFixture.policies(gateways)
+    }).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
+    yield* Console.error(`DAL on ${dal.url}; held-out test set: ${split.test.count} rows`)
+
+    const dataset2gw = Object.fromEntries(gateways.map((g) => [g.datasetId, g.gateway]))
+    const bin = yield* RuntimeRender.cliBin
+    const rendered = yield* Option.match(bin, {
+      onNone: () =>
+        Effect.zipRight(
+          Console.error("secure-runtime's bin is not built: rendering in process with the same runtime module"),
+          Effect.map(FlareJob.render(Schema.encodeSync(Payload)(payload), dataset2gw), (job) => ({
+            job,
+            how: "in process (runtime module)"
+          }))
+        ),
+      onSome: (bin) =>
+        Effect.map(
+          RuntimeRender.render({ bin, payload: args.payload, dataset2gw, outDir: path.join(WORKSPACE, "rendered") }),
+          (r) => ({ job: r.job, how: `secure-runtime render → ${r.folder} (${r.digest})` })
+        )
+    })
+    yield* Console.error(`rendered ${rendered.how}`)
+
+    const jobDir = path.join(WORKSPACE, "job")
+    const outputDir = path.join(WORKSPACE, "flare")
     yield* Console.error(
-      `${g.gateway}: ${g.samples} training rows as ${g.layout} dataset ${g.key} (${g.files} CSV files)`
+      `running ${jobDir} on FLARE ${args.target} (${payload.num_federation_rounds} rounds + statistics)`
     )
-  }
-  // Each gateway gets its own random token, valid for its own dataset only; it lives in that site's environment.
-  const sites = gateways.map((gateway) => ({ gateway, token: Redacted.make(randomBytes(24).toString("base64url")) }))
-  const dal = yield* DalServer.start({
-    root: dalRoot,
-    tokens: sites.map(({ gateway, token }) => ({
-      name: gateway.gateway,
-      token,
-      prefixes: [DalFixture.prefix(gateway)]
-    })),
-    policies: DalFixture.policies(gateways)
-  }).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
-  yield* Console.error(`DAL on ${dal.url}; held-out test set: ${split.test.count} rows`)
+    const rounds: Array<FlareJob.SiteRound> = []
+    const started = Date.now()
+    const result = yield* FlareJob.simulate({
+      job: yield* FlareJob.withTrainer(rendered.job, yield* FlareJob.readCustom()),
+      dalUrl: dal.url,
+      gateways: sites,
+      jobDir,
+      outputDir,
+      onLog: (line) =>
+        Option.match(FlareJob.siteRound(line.text), {
+          onNone: () =>
+            /ERROR|refused|fedkit-bridge: \[/.test(line.text)
+              ? Console.error(`  flare | ${line.text.trim()}`)
+              : Effect.void,
+          onSome: (round) =>
+            Effect.zipRight(
+              Effect.sync(() => rounds.push(round)),
+              Console.error(`  flare | ${line.text.replace(/^.*fedkit-bridge: /, "").trim()}`)
+            )
+        })
+    })
+    const seconds = (Date.now() - started) / 1000
 
-  const rendered = yield* FlareJob.render(payload, Object.fromEntries(gateways.map((g) => [g.datasetId, g.gateway])))
-  const jobDir = path.join(WORKSPACE, "job")
-  yield* Console.error(`running ${jobDir} in nvflare simulator (${payload.num_federation_rounds} rounds + statistics)`)
-  const result = yield* FlareJob.simulate({
-    job: yield* FlareJob.withTrainer(rendered, yield* FlareJob.readCustom()),
-    dalUrl: dal.url,
-    gateways: sites,
-    jobDir,
-    outputDir: path.join(WORKSPACE, "flare"),
-    onLog: (line) =>
-      /fedkit-bridge: \[|ERROR|refused/.test(line.text) ? Console.error(`  flare | ${line.text.trim()}`) : Effect.void
-  })
+    const modelPath = yield* Option.match(result.globalModel, {
+      onNone: () => Effect.fail(new TargetMissed({ reason: `FLARE saved no global model under ${result.workspace}` })),
+      onSome: Effect.succeed
+    })
+    const federated = Federation.evaluate(yield* NpyVector.read(modelPath), split.test)
+    const central = yield* Federation.central({
+      train: split.train,
+      trainingRounds: payload.num_federation_rounds,
+      settings: settingsOf(payload),
+      heldOut: split.test
+    })
+    const baseline = central.rounds.at(-1)!.heldOut!
+    const gap = Math.abs(federated.accuracy - baseline.accuracy)
 
-  const modelPath = yield* result.globalModel
-  const federated = Federation.evaluate(yield* NpyVector.read(modelPath), split.test)
-  const central = yield* Federation.central({
-    train: split.train,
-    trainingRounds: payload.num_federation_rounds,
-    settings: settingsOf(payload),
-    heldOut: split.test
-  })
-  const baseline = central.rounds.at(-1)!.heldOut!
-  const gap = Math.abs(federated.accuracy - baseline.accuracy)
-  yield* Console.log(`payload:          ${JSON.stringify(Schema.encodeSync(Payload)(payload))}`)
-  yield* Console.log(`global model:     ${modelPath}`)
-  yield* Console.log(`federated (FLARE) test accuracy ${pct(federated.accuracy)}, loss ${federated.loss.toFixed(4)}`)
-  yield* Console.log(`central baseline  test accuracy ${pct(baseline.accuracy)}, loss ${baseline.loss.toFixed(4)}`)
-  yield* Console.log(
-    `gap ${(100 * gap).toFixed(2)} points (target ≤ ${100 * MAX_GAP}); target accuracy ≥ ${pct(TARGET_ACCURACY)}`
-  )
-  if (federated.accuracy < TARGET_ACCURACY || gap > MAX_GAP) {
-    return yield* Effect.fail(new Error("the federated model missed its target"))
-  }
-  yield* Console.log("targets met")
-}).pipe(Effect.scoped)
+    yield* Console.log(`payload:   ${JSON.stringify(Schema.encodeSync(Payload)(payload))}`)
+    yield* Console.log(`rendered:  ${rendered.how}`)
+    yield* Console.log(`FLARE:     ${args.target}, ${result.status}, ${seconds.toFixed(1)} s, ${sites.length} sites`)
+    yield* Console.log(`job:       ${jobDir}`)
+    yield* Console.log(`workspace: ${result.workspace}`)
+    yield* Console.log(`logs:      ${Option.getOrElse(result.logs.server, () => result.workspace)}`)
+    for (const [site, log] of Object.entries(result.logs.sites)) yield* Console.log(`           ${site}: ${log}`)
+    yield* Console.log(`model:     ${modelPath}`)
+    yield* Console.log("")
+    const byRound = perRound(rounds)
+    if (Object.keys(byRound).length === 0) {
+      yield* Console.log("per-round metrics: none in FLARE's log stream for this target")
+    } else {
+      yield* Console.log(
+        "round | received global model on the sites' rows: loss  accuracy | after local training: loss  accuracy" +
+          " | central baseline after the round, held-out accuracy"
+      )
+      for (const [round, entries] of Object.entries(byRound).sort(([a], [b]) => Number(a) - Number(b))) {
+        const centralRound = central.rounds[Number(round)]?.heldOut
+        yield* Console.log(
+          `${round.padStart(5)} | ${weighted(entries, "global_loss").toFixed(4).padStart(47)}  ${
+            pct(weighted(entries, "global_accuracy")).padStart(8)
+          } | ${weighted(entries, "local_loss").toFixed(4).padStart(26)}  ${
+            pct(weighted(entries, "local_accuracy")).padStart(8)
+          } | ${centralRound === undefined ? "" : pct(centralRound.accuracy).padStart(8)}` +
+            `   (${entries.map((e) => e.site).sort().join(", ")})`
+        )
+      }
+    }
+    yield* Console.log("")
+    yield* Console.log(`held-out test set (${split.test.count} rows, never seen in training):`)
+    yield* Console.log(`  federated (FLARE) accuracy ${pct(federated.accuracy)}, loss ${federated.loss.toFixed(4)}`)
+    yield* Console.log(`  central baseline  accuracy ${pct(baseline.accuracy)}, loss ${baseline.loss.toFixed(4)}`)
+    const met = federated.accuracy >= TARGET_ACCURACY && gap <= MAX_GAP
+    yield* Console.log(
+      `  gap ${(100 * gap).toFixed(2)} points (target ≤ ${100 * MAX_GAP}), accuracy target ≥ ${pct(TARGET_ACCURACY)}: ${
+        met ? "met" : "MISSED"
+      }`
+    )
+    yield* Console.log(
+      `federated test accuracy ${federated.accuracy.toFixed(3)}, central baseline ${baseline.accuracy.toFixed(3)}`
+    )
+    if (!met) {
+      return yield* new TargetMissed({
+        reason: `accuracy ${pct(federated.accuracy)}, gap ${(100 * gap).toFixed(2)} points`
+      })
+    }
+  }).pipe(Effect.scoped)
 
-program.pipe(
-  Effect.provide(
-    Simulator.layer().pipe(
-      Layer.provideMerge(FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir())),
-      Layer.provideMerge(NodeContext.layer)
+const installation = FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir())
+
+parseArgs(process.argv.slice(2)).pipe(
+  Effect.flatMap((args) =>
+    program(args).pipe(
+      Effect.provide(
+        (args.target === "poc" ? Poc.layer() : Simulator.layer()).pipe(
+          Layer.provideMerge(installation),
+          Layer.provideMerge(NodeContext.layer)
+        )
+      )
     )
   ),
-  Effect.tapErrorCause((cause) => Console.error(Cause.pretty(cause))),
+  Effect.tapErrorCause((cause) =>
+    Console.error(
+      Cause.failureOption(cause).pipe(
+        Option.match({
+          onNone: () => Cause.pretty(cause),
+          onSome: (error) => `demo: ${error instanceof Error ? error.message : String(error)}`
+        })
+      )
+    )
+  ),
   NodeRuntime.runMain({ disableErrorReporting: true })
 )

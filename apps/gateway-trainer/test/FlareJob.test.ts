@@ -36,6 +36,35 @@ describe("FlareJob", () => {
     }))
 })
 
+describe("FlareJob log lines", () => {
+  it("reads a site's round and a bridge failure as the bridge logs them, and nothing else", () => {
+    const round = FlareJob.siteRound(
+      "2026-11-26 14:17:55,651 - INFO - fedkit-bridge: [gateway-1] round 3: training on 183 rows " +
+        "global_accuracy=0.9672 global_loss=0.0936 local_accuracy=0.9781 local_loss=0.0885"
+    )
+    assert.deepStrictEqual(Option.getOrThrow(round), {
+      site: "gateway-1",
+      round: 3,
+      phase: "training",
+      samples: 183,
+      metrics: { global_accuracy: 0.9672, global_loss: 0.0936, local_accuracy: 0.9781, local_loss: 0.0885 }
+    })
+    assert.deepStrictEqual(
+      Option.getOrThrow(FlareJob.siteRound("fedkit-bridge: [gw_2] round 0: statistics on 12 rows")).metrics,
+      {}
+    )
+    assert.isTrue(Option.isNone(FlareJob.siteRound("fedkit-trainer INFO: round 3: training on 183 rows")))
+    assert.deepStrictEqual(
+      Option.getOrThrow(FlareJob.bridgeFailure(
+        "x - INFO - fedkit-bridge: [gateway-3] the trainer refused or failed: DalAuthError at preflight/policy: r"
+      )),
+      { site: "gateway-3", reason: "DalAuthError at preflight/policy: r" }
+    )
+    // Outside FLARE the bridge knows no site: nothing to attribute.
+    assert.isTrue(Option.isNone(FlareJob.bridgeFailure("fedkit-bridge: the trainer refused or failed: X at y: z")))
+  })
+})
+
 const Live = Simulator.layer().pipe(
   Layer.provideMerge(FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir())),
   Layer.provideMerge(NodeContext.layer)
