@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The quick start's main job. Until the gateway-trainer demo lands (issue 7) it is the FLARE smoke job: a real
-// numpy FedAvg job run by nvflare simulator from the project's environment, its global model checked.
+// The quick start's main job: the reference model (apps/gateway-trainer) trained across three simulated Compute
+// Gateways by real NVIDIA FLARE, each gateway reading its shard through its own local DAL token. Arguments are passed
+// on (for example `--target poc`). Run through `pnpm demo`, which bootstraps and builds first.
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
-const demo = fileURLToPath(new URL("../tooling/flare/dist/demo.js", import.meta.url))
+const demo = fileURLToPath(new URL("../apps/gateway-trainer/dist/demo.js", import.meta.url))
 const result = spawnSync(process.execPath, [demo, ...process.argv.slice(2)], { stdio: "inherit" })
 process.exit(result.status ?? 1)
