@@ -1,0 +1,329 @@
+#!/usr/bin/env node
+// Benchmark of `fedkit-dal download` against curl and the contract's whole-body-in-memory recipe, all against one
+// local dal-server (a separate process on loopback). Prints a table and rewrites the results block of
+// BENCHMARKS.md. Needs `pnpm build` first (dal-client and dal-server), curl, and ~3 GiB of free space in TMPDIR.
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
+import * as Fs from "node:fs/promises"
+import { createServer } from "node:net"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = NodePath.dirname(fileURLToPath(import.meta.url))
+const pkg = NodePath.resolve(here, "..")
+const bin = NodePath.join(pkg, "dist", "bin.js")
+const serverBin = NodePath.resolve(pkg, "node_modules", "@fedkit", "dal-server", "dist", "bin.js")
+const token = `bench-${randomBytes(12).toString("hex")}`
+const BIG = 1024 ** 3
+const MANY = 2000
+const SMALL = 256 * 1024
+const REPEAT = 3
+const hasTime = existsSync("/usr/bin/time")
+
+const log = (text) => process.stderr.write(`[bench] ${text}\n`)
+const mib = (bytes) => bytes / 1024 ** 2
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const probe = createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
+
+let serverPid
+/** CPU seconds the dal-server process has used so far (utime + stime from /proc). */
+const serverCpu = () => {
+  try {
+    const fields = spawnSync("cat", [`/proc/${serverPid}/stat`], { encoding: "utf8" }).stdout.split(") ")[1].split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * Runs a command to completion; answers wall seconds, peak RSS in MiB (of the largest process), its CPU seconds
+ * (user + system, children included) and the CPU seconds the dal-server spent meanwhile.
+ */
+const measure = (command, args, options = {}) =>
+  new Promise((resolve, reject) => {
+    const timeFile = NodePath.join(Os.tmpdir(), `bench-time-${process.pid}-${Math.random()}`)
+    const [cmd, argv] = hasTime
+      ? ["/usr/bin/time", ["-f", "%e %M %U %S", "-o", timeFile, command, ...args]]
+      : [command, args]
+    const serverBefore = serverCpu()
+    const started = performance.now()
+    const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"], ...options })
+    let stderr = ""
+    let peak = 0
+    const poll = hasTime ? undefined : setInterval(() => {
+      try {
+        const status = spawnSync("cat", [`/proc/${child.pid}/status`], { encoding: "utf8" }).stdout
+        const rss = /VmHWM:\s+(\d+)/.exec(status)
+        if (rss) peak = Math.max(peak, Number(rss[1]) / 1024)
+      } catch {
+        // the process ended between polls
+      }
+    }, 20)
+    child.stderr.on("data", (d) => void (stderr += d))
+    child.on("close", async (code) => {
+      if (poll) clearInterval(poll)
+      const wall = (performance.now() - started) / 1000
+      if (code !== 0) return reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`))
+      const server = serverCpu() - serverBefore
+      if (!hasTime) return resolve({ wall, rss: peak, cpu: Number.NaN, server })
+      const [seconds, kib, user, system] = (await Fs.readFile(timeFile, "utf8")).trim().split(/\s+/).slice(-4)
+        .map(Number)
+      await Fs.rm(timeFile, { force: true })
+      resolve({ wall: seconds, rss: kib / 1024, cpu: user + system, server })
+    })
+  })
+
+const machine = () => {
+  const cpus = Os.cpus()
+  return {
+    nproc: Os.availableParallelism?.() ?? cpus.length,
+    cpu: cpus[0]?.model ?? "unknown",
+    memory: `${(Os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    node: process.version,
+    curl: execFileSync("curl", ["--version"], { encoding: "utf8" }).split("\n")[0],
+    load: Os.loadavg().map((l) => l.toFixed(2)).join(" ")
+  }
+}
+
+const generate = async (root) => {
+  log("writing 1 GiB file and 2,000 x 256 KiB files")
+  await Fs.mkdir(NodePath.join(root, "bkt", "big"), { recursive: true })
+  await Fs.mkdir(NodePath.join(root, "bkt", "many"), { recursive: true })
+  const block = randomBytes(16 * 1024 * 1024)
+  const handle = await Fs.open(NodePath.join(root, "bkt", "big", "blob.bin"), "w")
+  for (let written = 0; written < BIG; written += block.length) await handle.write(block)
+  await handle.close()
+  const small = randomBytes(SMALL)
+  for (let i = 0; i < MANY; i++) {
+    await Fs.writeFile(NodePath.join(root, "bkt", "many", `f${String(i).padStart(4, "0")}.bin`), small)
+  }
+}
+
+const startServer = async (root, tokens) => {
+  const port = await freePort()
+  const child = spawn(process.execPath, [
+    serverBin,
+    // Request logs would cost the server CPU in every column alike; warnings still show.
+    "--log-level",
+    "warning",
+    "--root",
+    root,
+    "--port",
+    String(port),
+    "--tokens",
+    tokens
+  ], { stdio: ["ignore", "pipe", "inherit"] })
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(String(d).trim()))
+    child.once("exit", (code) => reject(new Error(`dal-server exited ${code}`)))
+  })
+  serverPid = child.pid
+  return { url, stop: () => child.kill() }
+}
+
+const checkFiles = async (dir, count, size) => {
+  const names = (await Fs.readdir(dir)).filter((n) => n.endsWith(".bin"))
+  if (names.length !== count) throw new Error(`${dir}: ${names.length} files, expected ${count}`)
+  for (const name of names) {
+    const { size: got } = await Fs.stat(NodePath.join(dir, name))
+    if (got !== size) throw new Error(`${dir}/${name}: ${got} bytes, expected ${size}`)
+  }
+}
+
+const main = async () => {
+  for (const file of [bin, serverBin]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run the build first`)
+  }
+  const info = machine()
+  const work = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "fedkit-dal-bench-"))
+  const root = NodePath.join(work, "root")
+  const out = NodePath.join(work, "out")
+  const tokens = NodePath.join(work, "tokens.json")
+  let server
+  try {
+    await generate(root)
+    await Fs.writeFile(tokens, JSON.stringify({ tokens: [{ name: "bench", token, prefixes: ["s3://bkt/"] }] }))
+    server = await startServer(root, tokens)
+    const env = {
+      ...process.env,
+      APH_API_DAL_URL: server.url,
+      APH_DAL_TOKEN: token,
+      APH_DATA: JSON.stringify({ big: "s3://bkt/big/blob.bin", many: "s3://bkt/many/" })
+    }
+    const auth = ["-H", `Authorization: Bearer ${token}`]
+    const fresh = async () => {
+      await Fs.rm(out, { recursive: true, force: true })
+      await Fs.mkdir(out, { recursive: true })
+    }
+
+    // (1) one 1 GiB file; runs alternate so drift in machine load hits both alike.
+    const big = { fedkit: [], curl: [] }
+    for (let i = 0; i < REPEAT; i++) {
+      await fresh()
+      log(`1 GiB: fedkit-dal download (${i + 1}/${REPEAT})`)
+      big.fedkit.push(await measure(bin, ["download", "big", out], { env }))
+      await checkFiles(out, 1, BIG)
+      await fresh()
+      log(`1 GiB: curl -o (${i + 1}/${REPEAT})`)
+      big.curl.push(
+        await measure("curl", [
+          "-sS",
+          "-f",
+          ...auth,
+          "-o",
+          NodePath.join(out, "blob.bin"),
+          `${server.url}datasets/s3://bkt/big/blob.bin`
+        ])
+      )
+      await checkFiles(out, 1, BIG)
+    }
+
+    // (2) 2,000 files of 256 KiB.
+    const names = Array.from({ length: MANY }, (_, i) => `f${String(i).padStart(4, "0")}.bin`)
+    const urls = NodePath.join(work, "urls.txt")
+    await Fs.writeFile(urls, names.map((n) => `${server.url}datasets/s3://bkt/many/${n}\n`).join(""))
+    const xargs = (parallel) => [
+      "-c",
+      `xargs -a "$URLS" -P${parallel} -n1 curl -sS -f -H "Authorization: Bearer $TOKEN" --output-dir "$OUT" -O`
+    ]
+    const small = { fedkit: [], curl1: [], curl16: [], loop: [] }
+    for (let i = 0; i < REPEAT; i++) {
+      await fresh()
+      log(`2,000 files: fedkit-dal download (${i + 1}/${REPEAT})`)
+      small.fedkit.push(await measure(bin, ["download", "many", out], { env }))
+      await checkFiles(out, MANY, SMALL)
+      for (const [label, parallel] of [["curl1", 1], ["curl16", 16]]) {
+        await fresh()
+        log(`2,000 files: xargs -P${parallel} curl (${i + 1}/${REPEAT})`)
+        small[label].push(
+          await measure("sh", xargs(parallel), { env: { ...process.env, TOKEN: token, OUT: out, URLS: urls } })
+        )
+        await checkFiles(out, MANY, SMALL)
+      }
+      await fresh()
+      log(`2,000 files: sequential whole-body loop (${i + 1}/${REPEAT})`)
+      small.loop.push(await measure(process.execPath, [NodePath.join(here, "sequential-loop.mjs"), out], { env }))
+      await checkFiles(out, MANY, SMALL)
+    }
+
+    const bigF = median(big.fedkit.map((r) => r.wall))
+    const bigC = median(big.curl.map((r) => r.wall))
+    const peakF = Math.max(...big.fedkit.map((r) => r.rss))
+    const peakC = Math.max(...big.curl.map((r) => r.rss))
+    const smallF = median(small.fedkit.map((r) => r.wall))
+    const smallC1 = median(small.curl1.map((r) => r.wall))
+    const smallC16 = median(small.curl16.map((r) => r.wall))
+    const smallL = median(small.loop.map((r) => r.wall))
+    const throughput = (seconds) => mib(BIG) / seconds
+    const cpu = (runs) => `${median(runs.map((r) => r.cpu)).toFixed(2)} s`
+    const serverCpuOf = (runs) => `${median(runs.map((r) => r.server)).toFixed(2)} s`
+    const ratio = throughput(bigF) / throughput(bigC)
+    const rows = [
+      [
+        "(1) 1 GiB file",
+        "fedkit-dal download",
+        `${bigF.toFixed(2)} s`,
+        `${throughput(bigF).toFixed(0)} MiB/s`,
+        `${peakF.toFixed(0)} MiB`,
+        cpu(big.fedkit),
+        serverCpuOf(big.fedkit)
+      ],
+      [
+        "(1) 1 GiB file",
+        "curl -o",
+        `${bigC.toFixed(2)} s`,
+        `${throughput(bigC).toFixed(0)} MiB/s`,
+        `${peakC.toFixed(0)} MiB`,
+        cpu(big.curl),
+        serverCpuOf(big.curl)
+      ],
+      [
+        "(2) 2,000 x 256 KiB",
+        "fedkit-dal download (16 workers)",
+        `${smallF.toFixed(2)} s`,
+        `${(MANY / smallF).toFixed(0)} files/s`,
+        "",
+        cpu(small.fedkit),
+        serverCpuOf(small.fedkit)
+      ],
+      [
+        "(2) 2,000 x 256 KiB",
+        "sequential curl (xargs -P1)",
+        `${smallC1.toFixed(2)} s`,
+        `${(MANY / smallC1).toFixed(0)} files/s`,
+        "",
+        cpu(small.curl1),
+        serverCpuOf(small.curl1)
+      ],
+      [
+        "(2) 2,000 x 256 KiB",
+        "16 parallel curl (xargs -P16)",
+        `${smallC16.toFixed(2)} s`,
+        `${(MANY / smallC16).toFixed(0)} files/s`,
+        "",
+        cpu(small.curl16),
+        serverCpuOf(small.curl16)
+      ],
+      [
+        "(2) 2,000 x 256 KiB",
+        "sequential whole-body loop (Node fetch)",
+        `${smallL.toFixed(2)} s`,
+        `${(MANY / smallL).toFixed(0)} files/s`,
+        "",
+        cpu(small.loop),
+        serverCpuOf(small.loop)
+      ]
+    ]
+    const targets = [
+      [`(1) throughput >= 0.9x curl`, `${ratio.toFixed(2)}x`, ratio >= 0.9],
+      [`(1) peak RSS < 128 MiB`, `${peakF.toFixed(0)} MiB`, peakF < 128],
+      [`(2) no slower than 16 parallel curl`, `${(smallC16 / smallF).toFixed(2)}x curl -P16`, smallF <= smallC16],
+      [`(2) >= 5x faster than the sequential loop`, `${(smallL / smallF).toFixed(1)}x`, smallL / smallF >= 5]
+    ]
+    const table = [
+      "| case | tool | wall (median of 3) | rate | peak RSS (max of 3) | client CPU | dal-server CPU |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+      ...rows.map((r) => `| ${r.join(" | ")} |`),
+      "",
+      "| target | measured | met |",
+      "| --- | --- | --- |",
+      ...targets.map(([t, m, ok]) => `| ${t} | ${m} | ${ok ? "yes" : "**no**"} |`)
+    ].join("\n")
+    const machineText = [
+      `- nproc: ${info.nproc}; CPU: ${info.cpu}; memory: ${info.memory}`,
+      `- node ${info.node}; ${info.curl}`,
+      `- load average at the start: ${info.load}; at the end: ${Os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+      "- CPU columns are medians of user + system seconds: the client's own, and the dal-server's during the run",
+      `- peak RSS from ${
+        hasTime ? "`/usr/bin/time -f %M`" : "polling /proc/PID/status VmHWM"
+      }; all runs of each case, interleaved`,
+      `- date: ${new Date().toISOString()}`
+    ].join("\n")
+    process.stdout.write(`\n${table}\n\n${machineText}\n`)
+
+    const mdPath = NodePath.join(pkg, "BENCHMARKS.md")
+    const block = `<!-- bench:start (written by \`pnpm bench\`) -->\n${machineText}\n\n${table}\n<!-- bench:end -->`
+    const current = existsSync(mdPath)
+      ? await Fs.readFile(mdPath, "utf8")
+      : "# Benchmarks\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
+    const next = current.replace(/<!-- bench:start[\s\S]*?<!-- bench:end -->/, block)
+    await Fs.writeFile(mdPath, next)
+    log(`results written to ${mdPath}`)
+  } finally {
+    server?.stop()
+    await Fs.rm(work, { recursive: true, force: true })
+  }
+}
+
+await main()

@@ -1,0 +1,213 @@
+/**
+ * The `fedkit-dal` command line: `ls`, `download`, `policy` and `put`, configured by the `APH_*` variables.
+ * Results go to stdout (`--json` for machines), progress and errors to stderr; the exit code says what went wrong.
+ */
+import * as Args from "@effect/cli/Args"
+import type * as CliApp from "@effect/cli/CliApp"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { createRequire } from "node:module"
+import * as NodePath from "node:path"
+import * as DalClient from "./DalClient.js"
+import type { DalError } from "./DalError.js"
+import * as DalKey from "./DalKey.js"
+import * as DalSettings from "./DalSettings.js"
+import * as Progress from "./Progress.js"
+
+// The version users see in --version is the published one, bumped by changesets.
+const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
+
+const datasetId = Args.text({ name: "dataset-id" }).pipe(Args.withDescription("a dataset id from APH_DATA"))
+const json = Options.boolean("json").pipe(Options.withDescription("print a machine-readable JSON result on stdout"))
+const timeout = Options.float("timeout").pipe(
+  Options.withDescription("seconds to wait for response headers and between body bytes (default: APH_TIMEOUT, or 60)"),
+  Options.optional
+)
+const retries = Options.integer("retries").pipe(
+  Options.withDescription("retries of a transient failure (default: APH_RETRIES, or 5)"),
+  Options.optional
+)
+const concurrency = Options.integer("concurrency").pipe(
+  Options.withDescription("files to transfer at once (default: APH_MAX_WORKERS, or 16)"),
+  Options.optional
+)
+const extract = Options.boolean("extract").pipe(
+  Options.withDescription("extract downloaded .zip files into a folder beside each (named without .zip)")
+)
+
+interface Tuning {
+  readonly timeout: Option.Option<number>
+  readonly retries: Option.Option<number>
+  readonly concurrency?: Option.Option<number>
+}
+
+/** Runs `f` with a client built from the `APH_*` variables, adjusted by the command's flags. */
+const withClient = <A>(
+  tuning: Tuning,
+  f: (client: DalClient.DalClientService) => Effect.Effect<A, DalError, Scope.Scope>
+): Effect.Effect<A, DalError> =>
+  Effect.gen(function*() {
+    const settings = yield* DalSettings.fromEnv.pipe(
+      Effect.flatMap((s) =>
+        DalSettings.override(s, {
+          timeout: Option.getOrUndefined(Option.map(tuning.timeout, (seconds) => seconds * 1000)),
+          retries: Option.getOrUndefined(tuning.retries),
+          maxWorkers: Option.getOrUndefined(tuning.concurrency ?? Option.none())
+        })
+      )
+    )
+    // Built in this scope, so the connection pool lives as long as the command, not just the client's construction.
+    const context = yield* Layer.build(
+      DalClient.layerWithoutSettings.pipe(Layer.provide(Layer.succeed(DalSettings.DalSettings, settings)))
+    )
+    const client = Context.get(context, DalClient.DalClient)
+    return yield* f(client)
+  }).pipe(Effect.scoped)
+
+const printJson = (value: unknown) => Console.log(JSON.stringify(value))
+
+const ls = Command.make(
+  "ls",
+  { datasetId, json, timeout, retries },
+  (args) =>
+    withClient(args, (client) =>
+      Effect.gen(function*() {
+        const key = yield* client.resolve(args.datasetId)
+        const entries = DalKey.isDirectory(key) ? yield* client.list(key, { datasetId: args.datasetId }) : []
+        if (args.json) {
+          return yield* printJson({
+            datasetId: args.datasetId,
+            key,
+            entries: entries.map((e) => ({ key: e.key, path: e.segments.join("/"), directory: e.directory }))
+          })
+        }
+        yield* Console.log(DalKey.isDirectory(key) ? entries.map((e) => e.key).join("\n") : key)
+      }))
+).pipe(Command.withDescription("list a dataset's keys (every file and folder below a directory dataset)"))
+
+const download = Command.make(
+  "download",
+  { datasetId, dest: Args.directory({ name: "dest", exists: "either" }), concurrency, timeout, retries, extract, json },
+  (args) =>
+    withClient(args, (client) =>
+      Effect.gen(function*() {
+        const render = yield* Progress.renderer({
+          isTTY: process.stderr.isTTY === true,
+          write: (text) => void process.stderr.write(text)
+        })
+        const result = yield* client.downloadDataset(args.datasetId, args.dest, {
+          extract: args.extract,
+          onProgress: render.onProgress
+        })
+        yield* render.finish
+        if (args.json) return yield* printJson(result)
+        const into = NodePath.relative(process.cwd(), result.dest) || "."
+        yield* Console.log(
+          `${result.files.length} file(s), ${Progress.formatBytes(result.bytes)} in ${into}: ` +
+            `${result.downloaded} downloaded, ${result.resumed} resumed, ${result.skipped} already complete`
+        )
+        for (const x of result.extracted) {
+          yield* Console.log(`extracted ${x.entries} entries (${Progress.formatBytes(x.bytes)}) into ${x.into}`)
+        }
+      }))
+).pipe(Command.withDescription("download a dataset into a folder (resumable; complete files are skipped)"))
+
+const policy = Command.make(
+  "policy",
+  { datasetId, json, timeout, retries },
+  (args) =>
+    withClient(args, (client) =>
+      Effect.flatMap(
+        client.policy(args.datasetId),
+        (p) => Console.log(args.json ? JSON.stringify(p) : JSON.stringify(p, null, 2))
+      ))
+).pipe(Command.withDescription("print a dataset's asset policy"))
+
+const put = Command.make(
+  "put",
+  {
+    name: Args.text({ name: "derived-name" }),
+    file: Args.file({ name: "file", exists: "yes" }),
+    json,
+    timeout,
+    retries
+  },
+  (args) =>
+    withClient(args, (client) =>
+      Effect.flatMap(
+        client.putDerived(args.name, NodePath.basename(args.file), { path: args.file }),
+        (uploaded) =>
+          args.json
+            ? printJson(uploaded)
+            : Console.log(
+              `uploaded ${uploaded.file} (${Progress.formatBytes(uploaded.bytes)}) to derived dataset ${uploaded.name}`
+            )
+      ))
+).pipe(Command.withDescription("upload a file to a derived dataset"))
+
+const fedkitDal = Command.make("fedkit-dal").pipe(
+  Command.withDescription("Read datasets and policies from the Data Access Layer (DAL); settings from APH_* variables"),
+  Command.withSubcommands([ls, download, policy, put])
+)
+
+/** Exit code of a failure: 2 usage/config, 3 auth, 4 not found, 5 unsafe path or integrity, 1 anything else. */
+export const exitCodeOf = (error: unknown): number => {
+  if (ValidationError.isValidationError(error)) return 2
+  switch ((error as { readonly _tag?: unknown } | undefined)?._tag) {
+    case "DalConfigError":
+    case "DalInvalidArgument":
+      return 2
+    case "DalAuthError":
+      return 3
+    case "DalNotFound":
+      return 4
+    case "DalUnsafePath":
+    case "DalIntegrityError":
+      return 5
+    default:
+      return 1
+  }
+}
+
+/** The exit code of a finished run. */
+export const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
+  Exit.match(exit, {
+    onSuccess: () => 0,
+    onFailure: (cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? 130
+        : Option.match(Cause.failureOption(cause), { onNone: () => 1, onSome: exitCodeOf })
+  })
+
+const reportLine = (cause: Cause.Cause<unknown>): string | undefined =>
+  Option.match(Cause.failureOption(cause), {
+    // @effect/cli has already printed usage errors with the help text.
+    onSome: (error) =>
+      ValidationError.isValidationError(error) ? undefined : (error as { readonly message?: unknown }).message,
+    onNone: () =>
+      Cause.isInterruptedOnly(cause)
+        ? "interrupted"
+        : `unexpected error: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
+  }) as string | undefined
+
+/** The CLI program for `argv` (as `process.argv`); failures are reported on stderr as one line. */
+export const run = (
+  argv: ReadonlyArray<string>
+): Effect.Effect<void, unknown, CliApp.CliApp.Environment> =>
+  Command.run(fedkitDal, { name: "fedkit-dal", version: packageVersion })(argv).pipe(
+    Effect.tapErrorCause((cause) => {
+      const line = reportLine(cause)
+      return line === undefined
+        ? Effect.void
+        : Effect.sync(() => void process.stderr.write(`fedkit-dal: ${String(line).replaceAll("\n", " ")}\n`))
+    })
+  )

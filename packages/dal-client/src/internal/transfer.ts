@@ -1,0 +1,402 @@
+/**
+ * Moving one file's bytes: opening at an offset (Range, guarded by If-Range), piping to a temporary file beside the
+ * target in constant memory, resuming after a broken or short body, renaming only when the size matches, and the
+ * re-run check that skips complete files. Also the same resume logic for a pure byte stream.
+ */
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { createWriteStream } from "node:fs"
+import { writeFile } from "node:fs/promises"
+import * as NodePath from "node:path"
+import { Transform } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import { type DalError, DalFileError, DalIntegrityError, DalStatusError, type Subject } from "../DalError.js"
+import * as DalKey from "../DalKey.js"
+import { type Http, type Reply, Transient } from "./http.js"
+import type { Manifest } from "./manifest.js"
+import { claimFile, fileError, lstat, reasonOf } from "./safeFs.js"
+import type { Tracker } from "./tracker.js"
+
+/** How a file ended up on disk. */
+export type FileStatus = "downloaded" | "resumed" | "skipped"
+
+export interface FileOutcome {
+  readonly key: string
+  readonly path: string
+  readonly bytes: number
+  readonly status: FileStatus
+}
+
+interface Opened {
+  readonly reply: Reply
+  /** Offset of the first body byte in the file. */
+  readonly start: number
+  readonly total: number | undefined
+  readonly etag: string | undefined
+}
+
+// Below this size a broken transfer simply starts over, so no resume record is worth writing for it.
+const resumeRecordMinBytes = 1024 * 1024
+
+const numberHeader = (value: string | undefined): number | undefined =>
+  value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined
+
+const parseOpened = (subject: Subject, reply: Reply): Either.Either<Opened, DalError> => {
+  const etag = reply.headers["etag"]
+  if (reply.status !== 206) {
+    return Either.right({ reply, start: 0, total: numberHeader(reply.headers["content-length"]), etag })
+  }
+  const range = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(reply.headers["content-range"]?.trim() ?? "")
+  if (range === null) {
+    return Either.left(new DalIntegrityError({ ...subject, reason: "HTTP 206 without a valid Content-Range header" }))
+  }
+  return Either.right({ reply, start: Number(range[1]), total: range[3] === "*" ? undefined : Number(range[3]), etag })
+}
+
+const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith("W/")
+
+/** The URL of a key's bytes. */
+export const dataUrl = (http: Http, key: string): string => http.url(`datasets/${DalKey.encode(key)}`)
+
+/** GET from `offset` (retrying until the headers arrive); `etag` makes the DAL restart from 0 if the file changed. */
+const open = (
+  http: Http,
+  subject: Subject,
+  key: string,
+  offset: number,
+  etag: string | undefined
+): Effect.Effect<Opened, DalError, Scope.Scope> =>
+  fetchFrom(http, subject, key, offset, etag).pipe(
+    // 416: the partial copy is not shorter than the file (it shrank, or only the rename was missing): start over.
+    Effect.catchIf(
+      (e) => offset > 0 && e instanceof DalStatusError && e.status === 416,
+      () => fetchFrom(http, subject, key, 0, undefined)
+    )
+  )
+
+const fetchFrom = (
+  http: Http,
+  subject: Subject,
+  key: string,
+  offset: number,
+  etag: string | undefined
+): Effect.Effect<Opened, DalError, Scope.Scope> =>
+  http.retrying(() =>
+    Effect.flatMap(
+      http.send(subject, {
+        method: "GET",
+        url: dataUrl(http, key),
+        headers: {
+          // The bytes on disk must be the object's bytes, not a compressed transfer encoding of them.
+          "accept-encoding": "identity",
+          ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+          ...(offset > 0 && isStrong(etag) ? { "if-range": etag } : {})
+        }
+      }),
+      (reply) => parseOpened(subject, reply)
+    )
+  )
+
+const truncated = (subject: Subject, got: number, total: number): Transient =>
+  new Transient({
+    final: () =>
+      new DalIntegrityError({ ...subject, reason: `the body ended after ${got} of ${total} bytes, on every attempt` }),
+    retryAfter: Option.none()
+  })
+
+const oversized = (subject: Subject, got: number, total: number): DalIntegrityError =>
+  new DalIntegrityError({ ...subject, reason: `received ${got} bytes where ${total} were announced` })
+
+/**
+ * Pipes a body onto the end of `path` ("a") or over it ("w") and answers how many bytes reached the file. Counting
+ * happens in the write stream, after the write, and a failure waits for the file to close, so the count is exactly
+ * what is on disk: the resume offset can never skip or repeat a byte.
+ */
+const pump = (
+  http: Http,
+  subject: Subject,
+  body: Reply["body"],
+  path: string,
+  flags: "a" | "w",
+  onBytes: (n: number) => void,
+  total: number | undefined
+): Effect.Effect<number, Transient | DalError> =>
+  flags === "w" && total !== undefined && total <= smallBodyMaxBytes
+    ? writeSmall(http, subject, body, path, onBytes)
+    : Effect.async<number, Transient | DalError>((resume) => {
+      const controller = new AbortController()
+      const file = createWriteStream(path, { flags })
+      const closed = new Promise<void>((resolve) => file.once("close", resolve))
+      // pipeline passes the first error on to the other streams: whichever reports first is where it happened.
+      let origin: { readonly where: "body" | "disk"; readonly error: unknown } | undefined
+      body.once("error", (error) => void (origin ??= { where: "body", error }))
+      file.once("error", (error) => void (origin ??= { where: "disk", error }))
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          onBytes(chunk.length)
+          callback(null, chunk)
+        }
+      })
+      pipeline(body, counter, file, { signal: controller.signal }).then(
+        () => closed.then(() => resume(Effect.succeed(file.bytesWritten))),
+        (cause: unknown) =>
+          closed.then(() =>
+            resume(Effect.fail(
+              origin?.where === "disk"
+                ? new DalFileError({ ...subject, path, reason: reasonOf(origin.error) })
+                : http.bodyFailure(subject, cause)
+            ))
+          )
+      )
+      return Effect.promise(() => {
+        controller.abort()
+        return closed
+      })
+    })
+
+// A whole small body in memory (at most this, times the number of workers) costs less CPU per file than a stream
+// pipeline: most of a many-small-files dataset is per-file overhead.
+const smallBodyMaxBytes = 1024 * 1024
+
+const writeSmall = (
+  http: Http,
+  subject: Subject,
+  body: Reply["body"],
+  path: string,
+  onBytes: (n: number) => void
+): Effect.Effect<number, Transient | DalError> =>
+  Effect.async<number, Transient | DalError>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    // Whatever arrived is written even when the body breaks, so the next attempt resumes after it.
+    const save = (then: Effect.Effect<number, Transient | DalError>) =>
+      writeFile(path, Buffer.concat(chunks, size)).then(
+        () => resume(then),
+        (cause: unknown) => resume(Effect.fail(fileError(subject, path)(cause)))
+      )
+    body.on("data", (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+      onBytes(chunk.length)
+    })
+    body.once("end", () => void save(Effect.sync(() => size)))
+    body.once("error", (cause) => void save(Effect.fail(http.bodyFailure(subject, cause))))
+    return Effect.sync(() => body.destroy())
+  })
+
+/** HEAD: the size and ETag the DAL announces, or undefined when it cannot say (e.g. HEAD not allowed). */
+const remoteInfo = (http: Http, subject: Subject, key: string) =>
+  http.retrying(() =>
+    Effect.map(
+      http.send(subject, { method: "HEAD", url: dataUrl(http, key) }),
+      (reply) => ({ size: numberHeader(reply.headers["content-length"]), etag: reply.headers["etag"] })
+    )
+  ).pipe(
+    Effect.scoped,
+    Effect.catchIf((e) => e instanceof DalStatusError, () => Effect.succeed(undefined))
+  )
+
+export interface FileJob {
+  readonly subject: Subject
+  readonly key: string
+  /** Folder of the target, already created safely. */
+  readonly dir: string
+  readonly name: string
+  /** The target's path in the manifest (relative to the manifest's folder). */
+  readonly record: string
+}
+
+export interface Env {
+  readonly http: Http
+  readonly fs: FileSystem.FileSystem
+  readonly manifest: Manifest
+  readonly tracker: Tracker
+}
+
+type Step =
+  | { readonly _tag: "Done" }
+  | {
+    readonly _tag: "Again"
+    /** Absent when the next request should go out at once (the file changed under a resume). */
+    readonly failure?: Transient
+    readonly progressed: boolean
+  }
+
+/** Skips the file when it is already complete, else downloads (or resumes) it. */
+export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome, DalError> =>
+  Effect.gen(function*() {
+    const { fs, http, manifest, tracker } = env
+    const { subject } = job
+    const target = NodePath.join(job.dir, job.name)
+    const temp = target + DalKey.reserved.partialSuffix
+    const previous = manifest.get(job.record)
+    const same = previous !== undefined && previous.key === job.key
+
+    const existing = yield* lstat(subject, target)
+    if (existing?.isFile()) {
+      const remote = yield* remoteInfo(http, subject, job.key)
+      const complete = remote !== undefined && remote.size === existing.size &&
+        (remote.etag === undefined || (same && previous.state === "complete" && previous.etag === remote.etag))
+      if (complete) {
+        if (!same || previous.state !== "complete" || previous.size !== existing.size) {
+          yield* manifest.put({
+            path: job.record,
+            key: job.key,
+            state: "complete",
+            size: existing.size,
+            etag: remote.etag
+          })
+        }
+        tracker.sized(existing.size)
+        tracker.add(existing.size)
+        yield* tracker.fileDone(true)
+        return { key: job.key, path: target, bytes: existing.size, status: "skipped" as const }
+      }
+    }
+
+    // A partial file from an earlier run is only trusted with the strong ETag it was started under.
+    const partial = yield* claimFile(subject, temp)
+    let onDisk = partial !== undefined && same && previous.state === "partial" && isStrong(previous.etag) ? partial : 0
+    let etag = onDisk > 0 ? previous?.etag : undefined
+    let counted = 0
+    let sized = false
+    let resumed = false
+
+    const attempt = Effect.gen(function*() {
+      const asked = onDisk
+      const opened = yield* open(http, subject, job.key, asked, etag)
+      if (opened.start !== asked) {
+        // Only a restart from byte 0 (no Range support, or If-Range saw a changed file) is acceptable.
+        if (opened.start !== 0) {
+          return yield* new DalIntegrityError({
+            ...subject,
+            reason: `asked for bytes from ${asked}, the DAL sent them from ${opened.start}`
+          })
+        }
+      } else if (asked > 0 && opened.etag !== etag) {
+        // Resumed, but the file changed (the DAL ignored If-Range): ask again for the whole file.
+        onDisk = 0
+        etag = undefined
+        return { _tag: "Again", progressed: false } satisfies Step
+      }
+      const start = opened.start
+      resumed = resumed || start > 0
+      if (opened.etag !== etag) {
+        etag = opened.etag
+        if (isStrong(etag) && (opened.total ?? 0) >= resumeRecordMinBytes) {
+          yield* manifest.put({ path: job.record, key: job.key, state: "partial", etag })
+        }
+      }
+      if (!sized && opened.total !== undefined) {
+        sized = true
+        tracker.sized(opened.total)
+      }
+      tracker.add(start - counted)
+      counted = start
+      const pumped = yield* Effect.either(
+        pump(http, subject, opened.reply.body, temp, start > 0 ? "a" : "w", (n) => {
+          counted += n
+          tracker.add(n)
+        }, opened.total)
+      )
+      // After a failure the file's size, not any counter, says where to resume.
+      onDisk = Either.isRight(pumped) ? start + pumped.right : (yield* claimFile(subject, temp)) ?? 0
+      tracker.add(onDisk - counted)
+      counted = onDisk
+      const total = opened.total
+      if (Either.isLeft(pumped)) {
+        if (!(pumped.left instanceof Transient)) return yield* pumped.left
+        return { _tag: "Again", failure: pumped.left, progressed: onDisk > asked } satisfies Step
+      }
+      if (total !== undefined && onDisk < total) {
+        return { _tag: "Again", failure: truncated(subject, onDisk, total), progressed: onDisk > asked } satisfies Step
+      }
+      if (total !== undefined && onDisk > total) return yield* oversized(subject, onDisk, total)
+      return { _tag: "Done" } satisfies Step
+    }).pipe(Effect.scoped)
+
+    let failures = 0
+    while (true) {
+      const step: Step = yield* attempt
+      if (step._tag === "Done") break
+      if (step.failure === undefined) continue
+      // Bytes gained since the last attempt restore the full retry budget: a slow but moving transfer never gives up.
+      const n = step.progressed ? 0 : failures
+      failures = n + 1
+      yield* http.backoff(n, step.failure)
+    }
+
+    yield* fs.rename(temp, target).pipe(Effect.mapError(fileError(subject, target)))
+    yield* manifest.put({ path: job.record, key: job.key, state: "complete", size: onDisk, etag })
+    yield* tracker.fileDone(false)
+    return { key: job.key, path: target, bytes: onDisk, status: resumed ? "resumed" as const : "downloaded" as const }
+  })
+
+const dropBytes = (count: number) => <E>(stream: Stream.Stream<Uint8Array, E>) =>
+  Stream.suspend(() => {
+    let left = count
+    return stream.pipe(
+      Stream.map((chunk) => {
+        if (left === 0) return chunk
+        const cut = Math.min(left, chunk.length)
+        left -= cut
+        return chunk.subarray(cut)
+      }),
+      Stream.filter((chunk) => chunk.length > 0)
+    )
+  })
+
+/**
+ * A file's bytes as a stream, never touching disk. A broken body resumes with Range; if the DAL can only restart,
+ * the bytes already emitted are skipped, provided the strong ETag shows the file is unchanged.
+ */
+export const stream = (http: Http, subject: Subject, key: string): Stream.Stream<Uint8Array, DalError> =>
+  Stream.suspend(() => {
+    let delivered = 0
+    let etag: string | undefined
+    const attempt = (failures: number): Stream.Stream<Uint8Array, DalError> =>
+      Stream.unwrapScoped(Effect.map(open(http, subject, key, delivered, etag), (opened) => {
+        let skip = 0
+        const changed = delivered > 0 && opened.etag !== etag
+        if (opened.start !== delivered || changed) {
+          if (opened.start !== 0 || !isStrong(etag) || opened.etag !== etag) {
+            return Stream.fail(
+              new DalIntegrityError({
+                ...subject,
+                reason: "the read broke off and the DAL could not resume it on an unchanged file; read it again"
+              })
+            )
+          }
+          skip = delivered
+        }
+        etag = opened.etag
+        const start = delivered
+        const total = opened.total
+        const ending = Stream.suspend((): Stream.Stream<never, Transient | DalError> =>
+          total !== undefined && delivered < total
+            ? Stream.fail(truncated(subject, delivered, total))
+            : total !== undefined && delivered > total
+            ? Stream.fail(oversized(subject, delivered, total))
+            : Stream.empty
+        )
+        return NodeStream.fromReadable<Transient | DalError>(
+          () => opened.reply.body,
+          (cause) => http.bodyFailure(subject, cause)
+        ).pipe(
+          dropBytes(skip),
+          Stream.tap((chunk) => Effect.sync(() => void (delivered += chunk.length))),
+          Stream.concat(ending),
+          Stream.catchAll((e): Stream.Stream<Uint8Array, DalError> => {
+            if (!(e instanceof Transient)) return Stream.fail(e)
+            const n = delivered > start ? 0 : failures
+            return Stream.unwrap(Effect.as(http.backoff(n, e), attempt(n + 1)))
+          })
+        )
+      }))
+    return attempt(0)
+  })
