@@ -4,22 +4,17 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
-import * as CanonicalJson from "./CanonicalJson.js"
-import { IdentifiedComponent } from "./Component.js"
+import { type Either, Schema } from "effect"
+import type * as CanonicalJson from "./CanonicalJson.js"
 import { TaskExecutor } from "./Executors.js"
-import { FilterChain } from "./Filters.js"
-import { withVariables } from "./internal/configFile.js"
-import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
+import * as configFile from "./internal/configFile.js"
 import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
 import type { DecodeError } from "./Issue.js"
 
 const fields = Schema.Struct({
   format_version: Schema.Literal(2),
   executors: nonEmpty(TaskExecutor, "FLARE requires at least one executor"),
-  components: Schema.optionalWith(Schema.Array(IdentifiedComponent), { default: () => [], exact: true }),
-  task_data_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
-  task_result_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  ...configFile.sharedFields,
   default_task_fetch_interval: opt(PositiveNumber)
 })
 
@@ -28,18 +23,7 @@ const fields = Schema.Struct({
  *
  * @since 0.1.0
  */
-export const ClientConfig = withVariables(
-  [
-    "format_version",
-    "executors",
-    "components",
-    "task_data_filters",
-    "task_result_filters",
-    "default_task_fetch_interval"
-  ],
-  fields,
-  "ClientConfig"
-)
+export const ClientConfig = configFile.withVariables(fields, "ClientConfig")
 
 /**
  * @since 0.1.0
@@ -58,14 +42,7 @@ export const FILE = "config_fed_client.json"
  *
  * @since 0.1.0
  */
-export type Input =
-  & Omit<ClientConfig, "format_version" | "components" | "task_data_filters" | "task_result_filters" | "variables">
-  & {
-    readonly components?: ClientConfig["components"]
-    readonly task_data_filters?: ClientConfig["task_data_filters"]
-    readonly task_result_filters?: ClientConfig["task_result_filters"]
-    readonly variables?: ClientConfig["variables"]
-  }
+export type Input = configFile.Input<ClientConfig>
 
 /**
  * Builds a client config from built components, checking it.
@@ -84,51 +61,41 @@ export type Input =
  * @since 0.1.0
  */
 export const make = (input: Input): Either.Either<ClientConfig, DecodeError> =>
-  validate({
-    format_version: 2,
-    components: [],
-    task_data_filters: [],
-    task_result_filters: [],
-    variables: {},
-    ...input
-  })
+  validate({ ...configFile.defaults, ...input })
+
+const codec = configFile.codec(ClientConfig, FILE)
 
 /**
  * Checks a config value built in code.
  *
  * @since 0.1.0
  */
-export const validate: (config: ClientConfig) => Either.Either<ClientConfig, DecodeError> = validateWith(
-  ClientConfig,
-  FILE
-)
+export const validate: (config: ClientConfig) => Either.Either<ClientConfig, DecodeError> = codec.validate
 
 /**
  * Decodes parsed `config_fed_client.json` content; issues name `file` (default `config_fed_client.json`).
  *
  * @since 0.1.0
  */
-export const decode = (input: unknown, file: string = FILE): Either.Either<ClientConfig, DecodeError> =>
-  decodeWith(ClientConfig, file)(input)
+export const decode: (input: unknown, file?: string) => Either.Either<ClientConfig, DecodeError> = codec.decode
 
 /**
  * Decodes `config_fed_client.json` text.
  *
  * @since 0.1.0
  */
-export const fromJson = (text: string, file: string = FILE): Either.Either<ClientConfig, DecodeError> =>
-  Either.flatMap(parseJson(file, text), (input) => decode(input, file))
+export const fromJson: (text: string, file?: string) => Either.Either<ClientConfig, DecodeError> = codec.fromJson
 
 /**
  * The JSON form.
  *
  * @since 0.1.0
  */
-export const encode = (config: ClientConfig): CanonicalJson.JsonObject => Schema.encodeSync(ClientConfig)(config)
+export const encode: (config: ClientConfig) => CanonicalJson.JsonObject = codec.encode
 
 /**
  * Canonical text. Prefer `Job.toFiles`, which also checks the whole job and applies the target.
  *
  * @since 0.1.0
  */
-export const toJson = (config: ClientConfig): string => CanonicalJson.stringify(encode(config))
+export const toJson: (config: ClientConfig) => string = codec.toJson

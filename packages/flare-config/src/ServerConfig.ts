@@ -5,21 +5,17 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
-import * as CanonicalJson from "./CanonicalJson.js"
-import { Component, IdentifiedComponent } from "./Component.js"
-import { FilterChain } from "./Filters.js"
-import { withVariables } from "./internal/configFile.js"
-import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
+import { type Either, Schema } from "effect"
+import type * as CanonicalJson from "./CanonicalJson.js"
+import { Component } from "./Component.js"
+import * as configFile from "./internal/configFile.js"
 import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
 import type { DecodeError } from "./Issue.js"
 
 const fields = Schema.Struct({
   format_version: Schema.Literal(2),
   workflows: nonEmpty(Component, "FLARE requires at least one workflow"),
-  components: Schema.optionalWith(Schema.Array(IdentifiedComponent), { default: () => [], exact: true }),
-  task_data_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
-  task_result_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  ...configFile.sharedFields,
   server: opt(
     Schema.Struct({
       heart_beat_timeout: opt(PositiveNumber),
@@ -34,11 +30,7 @@ const fields = Schema.Struct({
  *
  * @since 0.1.0
  */
-export const ServerConfig = withVariables(
-  ["format_version", "workflows", "components", "task_data_filters", "task_result_filters", "server"],
-  fields,
-  "ServerConfig"
-)
+export const ServerConfig = configFile.withVariables(fields, "ServerConfig")
 
 /**
  * @since 0.1.0
@@ -57,14 +49,7 @@ export const FILE = "config_fed_server.json"
  *
  * @since 0.1.0
  */
-export type Input =
-  & Omit<ServerConfig, "format_version" | "components" | "task_data_filters" | "task_result_filters" | "variables">
-  & {
-    readonly components?: ServerConfig["components"]
-    readonly task_data_filters?: ServerConfig["task_data_filters"]
-    readonly task_result_filters?: ServerConfig["task_result_filters"]
-    readonly variables?: ServerConfig["variables"]
-  }
+export type Input = configFile.Input<ServerConfig>
 
 /**
  * Builds a server config from built components, checking it.
@@ -85,51 +70,41 @@ export type Input =
  * @since 0.1.0
  */
 export const make = (input: Input): Either.Either<ServerConfig, DecodeError> =>
-  validate({
-    format_version: 2,
-    components: [],
-    task_data_filters: [],
-    task_result_filters: [],
-    variables: {},
-    ...input
-  })
+  validate({ ...configFile.defaults, ...input })
+
+const codec = configFile.codec(ServerConfig, FILE)
 
 /**
  * Checks a config value built in code.
  *
  * @since 0.1.0
  */
-export const validate: (config: ServerConfig) => Either.Either<ServerConfig, DecodeError> = validateWith(
-  ServerConfig,
-  FILE
-)
+export const validate: (config: ServerConfig) => Either.Either<ServerConfig, DecodeError> = codec.validate
 
 /**
  * Decodes parsed `config_fed_server.json` content; issues name `file` (default `config_fed_server.json`).
  *
  * @since 0.1.0
  */
-export const decode = (input: unknown, file: string = FILE): Either.Either<ServerConfig, DecodeError> =>
-  decodeWith(ServerConfig, file)(input)
+export const decode: (input: unknown, file?: string) => Either.Either<ServerConfig, DecodeError> = codec.decode
 
 /**
  * Decodes `config_fed_server.json` text.
  *
  * @since 0.1.0
  */
-export const fromJson = (text: string, file: string = FILE): Either.Either<ServerConfig, DecodeError> =>
-  Either.flatMap(parseJson(file, text), (input) => decode(input, file))
+export const fromJson: (text: string, file?: string) => Either.Either<ServerConfig, DecodeError> = codec.fromJson
 
 /**
  * The JSON form.
  *
  * @since 0.1.0
  */
-export const encode = (config: ServerConfig): CanonicalJson.JsonObject => Schema.encodeSync(ServerConfig)(config)
+export const encode: (config: ServerConfig) => CanonicalJson.JsonObject = codec.encode
 
 /**
  * Canonical text. Prefer `Job.toFiles`, which also checks the whole job and applies the target.
  *
  * @since 0.1.0
  */
-export const toJson = (config: ServerConfig): string => CanonicalJson.stringify(encode(config))
+export const toJson: (config: ServerConfig) => string = codec.toJson

@@ -20,20 +20,10 @@
  */
 import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Duration, Effect, Layer, Option } from "effect"
-import * as FlareInstallation from "./FlareInstallation.js"
-import {
-  FlareCommandFailed,
-  FlareRunner,
-  InvalidRunRequest,
-  JobFailed,
-  type Runner,
-  type RunRequest,
-  type RunResult,
-  RunTimedOut
-} from "./FlareRunner.js"
+import type * as FlareInstallation from "./FlareInstallation.js"
+import { FlareCommandFailed, FlareRunner, InvalidRunRequest, type Runner, RunTimedOut } from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
-import * as results from "./internal/results.js"
 import * as run from "./internal/run.js"
 import * as session from "./internal/session.js"
 import * as tail from "./internal/tail.js"
@@ -108,180 +98,145 @@ export const make = (
   Runner,
   never,
   FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
-> =>
-  Effect.gen(function*() {
-    const installation = yield* FlareInstallation.FlareInstallation
-    const context = yield* Effect.context<FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor>()
-    const startTimeout = options.startTimeout ?? Duration.minutes(2)
-    const stopTimeout = options.stopTimeout ?? Duration.minutes(1)
-    const grace = options.grace ?? Duration.seconds(5)
-
-    const runJob = (request: RunRequest) =>
+> => {
+  const startTimeout = options.startTimeout ?? Duration.minutes(2)
+  const stopTimeout = options.stopTimeout ?? Duration.minutes(1)
+  const grace = options.grace ?? Duration.seconds(5)
+  return run.runner({
+    target: "poc",
+    sites: { siteEnvironment: true, minSites: 1 },
+    check: (request) =>
+      request.threads === undefined
+        ? Effect.void
+        : Effect.fail(new InvalidRunRequest({ target: "poc", reason: "threads applies to the simulator only" })),
+    run: ({ installation, log, output, request, timeout }) =>
       Effect.gen(function*() {
-        yield* run.checkRequest("poc", request, { siteEnvironment: true, minSites: 1 })
-        if (request.threads !== undefined) {
-          return yield* new InvalidRunRequest({ target: "poc", reason: "threads applies to the simulator only" })
-        }
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
-        const timeout = request.timeout ?? run.DEFAULT_TIMEOUT
-        const log = run.logSink(request)
         const since = processes.nowTicks()
         const sites = request.sites.map((site) => site.name)
-
-        return yield* Effect.scoped(Effect.gen(function*() {
-          const output = yield* run.prepareOutput("poc", request.outputDir)
-          const where = {
-            prefix: "fedkit-poc-",
-            ...(options.workspaceRoot === undefined ? {} : { directory: options.workspaceRoot })
-          }
-          if (options.workspaceRoot !== undefined) yield* fs.makeDirectory(options.workspaceRoot, { recursive: true })
-          const root = options.keepWorkspace === true
-            ? yield* fs.makeTempDirectory(where)
-            : yield* fs.makeTempDirectoryScoped(where)
-          if (options.keepWorkspace === true) yield* log("poc")(`POC workspace (kept): ${root}`)
-          const workspace = path.join(root, "workspace")
-          const home = path.join(root, "home")
-          const projectFile = path.join(root, "project.yml")
-          yield* fs.makeDirectory(home, { recursive: true })
-          const { folder, pkg } = yield* run.stageJob(request.job, path.join(root, "job"))
-          const port = yield* run.freeLoopbackPort.pipe(
-            Effect.mapError((error) =>
-              new FlareCommandFailed({ target: "poc", step: "find a free loopback port", flareError: error.message })
-            )
+        const where = {
+          prefix: "fedkit-poc-",
+          ...(options.workspaceRoot === undefined ? {} : { directory: options.workspaceRoot })
+        }
+        if (options.workspaceRoot !== undefined) yield* fs.makeDirectory(options.workspaceRoot, { recursive: true })
+        const root = options.keepWorkspace === true
+          ? yield* fs.makeTempDirectory(where)
+          : yield* fs.makeTempDirectoryScoped(where)
+        if (options.keepWorkspace === true) yield* log("poc")(`POC workspace (kept): ${root}`)
+        const workspace = path.join(root, "workspace")
+        const home = path.join(root, "home")
+        const projectFile = path.join(root, "project.yml")
+        yield* fs.makeDirectory(home, { recursive: true })
+        const { folder, pkg } = yield* run.stageJob(request.job, path.join(root, "job"))
+        const port = yield* run.freeLoopbackPort.pipe(
+          Effect.mapError((error) =>
+            new FlareCommandFailed({ target: "poc", step: "find a free loopback port", flareError: error.message })
           )
-          yield* fs.writeFileString(projectFile, projectYaml(sites, port))
-          const prod = path.join(workspace, PROJECT, "prod_00")
-          const baseEnv = {
-            ...request.env,
-            ...FlareInstallation.environment(installation),
-            HOME: home,
-            NVFLARE_POC_WORKSPACE: workspace,
-            PYTHONUNBUFFERED: "1"
+        )
+        yield* fs.writeFileString(projectFile, projectYaml(sites, port))
+        const prod = path.join(workspace, PROJECT, "prod_00")
+        const baseEnv = run.flareEnvironment(installation, request.env, {
+          HOME: home,
+          NVFLARE_POC_WORKSPACE: workspace
+        })
+        const sessions: Array<processes.Root> = []
+        const nvflare = (
+          step: string,
+          args: ReadonlyArray<string>,
+          extra: {
+            readonly env?: Readonly<Record<string, string>>
+            readonly timeout: Duration.DurationInput
+            readonly cleanup: "tree" | "daemons"
           }
-          const sessions: Array<processes.Root> = []
-
-          const nvflare = (
-            step: string,
-            args: ReadonlyArray<string>,
-            extra: {
-              readonly env?: Readonly<Record<string, string>>
-              readonly timeout: Duration.DurationInput
-              readonly cleanup: "tree" | "daemons"
-            }
-          ) =>
-            processes.run(
-              Command.make(installation.nvflare, "--format", "json", ...args).pipe(
-                Command.env({ ...baseEnv, ...extra.env })
-              ),
-              { cleanup: extra.cleanup, grace, onLine: log("poc") }
-            ).pipe(
-              Effect.mapError((error) => new FlareCommandFailed({ target: "poc", step, flareError: error.message })),
-              Effect.timeoutFail({
-                duration: extra.timeout,
-                onTimeout: () => new RunTimedOut({ target: "poc", step, timeout: run.timeoutText(extra.timeout) })
-              }),
-              Effect.flatMap((finished) => {
-                if (extra.cleanup === "daemons") sessions.push(finished.root)
-                if (finished.exitCode === 0) return Effect.succeed(finished)
-                const flareError = envelopeError(finished.lines) ?? flareLogs.errorFromConsole(finished.lines)
-                return Effect.fail(
-                  new FlareCommandFailed({
-                    target: "poc",
-                    step,
-                    exitCode: finished.exitCode,
-                    ...(flareError === undefined ? {} : { flareError })
-                  })
-                )
-              })
-            )
-
-          // Registered before anything starts, so it runs however the run ends.
-          yield* Effect.addFinalizer(() =>
-            nvflare("nvflare poc stop", ["poc", "stop"], { timeout: stopTimeout, cleanup: "tree" }).pipe(
-              Effect.catchAll((error) => log("poc")(`nvflare poc stop: ${error.message}`)),
-              Effect.zipRight(processes.stopTrees(sessions, { grace, extra: processes.startedIn(root, since) }))
-            )
+        ) =>
+          processes.run(
+            Command.make(installation.nvflare, "--format", "json", ...args).pipe(
+              Command.env({ ...baseEnv, ...extra.env })
+            ),
+            { cleanup: extra.cleanup, grace, onLine: log("poc") }
+          ).pipe(
+            Effect.mapError((error) => new FlareCommandFailed({ target: "poc", step, flareError: error.message })),
+            Effect.timeoutFail({
+              duration: extra.timeout,
+              onTimeout: () => new RunTimedOut({ target: "poc", step, timeout: run.timeoutText(extra.timeout) })
+            }),
+            Effect.flatMap((finished) => {
+              if (extra.cleanup === "daemons") sessions.push(finished.root)
+              if (finished.exitCode === 0) return Effect.succeed(finished)
+              const flareError = envelopeError(finished.lines) ?? flareLogs.errorFromConsole(finished.lines)
+              return Effect.fail(
+                new FlareCommandFailed({
+                  target: "poc",
+                  step,
+                  exitCode: finished.exitCode,
+                  ...(flareError === undefined ? {} : { flareError })
+                })
+              )
+            })
           )
 
-          yield* nvflare("nvflare poc prepare", ["poc", "prepare", "-i", projectFile, "--force"], {
-            timeout: startTimeout,
-            cleanup: "tree"
-          })
-          for (const participant of [SERVER, ...sites]) {
-            yield* Effect.forkScoped(tail.follow(path.join(prod, participant, "poc_console.log"), log(participant)))
-          }
-          yield* nvflare(`nvflare poc start -p ${SERVER}`, ["poc", "start", "-p", SERVER, "--no-wait"], {
+        // Registered before anything starts, so it runs however the run ends.
+        yield* Effect.addFinalizer(() =>
+          nvflare("nvflare poc stop", ["poc", "stop"], { timeout: stopTimeout, cleanup: "tree" }).pipe(
+            Effect.catchAll((error) => log("poc")(`nvflare poc stop: ${error.message}`)),
+            Effect.zipRight(processes.stopTrees(sessions, { grace, extra: processes.startedIn(root, since) }))
+          )
+        )
+
+        yield* nvflare("nvflare poc prepare", ["poc", "prepare", "-i", projectFile, "--force"], {
+          timeout: startTimeout,
+          cleanup: "tree"
+        })
+        for (const participant of [SERVER, ...sites]) {
+          yield* Effect.forkScoped(tail.follow(path.join(prod, participant, "poc_console.log"), log(participant)))
+        }
+        yield* nvflare(`nvflare poc start -p ${SERVER}`, ["poc", "start", "-p", SERVER, "--no-wait"], {
+          timeout: startTimeout,
+          cleanup: "daemons"
+        })
+        yield* Effect.forEach(request.sites, (site) =>
+          nvflare(`nvflare poc start -p ${site.name}`, ["poc", "start", "-p", site.name, "--no-wait"], {
+            env: run.siteEnvironment(site),
             timeout: startTimeout,
             cleanup: "daemons"
-          })
-          yield* Effect.forEach(request.sites, (site) =>
-            nvflare(`nvflare poc start -p ${site.name}`, ["poc", "start", "-p", site.name, "--no-wait"], {
-              env: run.siteEnvironment(site),
-              timeout: startTimeout,
-              cleanup: "daemons"
-            }), { discard: true })
+          }), { discard: true })
 
-          const outcome = yield* session.submitAndFollow(installation, {
-            username: ADMIN,
-            startupKit: path.join(prod, ADMIN),
-            jobFolder: folder,
-            downloadDir: output,
-            expectClients: sites,
-            clientsTimeout: startTimeout
-          }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), grace })
+        const outcome = yield* session.submitAndFollow(installation, {
+          username: ADMIN,
+          startupKit: path.join(prod, ADMIN),
+          jobFolder: folder,
+          downloadDir: output,
+          expectClients: sites,
+          clientsTimeout: startTimeout
+        }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), grace })
 
-          // The deployment is removed after the run: keep each site's job logs with the downloaded result.
-          const siteLogs: Record<string, string> = {}
-          const siteRecords: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
-          for (const site of sites) {
-            const from = path.join(prod, site, outcome.jobId)
-            const to = path.join(outcome.download, "sites", site)
-            yield* fs.makeDirectory(to, { recursive: true })
-            for (const file of ["log.txt", "log.json", "error_log.txt"]) {
-              yield* fs.copyFile(path.join(from, file), path.join(to, file)).pipe(Effect.ignore)
-            }
-            siteLogs[site] = path.join(to, "log.txt")
-            siteRecords.push([site, yield* flareLogs.readRecords(path.join(to, "log.json"))])
+        // The deployment is removed after the run: keep each site's job logs with the downloaded result.
+        const siteLogs: Record<string, string> = {}
+        const siteRecords: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
+        for (const site of sites) {
+          const from = path.join(prod, site, outcome.jobId)
+          const to = path.join(outcome.download, "sites", site)
+          yield* fs.makeDirectory(to, { recursive: true })
+          for (const file of ["log.txt", "log.json", "error_log.txt"]) {
+            yield* fs.copyFile(path.join(from, file), path.join(to, file)).pipe(Effect.ignore)
           }
-          const runDir = path.join(outcome.download, "workspace")
-          const serverRecords = yield* flareLogs.readRecords(path.join(runDir, "log.json"))
-          const verdict = flareLogs.verdict([["server", serverRecords], ...siteRecords])
-          if (outcome.status !== "FINISHED:COMPLETED" || verdict.fatalAt !== undefined) {
-            const redact = flareLogs.redactor(run.secretsOf(request))
-            return yield* new JobFailed({
-              target: "poc",
-              job: pkg.name,
-              jobId: outcome.jobId,
-              status: outcome.status === "FINISHED:COMPLETED"
-                ? `FATAL_SYSTEM_ERROR on ${verdict.fatalAt}`
-                : outcome.status,
-              ...(verdict.errorLine === undefined ? {} : { flareError: redact(verdict.errorLine) }),
-              workspace: outcome.download
-            })
-          }
-          const artifacts = yield* results.discover(runDir)
-          return {
-            target: "poc",
-            job: pkg.name,
-            jobId: outcome.jobId,
-            status: outcome.status,
-            exitCode: Option.none(),
-            workspace: outcome.download,
-            runDir,
-            globalModel: artifacts.globalModel,
-            metrics: artifacts.metrics,
-            logs: { server: Option.some(path.join(runDir, "log.txt")), sites: siteLogs }
-          } satisfies RunResult
-        })).pipe(
-          Effect.catchTag("SystemError", "BadArgument", (error) =>
-            Effect.fail(
-              new FlareCommandFailed({ target: "poc", step: "prepare the POC workspace", flareError: error.message })
-            ))
+          siteLogs[site] = path.join(to, "log.txt")
+          siteRecords.push([site, yield* flareLogs.readRecords(path.join(to, "log.json"))])
+        }
+        return yield* session.conclude(
+          request,
+          { target: "poc", job: pkg.name, outcome },
+          { records: siteRecords, files: siteLogs }
         )
-      }).pipe(Effect.provide(context))
-    return FlareRunner.of({ target: "poc", run: runJob })
+      }).pipe(
+        Effect.catchTag("SystemError", "BadArgument", (error) =>
+          Effect.fail(
+            new FlareCommandFailed({ target: "poc", step: "prepare the POC workspace", flareError: error.message })
+          ))
+      )
   })
+}
 
 /**
  * A throw-away POC deployment as the `FlareRunner`.

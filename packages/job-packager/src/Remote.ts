@@ -9,19 +9,9 @@
  * @since 0.1.0
  */
 import { type CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { type Duration, Effect, Layer, Option } from "effect"
-import * as FlareInstallation from "./FlareInstallation.js"
-import {
-  FlareCommandFailed,
-  FlareRunner,
-  InvalidRunRequest,
-  JobFailed,
-  type Runner,
-  type RunRequest,
-  type RunResult
-} from "./FlareRunner.js"
-import * as flareLogs from "./internal/flareLogs.js"
-import * as results from "./internal/results.js"
+import { type Duration, Effect, Layer } from "effect"
+import type * as FlareInstallation from "./FlareInstallation.js"
+import { FlareRunner, InvalidRunRequest, type Runner } from "./FlareRunner.js"
 import * as run from "./internal/run.js"
 import * as session from "./internal/session.js"
 
@@ -51,12 +41,11 @@ export const make = (
   never,
   FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
 > =>
-  Effect.gen(function*() {
-    const installation = yield* FlareInstallation.FlareInstallation
-    const context = yield* Effect.context<FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor>()
-    const runJob = (request: RunRequest) =>
+  run.runner({
+    target: "remote",
+    sites: { siteEnvironment: false, minSites: 0 },
+    check: (request) =>
       Effect.gen(function*() {
-        yield* run.checkRequest("remote", request, { siteEnvironment: false, minSites: 0 })
         if (request.threads !== undefined || Object.keys(request.env ?? {}).length > 0) {
           return yield* new InvalidRunRequest({
             target: "remote",
@@ -72,61 +61,30 @@ export const make = (
             reason: `${kit} is not an admin startup kit (no startup/fed_admin.json)`
           })
         }
-        const timeout = request.timeout ?? run.DEFAULT_TIMEOUT
-        const log = run.logSink(request)
-        return yield* Effect.scoped(Effect.gen(function*() {
-          const output = yield* run.prepareOutput("remote", request.outputDir)
-          const stage = yield* fs.makeTempDirectoryScoped({ prefix: "fedkit-remote-" }).pipe(
-            Effect.mapError((error) =>
-              new FlareCommandFailed({ target: "remote", step: "prepare", flareError: error.message })
-            )
-          )
-          const { folder, pkg } = yield* run.stageJob(request.job, stage)
-          const outcome = yield* session.submitAndFollow(installation, {
-            username: options.username,
-            startupKit: kit,
-            ...(options.study === undefined ? {} : { study: options.study }),
-            jobFolder: folder,
-            downloadDir: output,
-            expectClients: request.sites.map((site) => site.name)
-          }, {
-            target: "remote",
-            job: pkg.name,
-            timeout,
-            env: {},
-            log: log("session"),
-            ...(options.grace === undefined ? {} : { grace: options.grace })
-          })
-          const runDir = path.join(outcome.download, "workspace")
-          const verdict = flareLogs.verdict([["server", yield* flareLogs.readRecords(path.join(runDir, "log.json"))]])
-          if (outcome.status !== "FINISHED:COMPLETED" || verdict.fatalAt !== undefined) {
-            return yield* new JobFailed({
-              target: "remote",
-              job: pkg.name,
-              jobId: outcome.jobId,
-              status: outcome.status === "FINISHED:COMPLETED"
-                ? `FATAL_SYSTEM_ERROR on ${verdict.fatalAt}`
-                : outcome.status,
-              ...(verdict.errorLine === undefined ? {} : { flareError: verdict.errorLine }),
-              workspace: outcome.download
-            })
-          }
-          const artifacts = yield* results.discover(runDir)
-          return {
-            target: "remote",
-            job: pkg.name,
-            jobId: outcome.jobId,
-            status: outcome.status,
-            exitCode: Option.none(),
-            workspace: outcome.download,
-            runDir,
-            globalModel: artifacts.globalModel,
-            metrics: artifacts.metrics,
-            logs: { server: Option.some(path.join(runDir, "log.txt")), sites: {} }
-          } satisfies RunResult
-        }))
-      }).pipe(Effect.provide(context))
-    return FlareRunner.of({ target: "remote", run: runJob })
+        return kit
+      }),
+    run: ({ installation, log, output, request, timeout }, kit) =>
+      Effect.gen(function*() {
+        const stage = yield* run.privateFolder("remote")
+        const { folder, pkg } = yield* run.stageJob(request.job, stage)
+        const outcome = yield* session.submitAndFollow(installation, {
+          username: options.username,
+          startupKit: kit,
+          ...(options.study === undefined ? {} : { study: options.study }),
+          jobFolder: folder,
+          downloadDir: output,
+          expectClients: request.sites.map((site) => site.name)
+        }, {
+          target: "remote",
+          job: pkg.name,
+          timeout,
+          env: {},
+          log: log("session"),
+          ...(options.grace === undefined ? {} : { grace: options.grace })
+        })
+        // Its sites' logs stay with the deployment: only the server's come with the result.
+        return yield* session.conclude(request, { target: "remote", job: pkg.name, outcome })
+      })
   })
 
 /**

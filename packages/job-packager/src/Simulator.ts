@@ -14,20 +14,11 @@
  */
 import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { type Duration, Effect, Layer, Option } from "effect"
-import * as FlareInstallation from "./FlareInstallation.js"
-import {
-  FlareCommandFailed,
-  FlareRunner,
-  JobFailed,
-  type Runner,
-  type RunRequest,
-  type RunResult,
-  RunTimedOut
-} from "./FlareRunner.js"
+import type * as FlareInstallation from "./FlareInstallation.js"
+import { FlareCommandFailed, FlareRunner, type Runner, RunTimedOut } from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import { SIMULATOR_LAUNCHER } from "./internal/python.js"
-import * as results from "./internal/results.js"
 import * as run from "./internal/run.js"
 
 /**
@@ -53,144 +44,111 @@ export const make = (
   never,
   FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
 > =>
-  Effect.gen(function*() {
-    const installation = yield* FlareInstallation.FlareInstallation
-    const context = yield* Effect.context<FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor>()
-    const runJob = (request: RunRequest) =>
+  run.runner({
+    target: "simulator",
+    sites: { siteEnvironment: true, minSites: 1 },
+    check: () => Effect.void,
+    run: ({ installation, log, output: workspace, request, timeout }) =>
       Effect.gen(function*() {
-        yield* run.checkRequest("simulator", request, { siteEnvironment: true, minSites: 1 })
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
-        const timeout = request.timeout ?? run.DEFAULT_TIMEOUT
-        const log = run.logSink(request)
-        return yield* Effect.scoped(
-          Effect.gen(function*() {
-            const workspace = yield* run.prepareOutput("simulator", request.outputDir)
-            const privateDir = yield* fs.makeTempDirectoryScoped({ prefix: "fedkit-simulator-" }).pipe(
-              Effect.mapError((error) =>
-                new FlareCommandFailed({ target: "simulator", step: "prepare", flareError: error.message })
-              )
-            )
-            const { folder, pkg } = yield* run.stageJob(request.job, path.join(privateDir, "job"))
-            const launcher = path.join(privateDir, "launch_simulator.py")
-            const envFile = path.join(privateDir, "site-env.json")
-            const siteEnv = Object.fromEntries(request.sites.map((site) => [site.name, run.siteEnvironment(site)]))
-            yield* Effect.all([
-              fs.writeFileString(launcher, SIMULATOR_LAUNCHER, { mode: 0o600 }),
-              fs.writeFileString(envFile, JSON.stringify(siteEnv), { mode: 0o600 })
-            ]).pipe(
-              Effect.mapError((error) =>
-                new FlareCommandFailed({ target: "simulator", step: "prepare", flareError: error.message })
-              )
-            )
-            const threads = request.threads ?? request.sites.length
-            const command = Command.make(
-              installation.python,
-              launcher,
-              "simulator",
-              folder,
-              "-w",
-              workspace,
-              "-c",
-              request.sites.map((site) => site.name).join(","),
-              "-t",
-              String(threads)
-            ).pipe(
-              Command.workingDirectory(privateDir),
-              Command.env({
-                ...request.env,
-                ...FlareInstallation.environment(installation),
-                FEDKIT_SITE_ENV_FILE: envFile,
-                PYTHONUNBUFFERED: "1"
-              })
-            )
-            const since = processes.nowTicks()
-            // The launcher reports each site it gave an environment to; checked below, so a FLARE release that starts
-            // its workers differently cannot silently run sites without their variables.
-            const provisioned = new Set<string>()
-            const simulatorLog = log("simulator")
-            const finished = yield* processes.run(command, {
-              cleanup: "tree",
-              onLine: (line) => {
-                const site = /^\[fedkit\] site (\S+) starts with/.exec(line)?.[1]
-                if (site !== undefined) provisioned.add(site)
-                return simulatorLog(line)
-              },
-              ...(options.grace === undefined ? {} : { grace: options.grace }),
-              extra: processes.startedIn(workspace, since)
-            }).pipe(
-              Effect.mapError((error) =>
-                new FlareCommandFailed({
-                  target: "simulator",
-                  step: "start nvflare simulator",
-                  flareError: error.message
-                })
-              ),
-              Effect.timeoutFail({
-                duration: timeout,
-                onTimeout: () =>
-                  new RunTimedOut({
-                    target: "simulator",
-                    step: "the simulation",
-                    timeout: run.timeoutText(timeout),
-                    workspace
-                  })
-              })
-            )
-
-            const participants = ["server", ...request.sites.map((site) => site.name)]
-            const records = yield* Effect.forEach(participants, (name) =>
-              Effect.map(
-                flareLogs.readRecords(path.join(workspace, name, "log.json")),
-                (list) => [name, list] as const
-              ))
-            const verdict = flareLogs.verdict(records)
-            const redact = flareLogs.redactor(run.secretsOf(request))
-            const flareError = verdict.errorLine ?? flareLogs.errorFromConsole(finished.lines)
-            if (finished.exitCode !== 0 || verdict.fatalAt !== undefined) {
-              return yield* new JobFailed({
+        const privateDir = yield* run.privateFolder("simulator")
+        const { folder, pkg } = yield* run.stageJob(request.job, path.join(privateDir, "job"))
+        const launcher = path.join(privateDir, "launch_simulator.py")
+        const envFile = path.join(privateDir, "site-env.json")
+        const siteEnv = Object.fromEntries(request.sites.map((site) => [site.name, run.siteEnvironment(site)]))
+        yield* Effect.all([
+          fs.writeFileString(launcher, SIMULATOR_LAUNCHER, { mode: 0o600 }),
+          fs.writeFileString(envFile, JSON.stringify(siteEnv), { mode: 0o600 })
+        ]).pipe(Effect.mapError(run.prepareFailed("simulator")))
+        const threads = request.threads ?? request.sites.length
+        const command = Command.make(
+          installation.python,
+          launcher,
+          "simulator",
+          folder,
+          "-w",
+          workspace,
+          "-c",
+          request.sites.map((site) => site.name).join(","),
+          "-t",
+          String(threads)
+        ).pipe(
+          Command.workingDirectory(privateDir),
+          Command.env(run.flareEnvironment(installation, request.env, { FEDKIT_SITE_ENV_FILE: envFile }))
+        )
+        const since = processes.nowTicks()
+        // The launcher reports each site it gave an environment to; checked below, so a FLARE release that starts
+        // its workers differently cannot silently run sites without their variables.
+        const provisioned = new Set<string>()
+        const simulatorLog = log("simulator")
+        const finished = yield* processes.run(command, {
+          cleanup: "tree",
+          onLine: (line) => {
+            const site = /^\[fedkit\] site (\S+) starts with/.exec(line)?.[1]
+            if (site !== undefined) provisioned.add(site)
+            return simulatorLog(line)
+          },
+          ...(options.grace === undefined ? {} : { grace: options.grace }),
+          extra: processes.startedIn(workspace, since)
+        }).pipe(
+          Effect.mapError((error) =>
+            new FlareCommandFailed({
+              target: "simulator",
+              step: "start nvflare simulator",
+              flareError: error.message
+            })
+          ),
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () =>
+              new RunTimedOut({
                 target: "simulator",
-                job: pkg.name,
-                jobId: SIMULATE_JOB,
-                status: finished.exitCode !== 0
-                  ? `exit ${finished.exitCode}`
-                  : `FATAL_SYSTEM_ERROR on ${verdict.fatalAt}`,
-                ...(flareError === undefined ? {} : { flareError: redact(flareError) }),
+                step: "the simulation",
+                timeout: run.timeoutText(timeout),
                 workspace
               })
-            }
-            const missed = request.sites.filter((site) => !provisioned.has(site.name))
-            if (missed.length > 0) {
-              return yield* new FlareCommandFailed({
-                target: "simulator",
-                step: "give each site its environment",
-                flareError: `FLARE started no client worker the launcher recognised for ${
-                  missed.map((site) => site.name).join(", ")
-                }; this nvflare release starts simulator workers differently (checked against 2.9.0)`
-              })
-            }
-            const runDir = path.join(workspace, "server", SIMULATE_JOB)
-            const artifacts = yield* results.discover(runDir)
-            const logFile = (name: string) => path.join(workspace, name, "log.txt")
-            return {
-              target: "simulator",
-              job: pkg.name,
-              jobId: SIMULATE_JOB,
-              status: "FINISHED:COMPLETED",
-              exitCode: Option.some(finished.exitCode),
-              workspace,
-              runDir,
-              globalModel: artifacts.globalModel,
-              metrics: artifacts.metrics,
-              logs: {
-                server: Option.some(logFile("server")),
-                sites: Object.fromEntries(request.sites.map((site) => [site.name, logFile(site.name)]))
-              }
-            } satisfies RunResult
           })
         )
-      }).pipe(Effect.provide(context))
-    return FlareRunner.of({ target: "simulator", run: runJob })
+
+        const participants = ["server", ...request.sites.map((site) => site.name)]
+        const records = yield* Effect.forEach(participants, (name) =>
+          Effect.map(
+            flareLogs.readRecords(path.join(workspace, name, "log.json")),
+            (list) => [name, list] as const
+          ))
+        yield* run.judge(
+          request,
+          { target: "simulator", job: pkg.name, jobId: SIMULATE_JOB, workspace },
+          finished.exitCode === 0 ? undefined : `exit ${finished.exitCode}`,
+          records,
+          finished.lines
+        )
+        const missed = request.sites.filter((site) => !provisioned.has(site.name))
+        if (missed.length > 0) {
+          return yield* new FlareCommandFailed({
+            target: "simulator",
+            step: "give each site its environment",
+            flareError: `FLARE started no client worker the launcher recognised for ${
+              missed.map((site) => site.name).join(", ")
+            }; this nvflare release starts simulator workers differently (checked against 2.9.0)`
+          })
+        }
+        const logFile = (name: string) => path.join(workspace, name, "log.txt")
+        return yield* run.completed({
+          target: "simulator",
+          job: pkg.name,
+          jobId: SIMULATE_JOB,
+          status: "FINISHED:COMPLETED",
+          exitCode: Option.some(finished.exitCode),
+          workspace,
+          runDir: path.join(workspace, "server", SIMULATE_JOB),
+          logs: {
+            server: Option.some(logFile("server")),
+            sites: Object.fromEntries(request.sites.map((site) => [site.name, logFile(site.name)]))
+          }
+        })
+      })
   })
 
 /**

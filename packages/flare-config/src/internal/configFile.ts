@@ -1,28 +1,57 @@
-import { Schema } from "effect"
-import { JsonObject, JsonValue } from "../CanonicalJson.js"
+// What `config_fed_server.json` and `config_fed_client.json` have in common: FLARE reads both with the same JSON
+// config machinery (format version 2, `components`, filter chains, config variables), so their schema plumbing and
+// codec live here once; ServerConfig and ClientConfig only say what is specific to their side.
+import { Either, Schema } from "effect"
+import * as CanonicalJson from "../CanonicalJson.js"
+import { IdentifiedComponent } from "../Component.js"
+import { FilterChain } from "../Filters.js"
+import type { DecodeError } from "../Issue.js"
+import { decodeWith, parseJson, validateWith } from "./decode.js"
 import { Key } from "./schemas.js"
+
+/** The structure both sides share, after their own required list (`workflows`, `executors`). */
+export const sharedFields = {
+  components: Schema.optionalWith(Schema.Array(IdentifiedComponent), { default: () => [], exact: true }),
+  task_data_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true }),
+  task_result_filters: Schema.optionalWith(Schema.Array(FilterChain), { default: () => [], exact: true })
+}
+
+/** What a config's `make` fills in when left out: `format_version`, and the lists and variables that may be empty. */
+export const defaults = {
+  format_version: 2,
+  components: [],
+  task_data_filters: [],
+  task_result_filters: [],
+  variables: {}
+} as const
+
+/** The input of a config's `make`: the config without `format_version`; lists that are empty may be left out. */
+export type Input<Config extends { readonly [K in keyof typeof defaults]: unknown }> =
+  & Omit<Config, keyof typeof defaults>
+  & { readonly [K in Exclude<keyof typeof defaults, "format_version">]?: Config[K] }
 
 /**
  * The top-level keys of a config file that are not FLARE structure become config variables (`"app_script": "x.py"`,
  * used as `"{app_script}"` in the same file). The model keeps them under `variables`; this schema moves them there
- * on decode and back to the top level on encode.
+ * on decode and back to the top level on encode. The structure's own keys are the struct's fields, so a key added
+ * to a config's structure can never be taken for a variable.
  */
 export const withVariables = <Fields extends Schema.Struct.Fields>(
-  reserved: ReadonlyArray<string>,
   struct: Schema.Struct<Fields>,
   identifier: string
 ) => {
+  const reserved: ReadonlyArray<string> = Object.keys(struct.fields)
   const VariableName = Key.pipe(
     Schema.filter((key) => !reserved.includes(key) || `"${key}" is part of the config structure, not a variable`)
   )
   const Typed = Schema.Struct({
     ...struct.fields,
-    variables: Schema.optionalWith(Schema.Record({ key: VariableName, value: JsonValue }), {
+    variables: Schema.optionalWith(Schema.Record({ key: VariableName, value: CanonicalJson.JsonValue }), {
       default: () => ({}),
       exact: true
     })
   })
-  return Schema.transform(JsonObject, Typed, {
+  return Schema.transform(CanonicalJson.JsonObject, Typed, {
     strict: false,
     decode: (file) => {
       const structure: Record<string, unknown> = {}
@@ -34,8 +63,28 @@ export const withVariables = <Fields extends Schema.Struct.Fields>(
       return { ...structure, variables }
     },
     encode: (typed) => {
-      const { variables, ...structure } = typed as { readonly variables: JsonObject } & Record<string, unknown>
+      const { variables, ...structure } = typed as
+        & { readonly variables: CanonicalJson.JsonObject }
+        & Record<string, unknown>
       return { ...variables, ...structure }
     }
   }).annotations({ identifier })
+}
+
+/**
+ * Checking, decoding and encoding a config file with its schema; issues name `file` (the file's name unless the
+ * caller gives the path it read).
+ */
+export const codec = <Config>(schema: Schema.Schema<Config, CanonicalJson.JsonObject>, file: string) => {
+  const decode = (input: unknown, name: string = file): Either.Either<Config, DecodeError> =>
+    decodeWith(schema, name)(input)
+  const encode = (config: Config): CanonicalJson.JsonObject => Schema.encodeSync(schema)(config)
+  return {
+    validate: validateWith(schema, file),
+    decode,
+    fromJson: (text: string, name: string = file): Either.Either<Config, DecodeError> =>
+      Either.flatMap(parseJson(name, text), (input) => decode(input, name)),
+    encode,
+    toJson: (config: Config): string => CanonicalJson.stringify(encode(config))
+  }
 }

@@ -1,16 +1,20 @@
 /**
- * What every FLARE target does the same way: checking a request, preparing the output folder, staging the job,
- * streaming log lines with secrets redacted.
+ * What every FLARE target does the same way: the runner around a target's own steps (checking the request,
+ * preparing the output folder, the run's scope), staging the job, the environment of FLARE's processes, streaming
+ * log lines with secrets redacted, and judging and collecting a finished run.
  */
+import type { CommandExecutor, Error as PlatformError } from "@effect/platform"
 import { FileSystem, Path } from "@effect/platform"
 import { JobMeta } from "@fedkit/flare-config"
-import { Duration, Effect, Exit, Redacted } from "effect"
+import { Duration, Effect, Exit, Redacted, type Scope } from "effect"
 import { createServer } from "node:net"
-import type { LogLine, RunRequest, Site, Target } from "../FlareRunner.js"
-import { InvalidRunRequest } from "../FlareRunner.js"
+import * as FlareInstallation from "../FlareInstallation.js"
+import type { LogLine, RunError, Runner, RunRequest, RunResult, Site, Target } from "../FlareRunner.js"
+import { FlareCommandFailed, FlareRunner, InvalidRunRequest, JobFailed } from "../FlareRunner.js"
 import type * as JobPackage from "../JobPackage.js"
 import * as JobStore from "../JobStore.js"
-import { redactor } from "./flareLogs.js"
+import * as flareLogs from "./flareLogs.js"
+import * as results from "./results.js"
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 export const DEFAULT_TIMEOUT = Duration.minutes(30)
@@ -116,7 +120,7 @@ export const siteEnvironment = (site: Site): Record<string, string> => {
 
 /** A sink for one source's log lines: redacted, then handed to the request's `onLog`. */
 export const logSink = (request: RunRequest) => {
-  const redact = redactor(secretsOf(request))
+  const redact = flareLogs.redactor(secretsOf(request))
   return (source: string) => (text: string): Effect.Effect<void> =>
     request.onLog === undefined ? Effect.void : request.onLog({ source, text: redact(text) } satisfies LogLine)
 }
@@ -133,3 +137,113 @@ export const freeLoopbackPort: Effect.Effect<number, Error> = Effect.async<numbe
 })
 
 export const timeoutText = (timeout: Duration.DurationInput): string => Duration.format(Duration.decode(timeout))
+
+/** What a target's steps use from their context, besides the installation. */
+type Platform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+
+/** One run as a target's steps see it: inside the run's scope, the request checked, the output folder prepared. */
+export interface Run {
+  readonly installation: FlareInstallation.Installation
+  readonly request: RunRequest
+  /** The folder FLARE's workspace or the downloaded result goes into (see {@link prepareOutput}). */
+  readonly output: string
+  readonly timeout: Duration.DurationInput
+  readonly log: (source: string) => (text: string) => Effect.Effect<void>
+}
+
+/** A FLARE target: what it accepts, and its own steps. */
+export interface TargetSteps<Checked> {
+  readonly target: Target
+  readonly sites: { readonly siteEnvironment: boolean; readonly minSites: number }
+  /**
+   * The target's own checks of a request. They run before the output folder is prepared, so a refused request
+   * leaves nothing behind; what they find (e.g. a resolved path) is handed to `run`.
+   */
+  readonly check: (request: RunRequest) => Effect.Effect<Checked, InvalidRunRequest, FileSystem.FileSystem | Path.Path>
+  readonly run: (run: Run, checked: Checked) => Effect.Effect<RunResult, RunError, Platform | Scope.Scope>
+}
+
+/** A `Runner` for a target: the shared checks and preparation around the target's steps. */
+export const runner = <Checked>(
+  steps: TargetSteps<Checked>
+): Effect.Effect<Runner, never, FlareInstallation.FlareInstallation | Platform> =>
+  Effect.gen(function*() {
+    const installation = yield* FlareInstallation.FlareInstallation
+    // Captured when the runner is made, so that `Runner.run` asks nothing of its caller's context.
+    const context = yield* Effect.context<Platform>()
+    const run = (request: RunRequest) =>
+      Effect.gen(function*() {
+        yield* checkRequest(steps.target, request, steps.sites)
+        const checked = yield* steps.check(request)
+        const timeout = request.timeout ?? DEFAULT_TIMEOUT
+        const log = logSink(request)
+        return yield* Effect.scoped(Effect.gen(function*() {
+          const output = yield* prepareOutput(steps.target, request.outputDir)
+          return yield* steps.run({ installation, request, output, timeout, log }, checked)
+        }))
+      }).pipe(Effect.provide(context))
+    return FlareRunner.of({ target: steps.target, run })
+  })
+
+/** A platform failure while preparing a run: FLARE has not been started yet. */
+export const prepareFailed = (target: Target) => (error: PlatformError.PlatformError): FlareCommandFailed =>
+  new FlareCommandFailed({ target, step: "prepare", flareError: error.message })
+
+/** A private folder for the run's staged job and helper files, removed with the run's scope. */
+export const privateFolder = (
+  target: Target
+): Effect.Effect<string, FlareCommandFailed, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: `fedkit-${target}-` })).pipe(
+    Effect.mapError(prepareFailed(target))
+  )
+
+/**
+ * The environment of a FLARE process: the caller's variables, the installation's over them, then the target's own;
+ * Python unbuffered, so that log lines stream as FLARE writes them.
+ */
+export const flareEnvironment = (
+  installation: FlareInstallation.Installation,
+  env: Readonly<Record<string, string>> | undefined,
+  own: Readonly<Record<string, string>> = {}
+): Record<string, string> => ({
+  ...env,
+  ...FlareInstallation.environment(installation),
+  ...own,
+  PYTHONUNBUFFERED: "1"
+})
+
+/**
+ * Fails with `JobFailed` unless a finished run completed. `reported` is the failure FLARE itself reported, if any
+ * (a non-zero exit, a final status other than completed); the participants' log records catch the fatal errors it
+ * does not report (see `flareLogs`). FLARE's error line is redacted: a trainer may print what it was given.
+ */
+export const judge = (
+  request: RunRequest,
+  run: { readonly target: Target; readonly job: string; readonly jobId: string; readonly workspace: string },
+  reported: string | undefined,
+  records: ReadonlyArray<readonly [string, ReadonlyArray<flareLogs.LogRecord>]>,
+  consoleLines: ReadonlyArray<string> = []
+): Effect.Effect<void, JobFailed> => {
+  const verdict = flareLogs.verdict(records)
+  if (reported === undefined && verdict.fatalAt === undefined) return Effect.void
+  const flareError = verdict.errorLine ?? flareLogs.errorFromConsole(consoleLines)
+  return Effect.fail(
+    new JobFailed({
+      target: run.target,
+      job: run.job,
+      jobId: run.jobId,
+      status: reported ?? `FATAL_SYSTEM_ERROR on ${verdict.fatalAt}`,
+      ...(flareError === undefined ? {} : { flareError: flareLogs.redactor(secretsOf(request))(flareError) }),
+      workspace: run.workspace
+    })
+  )
+}
+
+/** The result of a completed run, with the artifacts FLARE wrote into its server run folder. */
+export const completed = (
+  result: Omit<RunResult, "globalModel" | "metrics">
+): Effect.Effect<RunResult, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.map(results.discover(result.runDir), (artifacts) => {
+    const { logs, ...head } = result
+    return { ...head, globalModel: artifacts.globalModel, metrics: artifacts.metrics, logs }
+  })

@@ -2,12 +2,21 @@
  * Submitting a staged job folder to a running FLARE server and following it to the end, through the session driver
  * (`SESSION_DRIVER`), shared by the `poc` and `remote` targets.
  */
-import { Command, type CommandExecutor } from "@effect/platform"
-import { Duration, Effect } from "effect"
-import * as FlareInstallation from "../FlareInstallation.js"
-import { FlareCommandFailed, JobFailed, RunTimedOut, type Target } from "../FlareRunner.js"
+import { Command, type CommandExecutor, type FileSystem, Path } from "@effect/platform"
+import { Duration, Effect, Option } from "effect"
+import type * as FlareInstallation from "../FlareInstallation.js"
+import {
+  FlareCommandFailed,
+  JobFailed,
+  type RunRequest,
+  type RunResult,
+  RunTimedOut,
+  type Target
+} from "../FlareRunner.js"
+import * as flareLogs from "./flareLogs.js"
 import * as processes from "./processes.js"
 import { SESSION_DRIVER } from "./python.js"
+import * as run from "./run.js"
 
 export interface Spec {
   readonly username: string
@@ -87,7 +96,7 @@ export const submitAndFollow = (
         : Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(spec.clientsTimeout))))
     }
     const command = Command.make(installation.python, "-c", SESSION_DRIVER, JSON.stringify(driverSpec)).pipe(
-      Command.env({ ...options.env, ...FlareInstallation.environment(installation), PYTHONUNBUFFERED: "1" })
+      Command.env(run.flareEnvironment(installation, options.env))
     )
     const timeoutText = Duration.format(Duration.decode(options.timeout))
     const finished = yield* processes.run(command, {
@@ -138,5 +147,41 @@ export const submitAndFollow = (
       step: stepName,
       exitCode: finished.exitCode,
       ...(detail === undefined ? {} : { flareError: detail })
+    })
+  })
+
+/** The logs of the sites a target could keep (the server's come with the downloaded result). */
+export interface SiteLogs {
+  readonly records: ReadonlyArray<readonly [string, ReadonlyArray<flareLogs.LogRecord>]>
+  /** Site name → its `log.txt`. */
+  readonly files: Readonly<Record<string, string>>
+}
+
+/** Judges a followed job by its final status and the logs (see `run.judge`), and collects its downloaded result. */
+export const conclude = (
+  request: RunRequest,
+  followed: { readonly target: Target; readonly job: string; readonly outcome: Outcome },
+  sites: SiteLogs = { records: [], files: {} }
+): Effect.Effect<RunResult, JobFailed, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const { job, outcome, target } = followed
+    const runDir = path.join(outcome.download, "workspace")
+    const serverRecords = yield* flareLogs.readRecords(path.join(runDir, "log.json"))
+    yield* run.judge(
+      request,
+      { target, job, jobId: outcome.jobId, workspace: outcome.download },
+      outcome.status === "FINISHED:COMPLETED" ? undefined : outcome.status,
+      [["server", serverRecords], ...sites.records]
+    )
+    return yield* run.completed({
+      target,
+      job,
+      jobId: outcome.jobId,
+      status: outcome.status,
+      exitCode: Option.none(),
+      workspace: outcome.download,
+      runDir,
+      logs: { server: Option.some(path.join(runDir, "log.txt")), sites: sites.files }
     })
   })
