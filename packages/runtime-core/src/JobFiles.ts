@@ -27,7 +27,7 @@ export type JobFiles = Readonly<Record<string, string>>
  * @since 0.1.0
  * @category models
  */
-export type FileMap = Readonly<Record<string, CanonicalJson.Encodable | string>>
+export type FileMap = Readonly<Record<string, CanonicalJson.JsonValue | string>>
 
 /**
  * What a template returns.
@@ -88,7 +88,6 @@ const checkEncodable = (value: unknown, path: Array<PropertyKey>, out: Array<Iss
     if (!Number.isFinite(value)) out.push(Issue.make(path, `Expected a finite number, got ${describeValue(value)}`))
     return
   }
-  if (value instanceof CanonicalJson.Float) return checkEncodable(value.value, path, out, seen)
   if (typeof value !== "object") {
     out.push(Issue.make(path, `Expected a JSON value, got ${describeValue(value)}`))
     return
@@ -155,7 +154,7 @@ const writeFileMap = (output: unknown): Either.Either<JobFiles, InvalidJobFiles>
     const problems: Array<Issue.Issue> = []
     checkEncodable(content, [path], problems, new Set())
     if (problems.length > 0) issues.push(...problems)
-    else files.push([path, CanonicalJson.stringify(content as CanonicalJson.Encodable)])
+    else files.push([path, CanonicalJson.stringify(content as CanonicalJson.JsonValue)])
   }
   return issues.length > 0 ? Either.left(new InvalidJobFiles({ issues })) : Either.right(Object.fromEntries(files))
 }
