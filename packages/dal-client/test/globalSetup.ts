@@ -3,11 +3,14 @@
  * build task, which may run (and `rm -rf dist`) at the same time as the tests.
  */
 import { execFileSync } from "node:child_process"
+import { copyFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
-// Under node_modules/.cache: ignored by git and by the linter, like any build cache.
-export const cliDir = fileURLToPath(new URL("../node_modules/.cache/fedkit-dal-cli", import.meta.url))
+// Under node_modules/.cache: ignored by git and by the linter, like any build cache. Laid out as the package is
+// installed (`dist/` beside `package.json`), since the CLI reads its version from there.
+const installDir = fileURLToPath(new URL("../node_modules/.cache/fedkit-dal-cli", import.meta.url))
+export const cliDir = `${installDir}/dist`
 
 export default function setup() {
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
@@ -24,4 +27,5 @@ export default function setup() {
     "--sourceMap",
     "false"
   ], { stdio: "inherit" })
+  copyFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), `${installDir}/package.json`)
 }

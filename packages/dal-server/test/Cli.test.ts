@@ -1,6 +1,7 @@
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { copyFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as os from "node:os"
@@ -9,8 +10,10 @@ import { fileURLToPath } from "node:url"
 import { header, json, request } from "./support.js"
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url))
-// compiled from the current sources, inside node_modules so the bin resolves its dependencies like an install does
-const buildDir = path.join(packageDir, "node_modules", ".cache", "dal-server-cli-test")
+// compiled from the current sources, inside node_modules so the bin resolves its dependencies like an install does,
+// and laid out as installed (`dist/` beside `package.json`), since the CLI reads its version from there
+const installDir = path.join(packageDir, "node_modules", ".cache", "dal-server-cli-test")
+const buildDir = path.join(installDir, "dist")
 const bin = path.join(buildDir, "bin.js")
 
 beforeAll(() => {
@@ -28,6 +31,7 @@ beforeAll(() => {
     "--sourceMap",
     "false"
   ])
+  copyFileSync(path.join(packageDir, "package.json"), path.join(installDir, "package.json"))
 }, 120_000)
 
 const token = "cli-secret-token-7c1d"
