@@ -1,11 +1,13 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import * as fs from "node:fs/promises"
+import { request as httpRequest } from "node:http"
 import * as path from "node:path"
 import { DalServer } from "../src/index.js"
 import { bytes, enc, header, json, quiet, request } from "./support.js"
 
-const big = bytes(1024 * 1024 + 17)
+// more than the two 1 MiB read buffers a transfer holds, and not a multiple of them
+const big = bytes(2 * 1024 * 1024 + 17)
 
 const special = [
   "s3://data/special/some dir/file #1?.csv",
@@ -173,6 +175,46 @@ layer(quiet(DalServer.layerTest({ files, policies })), { excludeTestServices: tr
       const put = yield* request(url, "/datasets/s3://data/hello.txt", { method: "PUT", body: new Uint8Array(1) })
       assert.strictEqual(put.status, 405)
       assert.strictEqual(put.headers.allow, "GET, HEAD")
+    }))
+
+  it.effect("a small file served after a big one carries only its own bytes (read buffers are reused)", () =>
+    Effect.gen(function*() {
+      const { url } = yield* DalServer.DalServer
+      assert.isTrue(Buffer.from(big).equals((yield* request(url, "/datasets/s3://data/big.bin")).body))
+      const small = yield* request(url, "/datasets/s3://data/hello.txt")
+      assert.strictEqual(small.body.toString("utf8"), "hello world")
+      const tail = yield* request(url, "/datasets/s3://data/big.bin", { headers: { range: "bytes=-5" } })
+      assert.isTrue(Buffer.from(big.subarray(-5)).equals(tail.body))
+    }))
+
+  it.effect("a client leaving mid-file is logged aborted, the file is closed, and the server goes on", () =>
+    Effect.gen(function*() {
+      const server = yield* DalServer.DalServer
+      const target = new URL("datasets/s3://data/big.bin", server.url)
+      yield* Effect.async<void>((resume) => {
+        const req = httpRequest(target, { headers: { "x-request-id": "leaves-early" }, agent: false }, (res) => {
+          res.once("data", () => {
+            req.destroy()
+            resume(Effect.void)
+          })
+        })
+        req.end()
+      })
+      const openFiles = Effect.promise(async () => {
+        const fds = await fs.readdir("/proc/self/fd")
+        const links = await Promise.all(fds.map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => "")))
+        return links.filter((link) => link.endsWith("big.bin")).length
+      })
+      const entry = yield* server.requests.pipe(
+        Effect.map((entries) => entries.find((e) => e.id === "leaves-early")),
+        Effect.filterOrFail((found) => found !== undefined),
+        Effect.zipLeft(openFiles.pipe(Effect.filterOrFail((count) => count === 0))),
+        Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 100 })
+      )
+      assert.deepInclude(entry, { status: 200, outcome: "aborted" })
+      assert.isBelow(entry.bytes, big.length)
+      const after = yield* request(server.url, "/datasets/s3://data/hello.txt")
+      assert.strictEqual(after.body.toString("utf8"), "hello world")
     }))
 
   it.effect("requests are recorded with range and outcome", () =>

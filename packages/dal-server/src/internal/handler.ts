@@ -3,6 +3,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { createReadStream, createWriteStream } from "node:fs"
@@ -24,6 +25,7 @@ import {
 } from "./disk.js"
 import type { BodyFault, FaultRequest, Faults } from "./faults.js"
 import { BadRequest, enclosingFolders, encodeKey, type Key, parseKey, parseTarget, unsafeSegment } from "./keys.js"
+import { chunkBytes, sendFile } from "./sendFile.js"
 
 /** One line of the request log (also what `requests` returns). Never holds a token or the Authorization header. */
 export interface RequestLogEntry {
@@ -91,12 +93,14 @@ interface Exchange {
   settled?: Deferred.Deferred<void>
 }
 
-const markSettling = (ex: Exchange) =>
-  Effect.gen(function*() {
-    if (ex.settled !== undefined) return
-    ex.settled = yield* Deferred.make<void>()
-    ex.config.settling.add(ex.settled)
-  })
+/** Marks the exchange as about to be seen complete by the client; synchronous so stream callbacks can use it. */
+const settleNow = (ex: Exchange): void => {
+  if (ex.settled !== undefined) return
+  ex.settled = Deferred.unsafeMake<void>(FiberId.none)
+  ex.config.settling.add(ex.settled)
+}
+
+const markSettling = (ex: Exchange) => Effect.sync(() => settleNow(ex))
 
 const jsonHeaders = { "content-type": "application/json; charset=utf-8" }
 
@@ -167,15 +171,30 @@ const applyBodyFault = (ex: Exchange, fault: BodyFault) =>
     }
   })
 
+/** A byte range of a file on disk, both ends inclusive. */
+interface FileRange {
+  readonly real: string
+  readonly start: number
+  readonly end: number
+  readonly length: number
+}
+
+const fileRange = (real: string, start: number, end: number): FileRange => ({
+  real,
+  start,
+  end,
+  length: end - start + 1
+})
+
 /**
- * Sends status, headers and a body of known length, applying a body fault when one matches. Bytes are streamed
- * chunk by chunk with backpressure, so files of any size use constant memory.
+ * Sends status, headers and a body of known length, applying a body fault when one matches. Files stream with
+ * backpressure, so any size uses constant memory.
  */
 const sendBody = (
   ex: Exchange,
   status: number,
   headers: Record<string, string>,
-  body: Buffer | { readonly length: number; readonly stream: Stream.Stream<Uint8Array, DiskError> },
+  body: Buffer | FileRange,
   faultRequest: FaultRequest | undefined
 ) =>
   Effect.gen(function*() {
@@ -189,18 +208,69 @@ const sendBody = (
     res.writeHead(status, { ...headers, "content-length": String(length), "x-request-id": ex.id })
     ex.announced = withBody ? length : 0
     if (!withBody) return yield* end(ex)
-    res.flushHeaders()
-    const stream = Buffer.isBuffer(body) ? Stream.make(new Uint8Array(body)) : body.stream
+    if (fault === undefined) {
+      if (Buffer.isBuffer(body)) {
+        yield* markSettling(ex)
+        ex.sent = length
+        res.write(body)
+      } else {
+        yield* pipeFile(ex, body)
+      }
+    } else {
+      res.flushHeaders()
+      const stream = Buffer.isBuffer(body) ? Stream.make(new Uint8Array(body)) : fileStream(body)
+      if (yield* sendWithFault(ex, stream, fault)) return
+    }
+    if (ex.sent !== length) {
+      // the file shrank while being sent: never let a short body look complete
+      res.destroy()
+      return
+    }
+    yield* end(ex)
+  })
+
+/**
+ * The hot path: file chunks go to the socket from I/O callbacks, not through the fiber, which would cost more CPU
+ * per GiB than the copies themselves. Settling is marked before the last chunk is written, as the client may see
+ * the response complete as soon as it leaves.
+ */
+const pipeFile = (ex: Exchange, range: FileRange) =>
+  Effect.async<void, ResponseCut | DiskError>((resume) => {
+    const stop = sendFile(ex.res, {
+      path: range.real,
+      start: range.start,
+      length: range.length,
+      onChunk: (bytes) => {
+        ex.sent += bytes
+        if (ex.sent >= range.length) settleNow(ex)
+      }
+    }, (end) => {
+      switch (end._tag) {
+        case "Sent":
+        case "Short":
+          return resume(Effect.void)
+        case "ReadFailed":
+          return resume(Effect.fail(new DiskError({ path: range.real, cause: end.cause })))
+        case "Closed":
+          return resume(Effect.fail(new ResponseCut({ reason: "client went away" })))
+      }
+    })
+    return Effect.sync(stop)
+  })
+
+/** Sends chunk by chunk through the fiber, so a fault can stall or cut the body at the exact byte it names. */
+const sendWithFault = (ex: Exchange, stream: Stream.Stream<Uint8Array, DiskError>, fault: BodyFault) =>
+  Effect.gen(function*() {
+    const length = ex.announced ?? 0
     const send = (chunk: Uint8Array, flush: boolean) =>
       Effect.gen(function*() {
         if (chunk.length === 0) return
-        // the client may see the response complete as soon as the last byte leaves: settle before it does
         if (ex.sent + chunk.length >= length) yield* markSettling(ex)
         ex.sent += chunk.length
-        yield* write(res, chunk, flush)
+        yield* write(ex.res, chunk, flush)
       })
-    let pending = fault
-    const cut = yield* Stream.runFoldWhileEffect(stream, false, (stop) => !stop, (_, chunk) =>
+    let pending: BodyFault | undefined = fault
+    return yield* Stream.runFoldWhileEffect(stream, false, (stop) => !stop, (_, chunk) =>
       Effect.gen(function*() {
         if (pending === undefined || ex.sent + chunk.length < pending.afterBytes) {
           yield* send(chunk, false)
@@ -214,23 +284,21 @@ const sendBody = (
         yield* send(chunk.subarray(head.length), false)
         return false
       }))
-    if (cut) return
-    if (ex.sent !== length) {
-      // the file shrank while being sent: never let a short body look complete
-      res.destroy()
-      return
-    }
-    yield* end(ex)
   })
 
-const fileStream = (real: string, start: number, end: number) =>
+const fileStream = (range: FileRange) =>
   Stream.unwrapScoped(
     Effect.acquireRelease(
-      Effect.sync(() => createReadStream(real, { start, end, highWaterMark: 256 * 1024 })),
+      Effect.sync(() =>
+        createReadStream(range.real, { start: range.start, end: range.end, highWaterMark: chunkBytes })
+      ),
       (stream) => Effect.sync(() => stream.destroy())
     ).pipe(
       Effect.map((readable) =>
-        Stream.fromAsyncIterable(readable as AsyncIterable<Buffer>, (cause) => new DiskError({ path: real, cause }))
+        Stream.fromAsyncIterable(
+          readable as AsyncIterable<Buffer>,
+          (cause) => new DiskError({ path: range.real, cause })
+        )
       )
     )
   )
@@ -293,10 +361,7 @@ const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
           headers: { "content-range": `bytes */${stats.size}` }
         })
       case "Full":
-        return yield* sendBody(ex, 200, common, {
-          length: stats.size,
-          stream: fileStream(real, 0, Math.max(0, stats.size - 1))
-        }, faultRequest)
+        return yield* sendBody(ex, 200, common, fileRange(real, 0, stats.size - 1), faultRequest)
       case "Partial":
         return yield* sendBody(
           ex,
@@ -305,7 +370,7 @@ const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
             ...common,
             "content-range": `bytes ${range.start}-${range.end}/${stats.size}`
           },
-          { length: range.end - range.start + 1, stream: fileStream(real, range.start, range.end) },
+          fileRange(real, range.start, range.end),
           faultRequest
         )
     }
