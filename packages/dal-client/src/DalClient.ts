@@ -10,10 +10,12 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createReadStream } from "node:fs"
+import type * as NodeHttp from "node:http"
+import type * as NodeHttps from "node:https"
 import * as NodePath from "node:path"
-import type * as Undici from "undici"
 import { AssetPolicy } from "./AssetPolicy.js"
 import {
   type DalConfigError,
@@ -29,7 +31,7 @@ import { DalSettings, layer as settingsLayer, type Settings } from "./DalSetting
 import * as Http from "./internal/http.js"
 import * as Listing from "./internal/listing.js"
 import * as Manifest from "./internal/manifest.js"
-import { Agent } from "./internal/pool.js"
+import * as RawHttp from "./internal/rawHttp.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 import * as Tracker from "./internal/tracker.js"
 import * as Transfer from "./internal/transfer.js"
@@ -114,13 +116,19 @@ export interface DalClientService {
 
 export class DalClient extends Context.Tag("@fedkit/dal-client/DalClient")<DalClient, DalClientService>() {}
 
-/** The HTTP connection pool the client sends through (an undici Dispatcher, e.g. an `Agent`). */
-export class Dispatcher extends Context.Tag("@fedkit/dal-client/Dispatcher")<Dispatcher, Undici.Dispatcher>() {}
+/**
+ * The keep-alive connection pools the client sends through: a `node:http` and a `node:https` Agent (bring your own
+ * to set TLS options such as a custom CA, or socket limits).
+ */
+export class ConnectionPool extends Context.Tag("@fedkit/dal-client/ConnectionPool")<
+  ConnectionPool,
+  { readonly http: NodeHttp.Agent; readonly https: NodeHttps.Agent }
+>() {}
 
-/** A fresh undici connection pool, closed when the layer is released. */
-export const layerDispatcher: Layer.Layer<Dispatcher> = Layer.scoped(
-  Dispatcher,
-  Effect.acquireRelease(Effect.sync(() => new Agent()), (agent) => Effect.promise(() => agent.destroy()))
+/** Fresh keep-alive pools, closed when the layer is released. */
+export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
+  ConnectionPool,
+  Effect.acquireRelease(Effect.sync(Http.makeAgents), (agents) => Effect.sync(() => Http.destroyAgents(agents)))
 )
 
 const decodePolicy = Schema.decodeUnknownEither(Schema.parseJson(AssetPolicy))
@@ -184,11 +192,13 @@ const isZip = (path: string): boolean => /\.zip$/i.test(path)
 export const make: Effect.Effect<
   DalClientService,
   never,
-  DalSettings | Dispatcher | FileSystem.FileSystem
+  DalSettings | ConnectionPool | FileSystem.FileSystem | Scope.Scope
 > = Effect.gen(function*() {
   const settings = yield* DalSettings
   const fs = yield* FileSystem.FileSystem
-  const http = Http.make(settings, yield* Dispatcher)
+  // plain-HTTP connections of the bulk download path, closed with the client
+  const raw = yield* Effect.acquireRelease(Effect.sync(RawHttp.makePool), (pool) => Effect.sync(pool.destroy))
+  const http = Http.make(settings, yield* ConnectionPool, raw)
 
   const resolve = (datasetId: string) =>
     Effect.suspend(() => {
@@ -369,14 +379,14 @@ export const make: Effect.Effect<
 })
 
 /** The client, given settings, a connection pool and a FileSystem. */
-export const layer: Layer.Layer<DalClient, never, DalSettings | Dispatcher | FileSystem.FileSystem> = Layer.effect(
+export const layer: Layer.Layer<DalClient, never, DalSettings | ConnectionPool | FileSystem.FileSystem> = Layer.scoped(
   DalClient,
   make
 )
 
-/** Everything but the settings: a fresh undici connection pool and the Node file system. */
+/** Everything but the settings: fresh connection pools and the Node file system. */
 export const layerWithoutSettings: Layer.Layer<DalClient, never, DalSettings> = layer.pipe(
-  Layer.provide(Layer.mergeAll(layerDispatcher, NodeFileSystem.layer))
+  Layer.provide(Layer.mergeAll(layerConnectionPool, NodeFileSystem.layer))
 )
 
 /** The client on Node, settings from the `APH_*` variables. */

@@ -162,6 +162,19 @@ describe("retries and timeouts (live clock, real faults)", () => {
       assert.deepStrictEqual(yield* downloaded(NodePath.join(dest2, "blob.bin")), blob)
     }))
 
+  it.scopedLive("a consumer holding the body back for longer than the timeout is not timed out", () =>
+    Effect.gen(function*() {
+      const server = yield* withFaults(undefined)
+      const client = yield* makeClient(server.url, data, { timeout: "300 millis" })
+      let held = false
+      const chunks = yield* client.stream(key).pipe(
+        Stream.tap(() => held ? Effect.void : Effect.sleep("1 second").pipe(Effect.tap(() => held = true))),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(new Uint8Array(Buffer.concat(Chunk.toArray(chunks))), blob)
+      assert.deepStrictEqual((yield* server.requests).map((r) => r.status), [200])
+    }))
+
   it.scopedLive("listing pages, HEAD checks and uploads are retried too", () =>
     Effect.gen(function*() {
       const server = yield* withFaults([

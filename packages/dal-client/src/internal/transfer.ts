@@ -10,15 +10,13 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { createWriteStream } from "node:fs"
-import { writeFile } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { Transform } from "node:stream"
-import { pipeline } from "node:stream/promises"
 import { type DalError, DalFileError, DalIntegrityError, DalStatusError, type Subject } from "../DalError.js"
 import * as DalKey from "../DalKey.js"
+import * as FileSink from "./fileSink.js"
 import { type Http, type Reply, Transient } from "./http.js"
 import type { Manifest } from "./manifest.js"
+import type * as RawHttp from "./rawHttp.js"
 import { claimFile, fileError, lstat, reasonOf } from "./safeFs.js"
 import type { Tracker } from "./tracker.js"
 
@@ -32,8 +30,8 @@ export interface FileOutcome {
   readonly status: FileStatus
 }
 
-interface Opened {
-  readonly reply: Reply
+/** Where a reply's bytes sit in the file. */
+interface Position {
   /** Offset of the first body byte in the file. */
   readonly start: number
   readonly total: number | undefined
@@ -46,16 +44,19 @@ const resumeRecordMinBytes = 1024 * 1024
 const numberHeader = (value: string | undefined): number | undefined =>
   value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined
 
-const parseOpened = (subject: Subject, reply: Reply): Either.Either<Opened, DalError> => {
+const parsePosition = (
+  subject: Subject,
+  reply: { readonly status: number; readonly headers: Reply["headers"] }
+): Either.Either<Position, DalError> => {
   const etag = reply.headers["etag"]
   if (reply.status !== 206) {
-    return Either.right({ reply, start: 0, total: numberHeader(reply.headers["content-length"]), etag })
+    return Either.right({ start: 0, total: numberHeader(reply.headers["content-length"]), etag })
   }
   const range = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(reply.headers["content-range"]?.trim() ?? "")
   if (range === null) {
     return Either.left(new DalIntegrityError({ ...subject, reason: "HTTP 206 without a valid Content-Range header" }))
   }
-  return Either.right({ reply, start: Number(range[1]), total: range[3] === "*" ? undefined : Number(range[3]), etag })
+  return Either.right({ start: Number(range[1]), total: range[3] === "*" ? undefined : Number(range[3]), etag })
 }
 
 const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith("W/")
@@ -63,44 +64,46 @@ const isStrong = (etag: string | undefined): etag is string => etag !== undefine
 /** The URL of a key's bytes. */
 export const dataUrl = (http: Http, key: string): string => http.url(`datasets/${DalKey.encode(key)}`)
 
-/** GET from `offset` (retrying until the headers arrive); `etag` makes the DAL restart from 0 if the file changed. */
-const open = (
+/** GET headers for the bytes from `offset`; `etag` makes the DAL restart from 0 if the file changed. */
+const rangeHeaders = (offset: number, etag: string | undefined): Record<string, string> => ({
+  // The bytes on disk must be the object's bytes, not a compressed transfer encoding of them.
+  "accept-encoding": "identity",
+  ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+  ...(offset > 0 && isStrong(etag) ? { "if-range": etag } : {})
+})
+
+/**
+ * GET from `offset`, retrying until the headers arrive. A 416 means the partial copy is not shorter than the file
+ * (it shrank, or only the rename was missing): start over from 0.
+ */
+const openAt = <A extends Position>(
   http: Http,
-  subject: Subject,
-  key: string,
   offset: number,
-  etag: string | undefined
-): Effect.Effect<Opened, DalError, Scope.Scope> =>
-  fetchFrom(http, subject, key, offset, etag).pipe(
-    // 416: the partial copy is not shorter than the file (it shrank, or only the rename was missing): start over.
+  etag: string | undefined,
+  attempt: (headers: Record<string, string>) => Effect.Effect<A, Transient | DalError, Scope.Scope>
+): Effect.Effect<A, DalError, Scope.Scope> =>
+  http.retrying(() => attempt(rangeHeaders(offset, etag))).pipe(
     Effect.catchIf(
       (e) => offset > 0 && e instanceof DalStatusError && e.status === 416,
-      () => fetchFrom(http, subject, key, 0, undefined)
+      () => http.retrying(() => attempt(rangeHeaders(0, undefined)))
     )
   )
 
-const fetchFrom = (
-  http: Http,
-  subject: Subject,
-  key: string,
-  offset: number,
-  etag: string | undefined
-): Effect.Effect<Opened, DalError, Scope.Scope> =>
-  http.retrying(() =>
+/** Opens a key's bytes as a Node stream (for `stream`). */
+const openStream = (http: Http, subject: Subject, key: string, offset: number, etag: string | undefined) =>
+  openAt(http, offset, etag, (headers) =>
     Effect.flatMap(
-      http.send(subject, {
-        method: "GET",
-        url: dataUrl(http, key),
-        headers: {
-          // The bytes on disk must be the object's bytes, not a compressed transfer encoding of them.
-          "accept-encoding": "identity",
-          ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
-          ...(offset > 0 && isStrong(etag) ? { "if-range": etag } : {})
-        }
-      }),
-      (reply) => parseOpened(subject, reply)
-    )
-  )
+      http.send(subject, { method: "GET", url: dataUrl(http, key), headers }),
+      (reply) => Either.map(parsePosition(subject, reply), (position) => ({ ...position, reply }))
+    ))
+
+/** Opens a key's bytes as a push body (for downloads to disk). */
+const openBody = (http: Http, subject: Subject, key: string, offset: number, etag: string | undefined) =>
+  openAt(http, offset, etag, (headers) =>
+    Effect.flatMap(
+      http.getBody(subject, dataUrl(http, key), headers),
+      (reply) => Either.map(parsePosition(subject, reply), (position) => ({ ...position, body: reply.body }))
+    ))
 
 const truncated = (subject: Subject, got: number, total: number): Transient =>
   new Transient({
@@ -113,80 +116,38 @@ const oversized = (subject: Subject, got: number, total: number): DalIntegrityEr
   new DalIntegrityError({ ...subject, reason: `received ${got} bytes where ${total} were announced` })
 
 /**
- * Pipes a body onto the end of `path` ("a") or over it ("w") and answers how many bytes reached the file. Counting
- * happens in the write stream, after the write, and a failure waits for the file to close, so the count is exactly
- * what is on disk: the resume offset can never skip or repeat a byte.
+ * Writes a body onto the end of `path` ("a") or over it ("w") and answers how many bytes reached the file. On
+ * failure, what arrived is still written and the file closed before the effect ends, so the file's size is exactly
+ * where a resume starts. A refused write stops the body and fails with the disk's reason.
  */
-const pump = (
+const toFile = (
   http: Http,
   subject: Subject,
-  body: Reply["body"],
+  body: RawHttp.Body,
   path: string,
   flags: "a" | "w",
-  onBytes: (n: number) => void,
-  total: number | undefined
-): Effect.Effect<number, Transient | DalError> =>
-  flags === "w" && total !== undefined && total <= smallBodyMaxBytes
-    ? writeSmall(http, subject, body, path, onBytes)
-    : Effect.async<number, Transient | DalError>((resume) => {
-      const controller = new AbortController()
-      const file = createWriteStream(path, { flags })
-      const closed = new Promise<void>((resolve) => file.once("close", resolve))
-      // pipeline passes the first error on to the other streams: whichever reports first is where it happened.
-      let origin: { readonly where: "body" | "disk"; readonly error: unknown } | undefined
-      body.once("error", (error) => void (origin ??= { where: "body", error }))
-      file.once("error", (error) => void (origin ??= { where: "disk", error }))
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          onBytes(chunk.length)
-          callback(null, chunk)
-        }
-      })
-      pipeline(body, counter, file, { signal: controller.signal }).then(
-        () => closed.then(() => resume(Effect.succeed(file.bytesWritten))),
-        (cause: unknown) =>
-          closed.then(() =>
-            resume(Effect.fail(
-              origin?.where === "disk"
-                ? new DalFileError({ ...subject, path, reason: reasonOf(origin.error) })
-                : http.bodyFailure(subject, cause)
-            ))
-          )
-      )
-      return Effect.promise(() => {
-        controller.abort()
-        return closed
-      })
-    })
-
-// A whole small body in memory (at most this, times the number of workers) costs less CPU per file than a stream
-// pipeline: most of a many-small-files dataset is per-file overhead.
-const smallBodyMaxBytes = 1024 * 1024
-
-const writeSmall = (
-  http: Http,
-  subject: Subject,
-  body: Reply["body"],
-  path: string,
   onBytes: (n: number) => void
 ): Effect.Effect<number, Transient | DalError> =>
   Effect.async<number, Transient | DalError>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    // Whatever arrived is written even when the body breaks, so the next attempt resumes after it.
-    const save = (then: Effect.Effect<number, Transient | DalError>) =>
-      writeFile(path, Buffer.concat(chunks, size)).then(
-        () => resume(then),
-        (cause: unknown) => resume(Effect.fail(fileError(subject, path)(cause)))
-      )
-    body.on("data", (chunk: Buffer) => {
-      chunks.push(chunk)
-      size += chunk.length
-      onBytes(chunk.length)
+    let closed = Promise.resolve()
+    const sink = FileSink.open(path, flags, body.resume, () => body.destroy())
+    body.attach({
+      onBody: (buffer, start, end) => {
+        onBytes(end - start)
+        return sink.write(buffer, start, end)
+      },
+      onEnd: (cause) => {
+        closed = sink.close().then(
+          (written) =>
+            resume(cause === undefined ? Effect.succeed(written) : Effect.fail(http.bodyFailure(subject, cause))),
+          (error: unknown) => resume(Effect.fail(new DalFileError({ ...subject, path, reason: reasonOf(error) })))
+        )
+      }
     })
-    body.once("end", () => void save(Effect.sync(() => size)))
-    body.once("error", (cause) => void save(Effect.fail(http.bodyFailure(subject, cause))))
-    return Effect.sync(() => body.destroy())
+    return Effect.promise(() => {
+      body.destroy()
+      return closed
+    })
   })
 
 /** HEAD: the size and ETag the DAL announces, or undefined when it cannot say (e.g. HEAD not allowed). */
@@ -269,7 +230,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
 
     const attempt = Effect.gen(function*() {
       const asked = onDisk
-      const opened = yield* open(http, subject, job.key, asked, etag)
+      const opened = yield* openBody(http, subject, job.key, asked, etag)
       if (opened.start !== asked) {
         // Only a restart from byte 0 (no Range support, or If-Range saw a changed file) is acceptable.
         if (opened.start !== 0) {
@@ -299,10 +260,10 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
       tracker.add(start - counted)
       counted = start
       const pumped = yield* Effect.either(
-        pump(http, subject, opened.reply.body, temp, start > 0 ? "a" : "w", (n) => {
+        toFile(http, subject, opened.body, temp, start > 0 ? "a" : "w", (n) => {
           counted += n
           tracker.add(n)
-        }, opened.total)
+        })
       )
       // After a failure the file's size, not any counter, says where to resume.
       onDisk = Either.isRight(pumped) ? start + pumped.right : (yield* claimFile(subject, temp)) ?? 0
@@ -360,7 +321,7 @@ export const stream = (http: Http, subject: Subject, key: string): Stream.Stream
     let delivered = 0
     let etag: string | undefined
     const attempt = (failures: number): Stream.Stream<Uint8Array, DalError> =>
-      Stream.unwrapScoped(Effect.map(open(http, subject, key, delivered, etag), (opened) => {
+      Stream.unwrapScoped(Effect.map(openStream(http, subject, key, delivered, etag), (opened) => {
         let skip = 0
         const changed = delivered > 0 && opened.etag !== etag
         if (opened.start !== delivered || changed) {

@@ -1,0 +1,144 @@
+/**
+ * Body bytes to a file through large, reused buffers: bytes are copied out of the connection's read buffer into a
+ * 1 MiB staging buffer, and a full one is written while the next fills. A GiB is about a thousand writes and no
+ * allocation, where a write stream would take a write, a buffer and a pause/resume per 64 KiB.
+ */
+import * as Fs from "node:fs"
+
+const stageBytes = 1024 * 1024
+
+// Staging buffers go back to a process-wide pool, so a dataset of many small files allocates none per file.
+const maxIdleBuffers = 32
+const idle: Array<Buffer> = []
+const takeBuffer = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(stageBytes)
+const giveBack = (buffer: Buffer): void => {
+  if (idle.length < maxIdleBuffers) idle.push(buffer)
+}
+
+export interface FileSink {
+  /**
+   * Copies `buffer[start, end)` in (all of it, always). Answers false when a full buffer is already waiting behind
+   * the write in progress: the source should pause until `onReady`.
+   */
+  readonly write: (buffer: Uint8Array, start: number, end: number) => boolean
+  /**
+   * Writes whatever is staged (also after a broken body, so a resume starts after it) and closes the file. Answers
+   * the bytes this sink put on disk, or fails with the first disk error.
+   */
+  readonly close: () => Promise<number>
+}
+
+interface Staged {
+  readonly buffer: Buffer
+  used: number
+}
+
+/**
+ * Opens `path` for writing ("w") or appending ("a"). `onReady` is called when a paused source may go on; `onFailed`
+ * when the disk refused a write or the open (the source should then stop: nothing more will be written).
+ */
+export const open = (
+  path: string,
+  flags: "a" | "w",
+  onReady: () => void,
+  onFailed: (cause: Error) => void
+): FileSink => {
+  let fd: number | undefined
+  let opening = true
+  let failure: Error | undefined
+  let filling: Staged | undefined
+  const queue: Array<Staged> = []
+  let writing = false
+  let written = 0
+  let blocked = false
+  let closing: { readonly resolve: (n: number) => void; readonly reject: (e: Error) => void } | undefined
+
+  const fail = (cause: Error) => {
+    if (failure !== undefined) return
+    failure = cause
+    for (const staged of queue.splice(0)) giveBack(staged.buffer)
+    onFailed(cause)
+  }
+
+  const settle = () => {
+    if (closing === undefined || opening || writing || (queue.length > 0 && failure === undefined)) return
+    const { reject, resolve } = closing
+    closing = undefined
+    if (fd === undefined) return failure === undefined ? resolve(written) : reject(failure)
+    Fs.close(fd, (error) => {
+      const cause = failure ?? error ?? undefined
+      if (cause !== undefined) reject(cause)
+      else resolve(written)
+    })
+  }
+
+  /** Starts the next write when none is running, and lets a paused source go on once at most one buffer waits. */
+  const pump = (): void => {
+    if (failure !== undefined) return settle()
+    const next = queue[0]
+    if (!writing && fd !== undefined && next !== undefined) {
+      writing = true
+      writeAll(fd, next, 0, (error) => {
+        writing = false
+        if (error !== null) return fail(error)
+        queue.shift()
+        written += next.used
+        giveBack(next.buffer)
+        pump()
+      })
+    }
+    if (blocked && queue.length <= 1) {
+      blocked = false
+      onReady()
+    }
+    settle()
+  }
+
+  Fs.open(path, flags, (error, opened) => {
+    opening = false
+    if (error !== null) {
+      fail(error)
+      return settle()
+    }
+    fd = opened
+    pump()
+  })
+
+  return {
+    write: (buffer, start, end) => {
+      if (failure !== undefined) return true
+      let at = start
+      while (at < end) {
+        filling ??= { buffer: takeBuffer(), used: 0 }
+        const take = Math.min(end - at, stageBytes - filling.used)
+        filling.buffer.set(buffer.subarray(at, at + take), filling.used)
+        filling.used += take
+        at += take
+        if (filling.used === stageBytes) {
+          queue.push(filling)
+          filling = undefined
+        }
+      }
+      // the queue holds the buffer being written, if any: one more waiting behind it is enough
+      blocked = queue.length > 1
+      pump()
+      return !blocked
+    },
+    close: () =>
+      new Promise<number>((resolve, reject) => {
+        if (filling !== undefined && filling.used > 0 && failure === undefined) queue.push(filling)
+        else if (filling !== undefined) giveBack(filling.buffer)
+        filling = undefined
+        closing = { resolve, reject }
+        pump()
+      })
+  }
+}
+
+/** Writes a staged buffer whole: a short write (e.g. a signal) continues where it stopped. */
+const writeAll = (fd: number, staged: Staged, from: number, done: (error: Error | null) => void): void =>
+  Fs.write(fd, staged.buffer, from, staged.used - from, null, (error, bytes) => {
+    if (error !== null) return done(error)
+    if (from + bytes < staged.used) return writeAll(fd, staged, from + bytes, done)
+    done(null)
+  })

@@ -1,0 +1,235 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { readFileSync } from "node:fs"
+import * as Fs from "node:fs/promises"
+import * as NodeHttp from "node:http"
+import * as NodeHttps from "node:https"
+import { createServer as createTcpServer, type Socket } from "node:net"
+import type { AddressInfo } from "node:net"
+import * as NodePath from "node:path"
+import * as DalClient from "../src/DalClient.js"
+import * as DalSettings from "../src/DalSettings.js"
+import * as RawHttp from "../src/internal/rawHttp.js"
+import * as Parser from "../src/internal/responseParser.js"
+import { bytes, hostileServer, makeClient, quick, tempDir, TOKEN } from "./support.js"
+
+/** Parses `wire` fed in pieces cut at `cuts`; answers the head, the body and how parsing ended. */
+const parseInPieces = (wire: Buffer, cuts: ReadonlyArray<number>) => {
+  let head: Parser.Head | undefined
+  const body: Array<Buffer> = []
+  let completed = false
+  const parser = Parser.make({
+    onHead: (h) => void (head = h),
+    onBody: (buffer, start, end) => void body.push(Buffer.from(buffer.subarray(start, end))),
+    onComplete: () => void (completed = true)
+  })
+  const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b)
+  let from = 0
+  let result: Parser.Feed = { _tag: "More" }
+  for (const to of [...points, wire.length]) {
+    if (to <= from) continue
+    // every piece in a buffer of its own, at an offset, as the connection's reused buffer would hold it
+    const piece = Buffer.concat([Buffer.from("junk"), wire.subarray(from, to)])
+    result = parser.feed(piece, 4, piece.length)
+    from = to
+    if (result._tag !== "More") break
+  }
+  return { head, body: Buffer.concat(body), completed, result }
+}
+
+const chunked = (body: Buffer, sizes: ReadonlyArray<number>): Buffer => {
+  const parts: Array<Buffer> = [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")]
+  let at = 0
+  for (const size of [...sizes, body.length]) {
+    const take = Math.min(Math.max(1, size), body.length - at)
+    if (take <= 0) break
+    parts.push(Buffer.from(`${take.toString(16)};ext=1\r\n`), body.subarray(at, at + take), Buffer.from("\r\n"))
+    at += take
+  }
+  parts.push(Buffer.from("0\r\nx-trailer: 1\r\n\r\n"))
+  return Buffer.concat(parts)
+}
+
+const Body = Schema.Uint8ArrayFromSelf
+const Cuts = Schema.Array(Schema.Int.pipe(Schema.between(0, 100_000)))
+
+describe("response parser", () => {
+  it.prop("a Content-Length body arrives whole however the bytes are split", [Body, Cuts], ([body, cuts]) => {
+    const wire = Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 206 Partial\r\nContent-Length: ${body.length}\r\nETag: "x"\r\n\r\n`
+      ),
+      body
+    ])
+    const parsed = parseInPieces(wire, cuts)
+    assert.strictEqual(parsed.head?.status, 206)
+    assert.strictEqual(parsed.head?.headers.etag, "\"x\"")
+    assert.isTrue(parsed.completed)
+    assert.isTrue(Buffer.from(body).equals(parsed.body))
+  })
+
+  it.prop(
+    "a chunked body arrives whole however it is chunked and split",
+    [Body, Schema.Array(Schema.Int.pipe(Schema.between(1, 64))), Cuts],
+    ([body, sizes, cuts]) => {
+      const parsed = parseInPieces(chunked(Buffer.from(body), sizes), cuts)
+      assert.strictEqual(parsed.head?.length, undefined)
+      assert.isTrue(parsed.head?.keepAlive)
+      assert.isTrue(parsed.completed)
+      assert.isTrue(Buffer.from(body).equals(parsed.body))
+    }
+  )
+
+  it("refuses what could smuggle or misframe a response", () => {
+    const refused = (wire: string) => {
+      const { result } = parseInPieces(Buffer.from(wire), [])
+      return result._tag === "Invalid" ? result.reason : `accepted (${result._tag})`
+    }
+    assert.include(refused("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"), "conflicting")
+    assert.include(refused("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"), "invalid Content-Length")
+    assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"), "unsupported Transfer-Encoding")
+    assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), "invalid chunk size")
+    assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"), "not followed by CRLF")
+    assert.include(refused("SSH-2.0-OpenSSH\r\n\r\n"), "status line")
+    assert.include(refused(`HTTP/1.1 200 OK\r\nx: ${"a".repeat(Parser.maxHeadBytes)}\r\n\r\n`), "headers over")
+  })
+
+  it("a body without length ends with the connection, and such a connection is not reused", () => {
+    let body = ""
+    let completed = false
+    const parser = Parser.make({
+      onHead: (head) => assert.isFalse(head.keepAlive),
+      onBody: (buffer, start, end) => void (body += Buffer.from(buffer.subarray(start, end)).toString()),
+      onComplete: () => void (completed = true)
+    })
+    const wire = Buffer.from("HTTP/1.0 200 OK\r\n\r\nuntil the end")
+    assert.strictEqual(parser.feed(wire, 0, wire.length)._tag, "More")
+    assert.isTrue(parser.end())
+    assert.isTrue(completed)
+    assert.strictEqual(body, "until the end")
+  })
+})
+
+const key = "s3://bkt/f/blob.bin"
+const blob = bytes(3 * 1024 * 1024 + 5, 4)
+
+describe("the download connection (real servers on loopback)", () => {
+  it.scopedLive("downloads a chunked body, and reuses one kept-alive connection for many files", () =>
+    Effect.gen(function*() {
+      const sockets = new Set<Socket>()
+      const server = yield* hostileServer((req, res) => {
+        sockets.add(req.socket)
+        assert.strictEqual(req.headers.authorization, `Bearer ${TOKEN}`)
+        res.writeHead(200, { "content-type": "application/octet-stream" })
+        // no Content-Length: node:http sends it chunked, in pieces of uneven size
+        for (let at = 0; at < blob.length; at += 300_001) res.write(blob.subarray(at, at + 300_001))
+        res.end()
+      })
+      const client = yield* makeClient(server.url, { f: key }, { maxWorkers: 1 })
+      const dest = yield* tempDir
+      for (let round = 0; round < 3; round++) {
+        const path = NodePath.join(dest, `copy-${round}.bin`)
+        yield* client.downloadFile(key, path)
+        assert.isTrue(Buffer.from(blob).equals(yield* Effect.promise(() => Fs.readFile(path))))
+      }
+      assert.strictEqual(server.requests.length, 3)
+      assert.strictEqual(sockets.size, 1, "every GET went over the same connection")
+    }))
+
+  it.scopedLive("a kept-alive connection the server closes while idle is dropped, not reused", () =>
+    Effect.gen(function*() {
+      const server = yield* hostileServer((req, res) => {
+        res.writeHead(200, { "content-length": "5" }).end("hello")
+        // the server drops the connection right after answering, as one whose keep-alive timeout ran out would
+        res.on("finish", () => setTimeout(() => req.socket.destroy(), 20))
+      })
+      const client = yield* makeClient(server.url, { f: key }, { retries: 0 })
+      const dest = yield* tempDir
+      yield* client.downloadFile(key, NodePath.join(dest, "a"))
+      yield* Effect.sleep("100 millis")
+      yield* client.downloadFile(key, NodePath.join(dest, "b"))
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(NodePath.join(dest, "b"), "utf8")), "hello")
+    }))
+
+  it.scopedLive("a response that is not valid HTTP fails the download as a transport error and writes nothing", () =>
+    Effect.gen(function*() {
+      const tcp = createTcpServer((socket) => {
+        socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void tcp.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => tcp.close())
+      )
+      const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/`
+      const client = yield* makeClient(url, { f: key }, { retries: 1 })
+      const dest = yield* tempDir
+      const error = yield* client.downloadFile(key, NodePath.join(dest, "x.bin")).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "DalTransportError")
+      assert.include(error.message, "conflicting Content-Length")
+      assert.notInclude(error.message, TOKEN)
+      assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(dest)), [])
+    }))
+
+  it.scopedLive("a token with a line break is refused before anything is sent", () =>
+    Effect.gen(function*() {
+      const pool = RawHttp.makePool()
+      const result = yield* Effect.async<RawHttp.Response | Error>((resume) => {
+        pool.get(new URL("http://127.0.0.1:9/x"), { authorization: "Bearer a\r\nx-evil: 1" }, 1000, (r) =>
+          resume(Effect.succeed(r)))
+      })
+      pool.destroy()
+      assert.instanceOf(result, Error)
+      assert.include((result as Error).message, "invalid character in header authorization")
+    }))
+})
+
+const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url))
+
+describe("an HTTPS DAL (node:https, CA from the ConnectionPool)", () => {
+  it.scopedLive("downloads, resuming with Range after the connection breaks mid-body", () =>
+    Effect.gen(function*() {
+      const cert = fixture("loopback-test-only.crt")
+      let requests = 0
+      const server = NodeHttps.createServer({ key: fixture("loopback-test-only.key"), cert }, (req, res) => {
+        requests++
+        const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? "")?.[1] ?? 0)
+        const headers = { "content-length": String(blob.length - from), etag: "\"v1\"" }
+        if (from > 0) {
+          res.writeHead(206, { ...headers, "content-range": `bytes ${from}-${blob.length - 1}/${blob.length}` })
+        } else res.writeHead(200, headers)
+        if (requests > 1) {
+          return void res.end(blob.subarray(from))
+        }
+        // the first answer breaks off after a megabyte
+        res.write(blob.subarray(0, 1024 * 1024), () => setTimeout(() => req.socket.destroy(), 50))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => server.close())
+      )
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`
+      const pool = Layer.succeed(DalClient.ConnectionPool, {
+        http: new NodeHttp.Agent({ keepAlive: true }),
+        https: new NodeHttps.Agent({ keepAlive: true, ca: cert })
+      })
+      const client = yield* Layer.build(
+        DalClient.layer.pipe(
+          Layer.provide(Layer.mergeAll(
+            pool,
+            NodeFileSystem.layer,
+            DalSettings.layerFromValues({ url, token: Redacted.make(TOKEN), data: { f: key }, ...quick })
+          ))
+        )
+      ).pipe(Effect.map(Context.get(DalClient.DalClient)))
+      const dest = yield* tempDir
+      const result = yield* client.downloadDataset("f", dest)
+      assert.strictEqual(result.resumed, 1)
+      assert.strictEqual(requests, 2)
+      assert.isTrue(Buffer.from(blob).equals(yield* Effect.promise(() => Fs.readFile(NodePath.join(dest, "blob.bin")))))
+    }))
+})
