@@ -13,6 +13,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createReadStream } from "node:fs"
+import * as Fs from "node:fs/promises"
 import type * as NodeHttp from "node:http"
 import type * as NodeHttps from "node:https"
 import * as NodePath from "node:path"
@@ -187,6 +188,22 @@ const conflicts = (
   return Either.void
 }
 
+/**
+ * The names in each destination folder, read once per folder on first use (before any file of this run lands
+ * there), so a fresh download skips two checks per file. Undefined when the folder cannot be read.
+ */
+const folderNames = () => {
+  const read = new Map<string, Promise<ReadonlySet<string> | undefined>>()
+  return (dir: string): Effect.Effect<ReadonlySet<string> | undefined> =>
+    Effect.promise(() => {
+      const known = read.get(dir)
+      if (known !== undefined) return known
+      const reading = Fs.readdir(dir).then((names): ReadonlySet<string> => new Set(names), () => undefined)
+      read.set(dir, reading)
+      return reading
+    })
+}
+
 const isZip = (path: string): boolean => /\.zip$/i.test(path)
 
 export const make: Effect.Effect<
@@ -268,20 +285,23 @@ export const make: Effect.Effect<
       const files = entries.filter((e) => !e.directory)
       const manifest = yield* Manifest.open(fs, subject, dirs.root)
       const tracker = yield* Tracker.make({ datasetId, key, filesTotal: files.length }, options.onProgress)
+      const namesIn = folderNames()
       const outcomes = yield* Effect.forEach(
         files,
         (entry) =>
-          Effect.flatMap(
-            dirs.ensure(subject, entry.segments.slice(0, -1)),
-            (dir) =>
-              Transfer.downloadFile({ http, fs, manifest, tracker }, {
-                subject: { ...subject, key: entry.key },
-                key: entry.key,
-                dir,
-                name: entry.segments[entry.segments.length - 1] ?? "",
-                record: entry.segments.join("/")
-              })
-          ),
+          Effect.gen(function*() {
+            const dir = yield* dirs.ensure(subject, entry.segments.slice(0, -1))
+            const name = entry.segments[entry.segments.length - 1] ?? ""
+            const present = yield* namesIn(dir)
+            return yield* Transfer.downloadFile({ http, fs, manifest, tracker }, {
+              subject: { ...subject, key: entry.key },
+              key: entry.key,
+              dir,
+              name,
+              record: entry.segments.join("/"),
+              absent: present !== undefined && !present.has(name) && !present.has(name + DalKey.reserved.partialSuffix)
+            })
+          }),
         { concurrency: options.concurrency ?? settings.maxWorkers }
       )
       yield* manifest.flush

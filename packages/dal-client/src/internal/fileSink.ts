@@ -4,16 +4,7 @@
  * allocation, where a write stream would take a write, a buffer and a pause/resume per 64 KiB.
  */
 import * as Fs from "node:fs"
-
-const stageBytes = 1024 * 1024
-
-// Staging buffers go back to a process-wide pool, so a dataset of many small files allocates none per file.
-const maxIdleBuffers = 32
-const idle: Array<Buffer> = []
-const takeBuffer = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(stageBytes)
-const giveBack = (buffer: Buffer): void => {
-  if (idle.length < maxIdleBuffers) idle.push(buffer)
-}
+import { bufferBytes as stageBytes, giveBack, take as takeBuffer } from "./bufferPool.js"
 
 export interface FileSink {
   /**
@@ -94,7 +85,7 @@ export const open = (
     settle()
   }
 
-  Fs.open(path, flags, (error, opened) => {
+  Fs.open(path, openFlags[flags], (error, opened) => {
     opening = false
     if (error !== null) {
       fail(error)
@@ -134,6 +125,15 @@ export const open = (
       })
   }
 }
+
+/**
+ * Never through a symlink: one planted at the path after it was checked (or in a folder read as empty) makes the
+ * open fail with ELOOP instead of writing wherever it points.
+ */
+const openFlags = {
+  w: Fs.constants.O_WRONLY | Fs.constants.O_CREAT | Fs.constants.O_TRUNC | Fs.constants.O_NOFOLLOW,
+  a: Fs.constants.O_WRONLY | Fs.constants.O_CREAT | Fs.constants.O_APPEND | Fs.constants.O_NOFOLLOW
+} as const
 
 /** Writes a staged buffer whole: a short write (e.g. a signal) continues where it stopped. */
 const writeAll = (fd: number, staged: Staged, from: number, done: (error: Error | null) => void): void =>

@@ -5,6 +5,7 @@
  * copy into the disk writer's buffers.
  */
 import * as Net from "node:net"
+import * as BufferPool from "./bufferPool.js"
 import * as Parser from "./responseParser.js"
 
 /** One read's worth: large enough that a GiB is a few thousand reads, small enough to keep per connection. */
@@ -97,8 +98,10 @@ export const makePool = (): Pool => {
     // one listener for the connection's life: exchanges on a reused connection swap `onIdle`
     connection.socket.on("timeout", () => connection.onIdle())
     connection.socket.on("error", gone)
-    connection.socket.on("end", () => gone(failure(codes.cut, closedMessage)))
-    connection.socket.on("close", () => gone(failure(codes.cut, closedMessage)))
+    // one error object per connection, made when it ends: not on every request
+    const closed = () => gone(failure(codes.cut, closedMessage))
+    connection.socket.on("end", closed)
+    connection.socket.on("close", closed)
     return connection
   }
 
@@ -153,8 +156,11 @@ export const makePool = (): Pool => {
       let head: Parser.Head | undefined
       let received = false
       let consumer: BodyConsumer | undefined
-      /** Body bytes that arrived with the head, before a consumer attached (one copy, once per response). */
-      let early: Buffer | undefined
+      /**
+       * Body bytes that arrived with the head, before a consumer attached: copied once into a pooled buffer (the
+       * socket is paused from the head on, so they are at most the rest of one read).
+       */
+      let early: { readonly buffer: Buffer; used: number } | undefined
       let paused = false
       /** Set once the exchange is over: undefined cause for a complete body. */
       let outcome: { readonly cause: Error | undefined } | undefined
@@ -175,9 +181,11 @@ export const makePool = (): Pool => {
       }
       const deliverEarly = (): boolean => {
         if (early === undefined || consumer === undefined) return true
-        const bytes = early
+        const { buffer, used } = early
         early = undefined
-        return consumer.onBody(bytes, 0, bytes.length)
+        const goOn = consumer.onBody(buffer, 0, used)
+        BufferPool.giveBack(buffer)
+        return goOn
       }
       const proceed = () => {
         if (!deliverEarly()) return void (paused = true)
@@ -200,15 +208,24 @@ export const makePool = (): Pool => {
               resume: () => {
                 if (paused) proceed()
               },
-              destroy: () => end(failure(codes.cut, "the body was abandoned"))
+              destroy: () => {
+                if (consumer === undefined && early !== undefined) {
+                  BufferPool.giveBack(early.buffer)
+                  early = undefined
+                }
+                if (outcome === undefined) end(failure(codes.cut, "the body was abandoned"))
+              }
             }
           })
         },
-        onBody: (buffer, start, end) => {
+        onBody: (bytes, from, to) => {
           if (consumer === undefined || early !== undefined) {
-            const copy = Buffer.from(buffer.subarray(start, end))
-            early = early === undefined ? copy : Buffer.concat([early, copy])
-          } else if (!consumer.onBody(buffer, start, end)) {
+            early ??= { buffer: BufferPool.take(), used: 0 }
+            // cannot happen while reads are smaller than a pooled buffer and the socket pauses at the head
+            if (early.used + to - from > early.buffer.length) return end(failure(codes.invalid, "body overran"))
+            early.buffer.set(bytes.subarray(from, to), early.used)
+            early.used += to - from
+          } else if (!consumer.onBody(bytes, from, to)) {
             paused = true
           }
         },

@@ -170,6 +170,11 @@ export interface FileJob {
   readonly name: string
   /** The target's path in the manifest (relative to the manifest's folder). */
   readonly record: string
+  /**
+   * The folder was read before this download and held neither the target nor its partial file: the per-file
+   * checks for them are skipped (the file is opened without following symlinks either way).
+   */
+  readonly absent?: boolean | undefined
 }
 
 export interface Env {
@@ -198,7 +203,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
     const previous = manifest.get(job.record)
     const same = previous !== undefined && previous.key === job.key
 
-    const existing = yield* lstat(subject, target)
+    const existing = job.absent === true ? undefined : yield* lstat(subject, target)
     if (existing?.isFile()) {
       const remote = yield* remoteInfo(http, subject, job.key)
       const complete = remote !== undefined && remote.size === existing.size &&
@@ -221,7 +226,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
     }
 
     // A partial file from an earlier run is only trusted with the strong ETag it was started under.
-    const partial = yield* claimFile(subject, temp)
+    const partial = job.absent === true ? undefined : yield* claimFile(subject, temp)
     let onDisk = partial !== undefined && same && previous.state === "partial" && isStrong(previous.etag) ? partial : 0
     let etag = onDisk > 0 ? previous?.etag : undefined
     let counted = 0
