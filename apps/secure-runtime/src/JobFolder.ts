@@ -27,6 +27,17 @@ const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  */
 export const isJobId = (name: string): boolean => JOB_ID.test(name)
 
+/** Makes the folders above `path` in `root` that `made` does not hold yet, one `mkdir` each, outermost first. */
+const makeParents = (root: string, path: string, made: Set<string>) => {
+  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+    const parent = path.slice(0, slash)
+    if (!made.has(parent)) {
+      fs.mkdirSync(nodePath.join(root, parent), { mode: 0o755 })
+      made.add(parent)
+    }
+  }
+}
+
 /** The write itself: the folder's path, or why it cannot be written. System errors are thrown to `write`. */
 const writeStaged = (pkg: JobPackage.JobPackage, jobsDir: string): string | JobStore.JobStoreError => {
   const folder = nodePath.join(jobsDir, pkg.name)
@@ -36,26 +47,26 @@ const writeStaged = (pkg: JobPackage.JobPackage, jobsDir: string): string | JobS
   }
   const stage = nodePath.join(jobsDir, `.${pkg.name}${STAGE_SUFFIX}`)
   fs.mkdirSync(stage)
+  let placed = false
   try {
     const root = nodePath.join(stage, pkg.name)
     fs.mkdirSync(root, { mode: 0o755 })
     const made = new Set<string>()
     for (const file of pkg.files) {
-      const parent = nodePath.posix.dirname(file.path)
-      if (parent !== "." && !made.has(parent)) {
-        fs.mkdirSync(nodePath.join(root, parent), { recursive: true, mode: 0o755 })
-        made.add(parent)
-      }
+      makeParents(root, file.path, made)
       fs.writeFileSync(nodePath.join(root, file.path), file.data, { mode: 0o644, flag: "wx" })
     }
     const staged = nodePath.join(stage, `${pkg.name}${MANIFEST_SUFFIX}`)
     fs.writeFileSync(staged, JobPackage.manifestJson(JobPackage.manifest(pkg)), { mode: 0o644, flag: "wx" })
     fs.renameSync(root, folder)
     fs.renameSync(staged, manifest)
-    return folder
+    placed = true
   } finally {
-    fs.rmSync(stage, { recursive: true, force: true })
+    // Both moved out: the stage is empty, one rmdir. Otherwise remove whatever is left of it.
+    if (placed) fs.rmdirSync(stage)
+    else fs.rmSync(stage, { recursive: true, force: true })
   }
+  return folder
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, HashMap, Logger } from "effect"
+import { Cause, Logger } from "effect"
 import { excerpt } from "./internal/text.js"
 
 const render = (message: unknown): string =>
@@ -18,7 +18,7 @@ const render = (message: unknown): string =>
 export const make = (write: (line: string) => void): Logger.Logger<unknown, void> =>
   Logger.make(({ annotations, cause, date, logLevel, message }) => {
     const entry: Record<string, unknown> = { time: date.toISOString(), level: logLevel.label, msg: render(message) }
-    for (const [key, value] of HashMap.toEntries(annotations)) entry[key] = value
+    for (const [key, value] of annotations) entry[key] = value
     if (!Cause.isEmpty(cause)) entry["cause"] = excerpt(Cause.pretty(cause), 1000)
     write(`${JSON.stringify(entry)}\n`)
   })

@@ -110,6 +110,21 @@ const messageOf = (error: unknown): string =>
     : describeError(error)
 
 /**
+ * A refusal is an answer to a user, never a bug: its fields are built here from strings (no need to check them
+ * again), and no stack trace is captured, which a server refusing thousands of payloads a second would pay for on
+ * every one.
+ */
+const refused = (kind: RejectionKind, summary: string, issues: ReadonlyArray<Issue>): PayloadRefused => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new PayloadRefused({ kind, summary, issues }, { disableValidation: true })
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+/**
  * Classifies whatever a runtime's `render` (or packaging its output) failed with.
  *
  * @since 0.1.0
@@ -117,9 +132,7 @@ const messageOf = (error: unknown): string =>
 export const classify = (error: unknown): RenderFailure => {
   const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : undefined
   const kind = REJECTIONS.find((candidate) => candidate === tag)
-  if (kind !== undefined) {
-    return new PayloadRefused({ kind, summary: messageOf(error), issues: issuesOf(error) })
-  }
+  if (kind !== undefined) return refused(kind, messageOf(error), issuesOf(error))
   if (tag === "InvalidDataset2Gw") return new Dataset2GwRefused({ summary: messageOf(error), issues: issuesOf(error) })
   if (tag === "TemplateFailed" && Predicate.hasProperty(error, "reason")) {
     return new TemplateBroken({ reason: String(error.reason), issues: issuesOf(error) })

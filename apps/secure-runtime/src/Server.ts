@@ -10,14 +10,18 @@
  * bounded while streaming. Every answer carries `x-request-id`, and one JSON log line per request records it.
  * Bad input never crashes the server: whatever escapes a handler is a 500 and a log line.
  *
+ * Requests are handled by a plain `node:http` listener: at a thousand requests a second per core, building an
+ * Effect request and response per request cost more than refusing a payload. Effect runs the server's start and
+ * stop, and each render or job lookup (one fiber per request).
+ *
  * @since 0.1.0
  */
-import { HttpMiddleware, type HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import { Console, Duration, Effect, Option, type Scope } from "effect"
+import { Cause, Console, Duration, Effect, Exit, LogLevel, Option, Runtime, Schema, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
-import type { IncomingMessage, Server as NodeServer } from "node:http"
+import type { IncomingMessage, Server as NodeServer, ServerResponse } from "node:http"
 import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import * as LogLine from "./internal/logLine.js"
 import { excerpt } from "./internal/text.js"
 import type * as Jobs from "./Jobs.js"
 import { httpStatus, type Issue } from "./Refusal.js"
@@ -70,32 +74,61 @@ export const makeDrain = (): Drain => {
   }
 }
 
+/**
+ * The server could not listen on its address (in use, not permitted, unknown host).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
+  host: Schema.String,
+  port: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Cannot listen on ${this.host}:${this.port}: ${this.reason}. Choose another --port or --host.`
+  }
+}
+
 /** What a refused body still sends is read and dropped up to this many bytes; beyond it the connection is closed. */
 const DRAIN_CAP_BYTES = 8 * 1024 * 1024
-
-const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  HttpServerResponse.unsafeJson(body, { status, headers })
-
-/** Every refusal has the same shape: `error` (one line) and `errors` (at least one `{ path, message }`). */
-const refusal = (status: number, error: string, errors: ReadonlyArray<Issue> = [], headers?: Record<string, string>) =>
-  jsonResponse(status, { error, errors: errors.length === 0 ? [{ path: "(root)", message: error }] : errors }, headers)
 
 /** The facts a request's log line carries, filled in by the handlers. */
 type Facts = Record<string, string | number>
 
-const factsOf = new WeakMap<IncomingMessage, Facts>()
+/** An answer: always JSON. */
+interface Reply {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
 
-const note = (incoming: IncomingMessage, facts: Facts) => {
-  const known = factsOf.get(incoming)
-  if (known === undefined) factsOf.set(incoming, { ...facts })
-  else Object.assign(known, facts)
+/** Every refusal has the same shape: `error` (one line) and `errors` (at least one `{ path, message }`). */
+const refusal = (
+  status: number,
+  error: string,
+  errors: ReadonlyArray<Issue> = [],
+  headers?: Readonly<Record<string, string>>
+): Reply => ({
+  status,
+  body: { error, errors: errors.length === 0 ? [{ path: "(root)", message: error }] : errors },
+  headers
+})
+
+/** One request being answered. */
+interface Exchange {
+  readonly incoming: IncomingMessage
+  readonly response: ServerResponse
+  readonly requestId: string
+  readonly started: number
+  readonly facts: Facts
 }
 
 /** Lets a refused body's remaining bytes be read and dropped, up to a cap and a deadline. */
-const discardRest = (incoming: IncomingMessage, deadline: Duration.Duration) => {
+const discardRest = (incoming: IncomingMessage, deadlineMs: number) => {
   let seen = 0
   incoming.removeAllListeners("data")
-  const timer = setTimeout(() => incoming.socket?.destroy(), Duration.toMillis(deadline))
+  const timer = setTimeout(() => incoming.socket?.destroy(), deadlineMs)
   timer.unref()
   incoming.once("end", () => clearTimeout(timer))
   incoming.on("data", (chunk: Buffer) => {
@@ -108,49 +141,47 @@ const discardRest = (incoming: IncomingMessage, deadline: Duration.Duration) => 
   incoming.resume()
 }
 
-/** Why a body was not read: too large (found while streaming), too slow, or the client went away. */
-type ReadFailure =
+/** A body, or why it was not read: too large (found while streaming), too slow, or the client went away. */
+type ReadResult =
+  | { readonly _tag: "Body"; readonly body: Buffer }
   | { readonly _tag: "Overflow"; readonly bytes: number }
   | { readonly _tag: "TimedOut" }
   | { readonly _tag: "Broken" }
 
 /**
  * Reads a body, stopping as soon as it is larger than `maxBytes` (memory stays bounded whatever is sent) or when
- * `deadlineMs` has passed. A plain timer rather than `Effect.timeout`: this runs for every request.
+ * `deadlineMs` has passed; `done` is called once.
  */
-const readBounded = (incoming: IncomingMessage, maxBytes: number, deadlineMs: number) =>
-  Effect.async<Buffer, ReadFailure>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      clearTimeout(timer)
-      incoming.off("data", onData)
-      incoming.off("end", onEnd)
-      incoming.off("error", onBroken)
-      incoming.off("aborted", onBroken)
-    }
-    const fail = (failure: ReadFailure) => {
-      cleanup()
-      resume(Effect.fail(failure))
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBytes) fail({ _tag: "Overflow", bytes: size })
-      else chunks.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-    }
-    const onBroken = () => fail({ _tag: "Broken" })
-    const timer = setTimeout(() => fail({ _tag: "TimedOut" }), deadlineMs)
-    if (incoming.readableEnded) return onEnd()
-    incoming.on("data", onData)
-    incoming.once("end", onEnd)
-    incoming.once("error", onBroken)
-    incoming.once("aborted", onBroken)
-    return Effect.sync(cleanup)
-  })
+const readBounded = (
+  incoming: IncomingMessage,
+  maxBytes: number,
+  deadlineMs: number,
+  done: (result: ReadResult) => void
+) => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  const finish = (result: ReadResult) => {
+    clearTimeout(timer)
+    incoming.off("data", onData)
+    incoming.off("end", onEnd)
+    incoming.off("error", onBroken)
+    incoming.off("aborted", onBroken)
+    done(result)
+  }
+  const onData = (chunk: Buffer) => {
+    size += chunk.length
+    if (size > maxBytes) finish({ _tag: "Overflow", bytes: size })
+    else chunks.push(chunk)
+  }
+  const onEnd = () => finish({ _tag: "Body", body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
+  const onBroken = () => finish({ _tag: "Broken" })
+  const timer = setTimeout(() => finish({ _tag: "TimedOut" }), deadlineMs)
+  if (incoming.readableEnded) return onEnd()
+  incoming.on("data", onData)
+  incoming.once("end", onEnd)
+  incoming.once("error", onBroken)
+  incoming.once("aborted", onBroken)
+}
 
 /** `application/json`, optionally with `charset=utf-8`; anything else is 415. */
 const isJson = (contentType: string | undefined): boolean => {
@@ -165,65 +196,104 @@ const tooLargeMessage = (maxBytes: number, bytes: number | undefined) =>
     ? `Payload too large: at most ${maxBytes} bytes accepted. Send a smaller payload.`
     : `Payload too large: ${bytes} bytes sent, at most ${maxBytes} bytes accepted. Send a smaller payload.`
 
-const createJob = (jobs: Jobs.Service, options: Options) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    const timeout = Duration.decode(options.requestTimeout ?? "30 seconds")
-    const started = Date.now()
-    const declared = request.headers["content-length"]
-    const length = declared === undefined ? undefined : Number(declared)
-    // An unread body is dropped by Node before the next request on the connection; beyond the cap, close instead.
-    const closeIfUnbounded = length === undefined || length > DRAIN_CAP_BYTES ? { connection: "close" } : undefined
+const INTERNAL_ERROR = "Internal error; the request id identifies it in the server's log."
 
-    if (!isJson(request.headers["content-type"])) {
-      note(incoming, { refused: "UnsupportedMediaType" })
-      return refusal(
-        415,
-        "Unsupported content type: send the payload as application/json (UTF-8).",
-        [],
-        closeIfUnbounded
-      )
+/**
+ * The request listener. It never throws: every error becomes an answer, and every request one log line, logged
+ * through `runtime`'s logger.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeHandler = (
+  jobs: Jobs.Service,
+  options: Options,
+  drain: Drain,
+  runtime: Runtime.Runtime<never>
+): (incoming: IncomingMessage, response: ServerResponse) => void => {
+  const logLine = LogLine.fromRuntime(runtime)
+  const runCallback = Runtime.runCallback(runtime)
+  const timeoutMs = Duration.toMillis(Duration.decode(options.requestTimeout ?? "30 seconds"))
+
+  const log = (exchange: Exchange, status: number) =>
+    logLine(LogLevel.Info, "request", {
+      requestId: exchange.requestId,
+      method: excerpt(exchange.incoming.method ?? "", 16),
+      path: excerpt(exchange.incoming.url ?? "", 120),
+      status,
+      ms: Math.round((performance.now() - exchange.started) * 100) / 100,
+      ...exchange.facts
+    })
+
+  const answer = (exchange: Exchange, reply: Reply) => {
+    const { response } = exchange
+    if (!response.headersSent && !response.destroyed) {
+      const text = JSON.stringify(reply.body)
+      response.writeHead(reply.status, {
+        ...reply.headers,
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        "x-request-id": exchange.requestId
+      })
+      response.end(text)
     }
-    if (length !== undefined && length > options.maxBodyBytes) {
-      note(incoming, { refused: "PayloadTooLarge", declaredBytes: length })
-      return refusal(413, tooLargeMessage(options.maxBodyBytes, length), [], closeIfUnbounded)
+    log(exchange, reply.status)
+  }
+
+  const failed = (exchange: Exchange, cause: Cause.Cause<unknown>) => {
+    logLine(LogLevel.Error, "request failed", { requestId: exchange.requestId }, cause)
+    answer(exchange, refusal(500, INTERNAL_ERROR))
+  }
+
+  /** Whatever a handler throws is a 500 and a log line, never an exception at the process. */
+  const guard = (exchange: Exchange, handle: () => void) => {
+    try {
+      handle()
+    } catch (error) {
+      failed(exchange, Cause.die(error))
     }
-    const body = yield* Effect.either(readBounded(incoming, options.maxBodyBytes, Duration.toMillis(timeout)))
-    if (body._tag === "Left") {
-      const failure = body.left
-      if (failure._tag === "Broken") {
-        note(incoming, { refused: "ClientAborted" })
-        return refusal(400, "The request body was cut short.")
+  }
+
+  /**
+   * Runs a request's effect in its own fiber and answers with its result. A client that goes away interrupts the
+   * fiber (a render still waiting for a slot stops waiting); the request is still logged.
+   */
+  const answerWith = (exchange: Exchange, effect: Effect.Effect<Reply>) => {
+    const cancel = runCallback(effect, {
+      onExit: (exit) => {
+        if (Exit.isSuccess(exit)) return guard(exchange, () => answer(exchange, exit.value))
+        if (Cause.isInterruptedOnly(exit.cause)) {
+          // No one is left to answer; 499 (client closed request) as nginx logs it.
+          exchange.facts["refused"] = "ClientAborted"
+          return log(exchange, 499)
+        }
+        failed(exchange, exit.cause)
       }
-      discardRest(incoming, timeout)
-      if (failure._tag === "TimedOut") {
-        note(incoming, { refused: "RequestTimeout" })
-        return refusal(408, "The request body took too long to arrive.", [], { connection: "close" })
-      }
-      note(incoming, { refused: "PayloadTooLarge", receivedBytes: failure.bytes })
-      return refusal(413, tooLargeMessage(options.maxBodyBytes, undefined))
-    }
-    note(incoming, { bodyBytes: body.right.length })
-    const remaining = Duration.millis(Math.max(0, Duration.toMillis(timeout) - (Date.now() - started)))
-    return yield* jobs.create(body.right, remaining).pipe(
-      Effect.map((view) => {
-        note(incoming, { jobId: view.jobId })
-        return jsonResponse(201, view, { location: `/v1/jobs/${view.jobId}` })
+    })
+    exchange.response.once("close", () => {
+      if (!exchange.response.writableEnded) cancel()
+    })
+  }
+
+  const rendered = (exchange: Exchange, body: Buffer, waitMs: number): Effect.Effect<Reply> =>
+    jobs.create(body, waitMs).pipe(
+      Effect.map((view): Reply => {
+        exchange.facts["jobId"] = view.jobId
+        return { status: 201, body: view, headers: { location: `/v1/jobs/${view.jobId}` } }
       }),
       Effect.catchTags({
         PayloadRefused: (refused) => {
           const first = refused.issues[0]
-          note(incoming, {
+          Object.assign(exchange.facts, {
             refused: refused.kind,
             issues: refused.issues.length,
             ...(first === undefined ? {} : { firstPath: excerpt(first.path, 80) }),
-            excerpt: excerpt(body.right.toString("utf8", 0, 256))
+            excerpt: excerpt(body.toString("utf8", 0, 256))
           })
           return Effect.succeed(refusal(httpStatus(refused), refused.message, refused.issues))
         },
         JobsBusy: (busy) => {
-          note(incoming, { refused: "Busy" })
+          exchange.facts["refused"] = "Busy"
           return Effect.succeed(refusal(503, busy.message, [], { "retry-after": "1" }))
         },
         // The map was checked at start, so this is the server's fault, like a broken template.
@@ -243,88 +313,127 @@ const createJob = (jobs: Jobs.Service, options: Options) =>
             Effect.annotateLogs({ reason: excerpt(error.message, 500) }),
             Effect.as(refusal(500, "The job could not be written; try again later."))
           )
-      })
+      }),
+      // Once a job is written, its answer and log line are made even if the client has gone (only the wait for a
+      // render slot, made interruptible by `create`, stops when it goes).
+      Effect.uninterruptible
     )
-  })
 
-const getJob = (jobs: Jobs.Service) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const id = decodeURIComponent(request.url.split("?")[0]?.slice("/v1/jobs/".length) ?? "")
-    const view = yield* jobs.get(id)
-    return Option.match(view, {
-      onNone: () => refusal(404, "No such job."),
-      onSome: (found) => jsonResponse(200, found)
-    })
-  }).pipe(Effect.catchAllDefect(() => Effect.succeed(refusal(404, "No such job."))))
+  const createJob = (exchange: Exchange) => {
+    const { facts, incoming } = exchange
+    const declared = incoming.headers["content-length"]
+    const length = declared === undefined ? undefined : Number(declared)
+    // An unread body is dropped by Node before the next request on the connection; beyond the cap, close instead.
+    const closeIfUnbounded = length === undefined || length > DRAIN_CAP_BYTES ? { connection: "close" } : undefined
 
-const route = (jobs: Jobs.Service, options: Options, drain: Drain) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const path = request.url.split("?")[0] ?? ""
+    if (!isJson(incoming.headers["content-type"])) {
+      facts["refused"] = "UnsupportedMediaType"
+      return answer(
+        exchange,
+        refusal(415, "Unsupported content type: send the payload as application/json (UTF-8).", [], closeIfUnbounded)
+      )
+    }
+    if (length !== undefined && length > options.maxBodyBytes) {
+      Object.assign(facts, { refused: "PayloadTooLarge", declaredBytes: length })
+      return answer(exchange, refusal(413, tooLargeMessage(options.maxBodyBytes, length), [], closeIfUnbounded))
+    }
+    readBounded(incoming, options.maxBodyBytes, timeoutMs, (read) =>
+      guard(exchange, () => {
+        switch (read._tag) {
+          case "Broken": {
+            facts["refused"] = "ClientAborted"
+            return answer(exchange, refusal(400, "The request body was cut short."))
+          }
+          case "TimedOut": {
+            discardRest(incoming, timeoutMs)
+            facts["refused"] = "RequestTimeout"
+            return answer(
+              exchange,
+              refusal(408, "The request body took too long to arrive.", [], { connection: "close" })
+            )
+          }
+          case "Overflow": {
+            discardRest(incoming, timeoutMs)
+            Object.assign(facts, { refused: "PayloadTooLarge", receivedBytes: read.bytes })
+            return answer(exchange, refusal(413, tooLargeMessage(options.maxBodyBytes, undefined)))
+          }
+          case "Body": {
+            facts["bodyBytes"] = read.body.length
+            const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
+            return answerWith(exchange, rendered(exchange, read.body, waitMs))
+          }
+        }
+      }))
+  }
+
+  const notFound = refusal(404, "No such job.")
+
+  const getJob = (exchange: Exchange, path: string) => {
+    let id: string
+    try {
+      id = decodeURIComponent(path.slice("/v1/jobs/".length))
+    } catch {
+      return answer(exchange, notFound)
+    }
+    answerWith(
+      exchange,
+      jobs.get(id).pipe(
+        Effect.map(Option.match({ onNone: () => notFound, onSome: (view): Reply => ({ status: 200, body: view }) })),
+        Effect.catchAllDefect(() => Effect.succeed(notFound))
+      )
+    )
+  }
+
+  const route = (exchange: Exchange) => {
+    const url = exchange.incoming.url ?? ""
+    const query = url.indexOf("?")
+    const path = query === -1 ? url : url.slice(0, query)
+    const method = exchange.incoming.method
     if (path === "/healthz") {
-      return request.method === "GET"
-        ? jsonResponse(200, { status: "ok", inFlight: drain.inFlight() })
-        : refusal(405, "Use GET.", [], { allow: "GET" })
+      return answer(
+        exchange,
+        method === "GET"
+          ? { status: 200, body: { status: "ok", inFlight: drain.inFlight() } }
+          : refusal(405, "Use GET.", [], { allow: "GET" })
+      )
     }
     if (path === "/v1/jobs") {
-      return request.method === "POST"
-        ? yield* createJob(jobs, options)
-        : refusal(405, "Use POST to create a job.", [], { allow: "POST" })
+      return method === "POST"
+        ? createJob(exchange)
+        : answer(exchange, refusal(405, "Use POST to create a job.", [], { allow: "POST" }))
     }
     if (path.startsWith("/v1/jobs/") && path.indexOf("/", "/v1/jobs/".length) === -1) {
-      return request.method === "GET" ? yield* getJob(jobs) : refusal(405, "Use GET.", [], { allow: "GET" })
+      return method === "GET"
+        ? getJob(exchange, path)
+        : answer(exchange, refusal(405, "Use GET.", [], { allow: "GET" }))
     }
-    return refusal(404, "No such route.")
-  })
+    answer(exchange, refusal(404, "No such route."))
+  }
 
-/**
- * The HTTP app. It never fails: every error becomes an answer, and every request one log line.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeApp = (
-  jobs: Jobs.Service,
-  options: Options,
-  drain: Drain = makeDrain()
-): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    const requestId = randomUUID()
-    const started = performance.now()
-    const response = drain.draining()
-      ? refusal(503, "The server is shutting down; send the request again to another instance.", [], {
-        connection: "close"
-      })
-      : yield* Effect.suspend(() => {
-        drain.enter()
-        // Counted until the answer is fully sent, so a shutdown never cuts one off.
-        NodeHttpServerRequest.toServerResponse(request).once("close", drain.leave)
-        return route(jobs, options, drain)
-      }).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("request failed").pipe(
-            Effect.annotateLogs({ requestId }),
-            Effect.zipRight(Effect.logError(cause)),
-            Effect.as(refusal(500, "Internal error; the request id identifies it in the server's log."))
-          )
+  return (incoming, response) => {
+    const exchange: Exchange = {
+      incoming,
+      response,
+      requestId: randomUUID(),
+      started: performance.now(),
+      facts: {}
+    }
+    guard(exchange, () => {
+      if (drain.draining()) {
+        return answer(
+          exchange,
+          refusal(503, "The server is shutting down; send the request again to another instance.", [], {
+            connection: "close"
+          })
         )
-      )
-    const facts = factsOf.get(incoming) ?? {}
-    yield* Effect.logInfo("request").pipe(
-      Effect.annotateLogs({
-        requestId,
-        method: excerpt(request.method, 16),
-        path: excerpt(request.url, 120),
-        status: response.status,
-        ms: Math.round((performance.now() - started) * 100) / 100,
-        ...facts
-      })
-    )
-    return HttpServerResponse.setHeader(response, "x-request-id", requestId)
-  })
+      }
+      drain.enter()
+      // Counted until the answer is fully sent, so a shutdown never cuts one off.
+      response.once("close", drain.leave)
+      route(exchange)
+    })
+  }
+}
 
 /**
  * @since 0.1.0
@@ -340,31 +449,34 @@ export interface ServeOptions extends Options {
   readonly onListening?: (url: string) => Effect.Effect<void>
 }
 
+const describe = (error: unknown) => error instanceof Error ? error.message : String(error)
+
 /**
  * Serves until interrupted (SIGTERM, SIGINT). Shutting down stops taking requests (503), waits for those in flight
  * to be answered, then closes every connection.
  *
  * @since 0.1.0
  */
-export const serve = (
-  options: ServeOptions
-): Effect.Effect<never, HttpServerError.ServeError, Scope.Scope> =>
+export const serve = (options: ServeOptions): Effect.Effect<never, ListenError, Scope.Scope> =>
   Effect.gen(function*() {
     const timeoutMs = Duration.toMillis(Duration.decode(options.requestTimeout ?? "30 seconds"))
-    let nodeServer: NodeServer | undefined
-    const server = yield* NodeHttpServer.make(() => {
-      nodeServer = createServer({
-        requestTimeout: timeoutMs + 5_000,
-        headersTimeout: Math.min(10_000, timeoutMs + 5_000),
-        keepAliveTimeout: 5_000
-      })
-      return nodeServer
-    }, { port: options.port, host: options.host })
     const drain = makeDrain()
-    // One span per request costs more than the rest of a refusal; the JSON log line carries what a trace would.
-    yield* server.serve(makeApp(options.jobs, options, drain)).pipe(
-      Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true)
+    const handler = makeHandler(options.jobs, options, drain, yield* Effect.runtime<never>())
+    const server = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        createServer({
+          requestTimeout: timeoutMs + 5_000,
+          headersTimeout: Math.min(10_000, timeoutMs + 5_000),
+          keepAliveTimeout: 5_000
+        }, handler)
+      ),
+      (server) =>
+        Effect.async<void>((resume) => {
+          if (!server.listening) return resume(Effect.void)
+          server.close(() => resume(Effect.void))
+        })
     )
+    yield* listen(server, options.host, options.port)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         drain.start()
@@ -373,15 +485,28 @@ export const serve = (
           Effect.repeat({ until: () => drain.inFlight() <= 0 }),
           Effect.timeoutOption(options.shutdownGrace ?? "30 seconds")
         )
-        nodeServer?.closeAllConnections()
+        server.closeAllConnections()
         yield* Effect.logInfo("stopped").pipe(Effect.annotateLogs({ inFlight: drain.inFlight() }))
       })
     )
-    const address = server.address
-    const url = address._tag === "TcpAddress" ? `http://${hostForUrl(address.hostname)}:${address.port}` : address.path
+    const address = server.address() as AddressInfo
+    const hostname = address.address === "::" ? "0.0.0.0" : address.address
+    const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${address.port}`
     yield* options.onListening === undefined ? Console.log(url) : options.onListening(url)
     yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ url }))
     return yield* Effect.never
   })
 
-const hostForUrl = (hostname: string) => hostname.includes(":") ? `[${hostname}]` : hostname
+/** Listens; from then on a server error (a failed accept) is logged, never thrown at the process. */
+const listen = (server: NodeServer, host: string, port: number) =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.async<void, ListenError>((resume) => {
+      const onError = (error: unknown) => resume(Effect.fail(new ListenError({ host, port, reason: describe(error) })))
+      server.once("error", onError)
+      server.listen(port, host, () => {
+        server.off("error", onError)
+        const logLine = LogLine.fromRuntime(runtime)
+        server.on("error", (error) => logLine(LogLevel.Error, "server error", {}, Cause.die(error)))
+        resume(Effect.void)
+      })
+    }))

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { HostileCorpus } from "@fedkit/runtime-core"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fixture, VALID } from "./support/fixtures.js"
@@ -114,6 +114,38 @@ describe("HTTP API", () => {
       )
       assert.strictEqual(slow.status, 408)
       assert.strictEqual((yield* post(server.url, JSON.stringify(VALID))).status, 201)
+    }))
+
+  it.scopedLive("while shutting down, answers 503 and closes the connection, but finishes the request in flight", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer()
+      const body = JSON.stringify(VALID)
+      const head =
+        `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
+      let sendRest: ((data: string) => void) | undefined
+      const inFlight = yield* raw(server.port, head + body.slice(0, 10), { then: (write) => (sendRest = write) }).pipe(
+        Effect.fork
+      )
+      const health = raw(server.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+      // The request is in flight once its headers are in: health then counts two, itself and that one.
+      yield* health.pipe(Effect.repeat({ until: (answer) => answer.text.includes("\"inFlight\":2") }))
+      const stopping = yield* Effect.fork(server.stop)
+      const refused = yield* health.pipe(Effect.repeat({ until: (answer) => answer.status !== 200 }))
+      assert.strictEqual(refused.status, 503)
+      assert.match(refused.text, /\r\nconnection: close\r\n/i)
+      assert.match(refused.text, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i)
+      assert.match(refused.text, /"error":"The server is shutting down/)
+      assert.strictEqual((yield* raw(server.port, head + body)).status, 503)
+      sendRest?.(body.slice(10))
+      const answer = yield* Fiber.join(inFlight)
+      assert.strictEqual(answer.status, 201, answer.text)
+      yield* Fiber.join(stopping)
+      const jobId = (JSON.parse(answer.text.slice(answer.text.indexOf("\r\n\r\n") + 4)) as { jobId: string }).jobId
+      assert.deepStrictEqual(readdirSync(server.jobsDir).sort(), [jobId, `${jobId}.manifest.json`].sort())
+      const requests = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry["msg"] === "request")
+      assert.strictEqual(requests.find((entry) => entry["status"] === 201)?.["jobId"], jobId)
+      assert.isAtLeast(requests.filter((entry) => entry["status"] === 503).length, 2)
     }))
 
   it.scopedLive("answers 500 when the runtime's template fails, without leaking its details", () =>

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { binPath, runCli } from "./support/cli.js"
 import { DATASET2GW, fixture, VALID } from "./support/fixtures.js"
-import { get, post, raw } from "./support/server.js"
+import { get, post, raw, startServer } from "./support/server.js"
 
 interface Process {
   readonly child: ChildProcessWithoutNullStreams
@@ -16,24 +16,25 @@ interface Process {
   readonly exit: Promise<number | null>
 }
 
+/** The arguments of `serve` on a module (the good fixture), the test map, a jobs folder and a port (any free one). */
+const serveArgs = (jobsDir: string, port = 0, module = fixture("good")) => [
+  "serve",
+  "--module",
+  module,
+  "--dataset2gw",
+  JSON.stringify(DATASET2GW),
+  "--jobs-dir",
+  jobsDir,
+  "--port",
+  String(port)
+]
+
 /** `secure-runtime serve` as its own process; resolves once it printed its URL. */
 const startProcess = (jobsDir: string, extra: ReadonlyArray<string> = []) =>
   Effect.acquireRelease(
     Effect.promise(() =>
       new Promise<Process>((resolve, reject) => {
-        const child = spawn(process.execPath, [
-          binPath(),
-          "serve",
-          "--module",
-          fixture("good"),
-          "--dataset2gw",
-          JSON.stringify(DATASET2GW),
-          "--jobs-dir",
-          jobsDir,
-          "--port",
-          "0",
-          ...extra
-        ])
+        const child = spawn(process.execPath, [binPath(), ...serveArgs(jobsDir), ...extra])
         let stdout = ""
         let stderr = ""
         const exit = new Promise<number | null>((done) => child.on("close", done))
@@ -131,20 +132,22 @@ describe("secure-runtime serve (a separate process)", () => {
     { timeout: 60_000 }
   )
 
+  it.scopedLive("refuses to start on a port already in use, saying which (exit 1)", () =>
+    Effect.gen(function*() {
+      const taken = yield* startServer()
+      const result = yield* Effect.promise(() =>
+        runCli(serveArgs(mkdtempSync(join(tmpdir(), "fedkit-sr-serve-")), taken.port))
+      )
+      assert.strictEqual(result.code, 1, result.stderr)
+      assert.strictEqual(result.stdout, "")
+      assert.match(result.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${taken.port}: .*EADDRINUSE`))
+      assert.strictEqual((yield* get(taken.url, "/healthz")).status, 200)
+    }))
+
   it.live("refuses to start on a module that is not a runtime, saying what is missing (exit 1)", () =>
     Effect.gen(function*() {
       const result = yield* Effect.promise(() =>
-        runCli([
-          "serve",
-          "--module",
-          fixture("missing-export"),
-          "--dataset2gw",
-          JSON.stringify(DATASET2GW),
-          "--jobs-dir",
-          mkdtempSync(join(tmpdir(), "fedkit-sr-serve-")),
-          "--port",
-          "0"
-        ])
+        runCli(serveArgs(mkdtempSync(join(tmpdir(), "fedkit-sr-serve-")), 0, fixture("missing-export")))
       )
       assert.strictEqual(result.code, 1)
       assert.strictEqual(result.stdout, "")

@@ -15,30 +15,33 @@ export interface Slots {
 export const make = (size: number): Slots => {
   let used = 0
   const queue: Array<() => void> = []
-  return {
-    take: (waitMs) =>
-      Effect.async<boolean>((resume) => {
-        if (used < size) {
-          used++
-          return resume(Effect.succeed(true))
-        }
-        const grant = () => {
+  const wait = (waitMs: number) =>
+    Effect.async<boolean>((resume) => {
+      const grant = () => {
+        clearTimeout(timer)
+        resume(Effect.succeed(true))
+      }
+      const timer = setTimeout(() => {
+        const index = queue.indexOf(grant)
+        if (index >= 0) queue.splice(index, 1)
+        resume(Effect.succeed(false))
+      }, waitMs)
+      queue.push(grant)
+      return Effect.sync(() => {
+        const index = queue.indexOf(grant)
+        if (index >= 0) {
+          queue.splice(index, 1)
           clearTimeout(timer)
-          resume(Effect.succeed(true))
         }
-        const timer = setTimeout(() => {
-          const index = queue.indexOf(grant)
-          if (index >= 0) queue.splice(index, 1)
-          resume(Effect.succeed(false))
-        }, waitMs)
-        queue.push(grant)
-        return Effect.sync(() => {
-          const index = queue.indexOf(grant)
-          if (index >= 0) {
-            queue.splice(index, 1)
-            clearTimeout(timer)
-          }
-        })
+      })
+    })
+  return {
+    // A free slot is taken without suspending the fiber: the common case at every request.
+    take: (waitMs) =>
+      Effect.suspend(() => {
+        if (used >= size) return wait(waitMs)
+        used++
+        return Effect.succeed(true)
       }),
     release: () => {
       const next = queue.shift()

@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import type { FlareRunner } from "@fedkit/job-packager"
-import { Deferred, Effect, Logger, type Scope } from "effect"
+import { Deferred, Effect, Fiber, Logger, type Scope } from "effect"
 import { connect } from "node:net"
 import * as Inputs from "../../src/Inputs.js"
 import * as Jobs from "../../src/Jobs.js"
@@ -16,6 +16,8 @@ export interface Running {
   readonly jobsDir: string
   /** The server's JSON log lines so far. */
   readonly logs: Array<string>
+  /** Shuts the server down as SIGTERM does, and waits until it has stopped. */
+  readonly stop: Effect.Effect<void>
 }
 
 /** A real server on 127.0.0.1 and a free port, with a fresh jobs folder; stopped when the scope closes. */
@@ -41,7 +43,7 @@ export const startServer = (
       ...(options.maxConcurrentRenders === undefined ? {} : { maxConcurrentRenders: options.maxConcurrentRenders }),
       ...(options.runner === undefined ? {} : { runner: options.runner })
     })
-    yield* Server.serve({
+    const fiber = yield* Server.serve({
       jobs,
       port: 0,
       host: "127.0.0.1",
@@ -55,7 +57,7 @@ export const startServer = (
       Effect.forkScoped
     )
     const url = yield* Deferred.await(listening)
-    return { url, port: Number(new URL(url).port), jobsDir, logs }
+    return { url, port: Number(new URL(url).port), jobsDir, logs, stop: Fiber.interrupt(fiber) }
   }).pipe(Effect.provide(NodeContext.layer))
 
 export interface Answer {
