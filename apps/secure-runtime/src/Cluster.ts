@@ -7,8 +7,20 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect } from "effect"
+import { Console, Data, Effect } from "effect"
 import cluster, { type Worker } from "node:cluster"
+
+/**
+ * A worker exited before any worker was listening; its own error is on stderr.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WorkersFailedToStart extends Data.TaggedError("WorkersFailedToStart")<{ readonly code: number }> {
+  override get message() {
+    return `a worker exited with code ${this.code} before the server was listening; see the error above`
+  }
+}
 
 /**
  * Whether this process is a worker started by {@link primary}.
@@ -22,19 +34,28 @@ export const isWorker = (): boolean => cluster.isWorker
  *
  * @since 0.1.0
  */
-export const primary = (workers: number): Effect.Effect<never> =>
+export const primary = (workers: number): Effect.Effect<never, WorkersFailedToStart> =>
   Effect.gen(function*() {
     let stopping = false
+    let listening = false
     const fork = () => cluster.fork()
-    const url = yield* Effect.async<string>((resume) => {
+    const url = yield* Effect.async<string, WorkersFailedToStart>((resume) => {
       const onListening = (_worker: Worker, address: { readonly address: string | null; readonly port: number }) => {
         cluster.off("listening", onListening)
+        listening = true
         const host = address.address === null || address.address === "" ? "127.0.0.1" : address.address
         resume(Effect.succeed(`http://${host.includes(":") ? `[${host}]` : host}:${address.port}`))
       }
       cluster.on("listening", onListening)
       cluster.on("exit", (worker, code, signal) => {
         if (stopping) return
+        if (!listening) {
+          // A worker that fails before any listens (port in use, bad module) would fail again: restarting it
+          // would loop forever. The worker has said why on stderr.
+          stopping = true
+          for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGTERM")
+          return resume(Effect.fail(new WorkersFailedToStart({ code: code ?? 1 })))
+        }
         process.stderr.write(
           `${
             JSON.stringify({

@@ -132,17 +132,23 @@ describe("secure-runtime serve (a separate process)", () => {
     { timeout: 60_000 }
   )
 
-  it.scopedLive("refuses to start on a port already in use, saying which (exit 1)", () =>
-    Effect.gen(function*() {
-      const taken = yield* startServer()
-      const result = yield* Effect.promise(() =>
-        runCli(serveArgs(mkdtempSync(join(tmpdir(), "fedkit-sr-serve-")), taken.port))
-      )
-      assert.strictEqual(result.code, 1, result.stderr)
-      assert.strictEqual(result.stdout, "")
-      assert.match(result.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${taken.port}: .*EADDRINUSE`))
-      assert.strictEqual((yield* get(taken.url, "/healthz")).status, 200)
-    }))
+  it.scopedLive(
+    "refuses to start on a port already in use, saying which (exit 1), with one worker or several",
+    () =>
+      Effect.gen(function*() {
+        const taken = yield* startServer()
+        for (const workers of [[], ["--workers", "2"]]) {
+          const result = yield* Effect.promise(() =>
+            runCli([...serveArgs(mkdtempSync(join(tmpdir(), "fedkit-sr-serve-")), taken.port), ...workers])
+          )
+          assert.strictEqual(result.code, 1, result.stderr)
+          assert.strictEqual(result.stdout, "")
+          assert.match(result.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${taken.port}: .*EADDRINUSE`))
+        }
+        assert.strictEqual((yield* get(taken.url, "/healthz")).status, 200)
+      }),
+    { timeout: 30_000 }
+  )
 
   it.live("refuses to start on a module that is not a runtime, saying what is missing (exit 1)", () =>
     Effect.gen(function*() {
