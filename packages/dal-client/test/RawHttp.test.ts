@@ -175,6 +175,26 @@ describe("the download connection (real servers on loopback)", () => {
       assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(dest)), [])
     }))
 
+  it.scopedLive("an invalid response that echoes the token is reported without it", () =>
+    Effect.gen(function*() {
+      const tcp = createTcpServer((socket) => {
+        socket.once("data", (request) => {
+          const authorization = /authorization: ([^\r]*)/i.exec(request.toString("latin1"))?.[1] ?? ""
+          socket.end(`HTTP/1.1 200 OK\r\n${authorization}\r\n\r\n`)
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void tcp.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => tcp.close())
+      )
+      const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/`
+      const client = yield* makeClient(url, { f: key }, { retries: 0 })
+      const error = yield* client.downloadFile(key, NodePath.join(yield* tempDir, "x.bin")).pipe(Effect.flip)
+      assert.include(error.message, "malformed header line")
+      assert.include(error.message, "<redacted>")
+      assert.notInclude(error.message, TOKEN)
+    }))
+
   it.scopedLive("a token with a line break is refused before anything is sent", () =>
     Effect.gen(function*() {
       const pool = RawHttp.makePool()

@@ -246,13 +246,15 @@ export const make = (settings: Settings, agents: Agents, raw: RawHttp.Pool): Htt
     ) {
       return new DalTransportError({ ...subject, reason: `cannot send the request (${code})`, attempts: 1 })
     }
-    if (code === RawHttp.codes.invalid) return transient(subject, reasonOf(cause))
+    // the reason quotes the offending response text, which a hostile server could fill with the token it was sent
+    if (code === RawHttp.codes.invalid) return transient(subject, scrub(reasonOf(cause)))
     return transient(subject, code === undefined ? "connection failed" : `connection failed (${code})`)
   }
 
   const bodyFailure: Http["bodyFailure"] = (subject, cause) => {
     const code = codeOf(cause)
-    if (code === RawHttp.codes.invalid) return transient(subject, reasonOf(cause))
+    // the reason quotes the offending response text, which a hostile server could fill with the token it was sent
+    if (code === RawHttp.codes.invalid) return transient(subject, scrub(reasonOf(cause)))
     if (code === RawHttp.codes.cut) return transient(subject, `connection lost during the body (${reasonOf(cause)})`)
     return code === RawHttp.codes.bodyTimeout
       ? transient(subject, `no body bytes for ${waited} (idle timeout)`)
