@@ -96,6 +96,7 @@ describe("response parser", () => {
     assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), "invalid chunk size")
     assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"), "not followed by CRLF")
     assert.include(refused("SSH-2.0-OpenSSH\r\n\r\n"), "status line")
+    assert.include(refused("HTTP/1.1 100 Continue\r\n\r\n".repeat(9)), "too many interim")
     assert.include(refused(`HTTP/1.1 200 OK\r\nx: ${"a".repeat(Parser.maxHeadBytes)}\r\n\r\n`), "headers over")
   })
 

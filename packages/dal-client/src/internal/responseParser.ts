@@ -10,6 +10,9 @@ export const maxHeadBytes = 64 * 1024
 // A chunk-size line (hex size, optional extensions) longer than this is not HTTP a DAL would send.
 const maxChunkLineBytes = 1024
 
+// Interim (1xx) responses before the real one: a server sending them forever would keep the idle timer from firing.
+const maxInterimResponses = 8
+
 export interface Head {
   readonly status: number
   /** Lower-case names, first value of each. */
@@ -84,6 +87,7 @@ export const make = (handlers: Handlers, method: "GET" | "HEAD" = "GET") => {
   let state: State = { _tag: "Head" }
   let head: Array<number> = []
   let line = ""
+  let interim = 0
 
   const complete = (rest: number): Feed => {
     state = { _tag: "Done" }
@@ -116,7 +120,10 @@ export const make = (handlers: Handlers, method: "GET" | "HEAD" = "GET") => {
           if (byte !== LF || n < 4 || head[n - 2] !== CR || head[n - 3] !== LF || head[n - 4] !== CR) break
           const parsed = parseHead(Buffer.from(head.slice(0, n - 4)).toString("latin1"), method)
           head = []
-          if (parsed === "interim") break
+          if (parsed === "interim") {
+            if (++interim > maxInterimResponses) return { _tag: "Invalid", reason: "too many interim (1xx) responses" }
+            break
+          }
           if ("invalid" in parsed) return { _tag: "Invalid", reason: parsed.invalid }
           const done = startBody(parsed, at)
           if (done !== undefined) return done
