@@ -45,8 +45,6 @@ export const destroyAgents = (agents: Agents): void => {
   agents.https.destroy()
 }
 
-const timeoutError = (code: string): Error => Object.assign(new Error(code), { code })
-
 /** A failure worth another attempt; `final` builds the error to report once attempts run out. */
 export class Transient extends Data.TaggedError("Transient")<{
   readonly final: (attempts: number) => DalError
@@ -151,33 +149,12 @@ const readAll = (body: Readable): Promise<string> =>
     body.once("error", reject)
   })
 
-/** Reads at most `limit` bytes of a body as text, then lets the rest go. */
-const readUpTo = (body: Readable, limit: number): Promise<string> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const done = () => {
-      body.off("data", onData)
-      body.destroy()
-      resolve(Buffer.concat(chunks).toString("utf8"))
-    }
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk)
-      size += chunk.length
-      if (size >= limit) done()
-    }
-    body.on("data", onData)
-    body.once("end", done)
-    body.once("error", done)
-  })
-
 /** How much of an error reply's body is read for its message. */
 const errorTextBytes = 512
 
-const cutError = (): Error =>
-  Object.assign(new Error("the DAL closed the connection mid-body"), { code: RawHttp.codes.cut })
+const cutError = (): Error => RawHttp.codedError(RawHttp.codes.cut, "the DAL closed the connection mid-body")
 
-/** A `node:http` response as a push body, for HTTPS DALs. */
+/** A `node:http` response as a push body (the bulk path of HTTPS DALs, and error texts). */
 const bodyOfMessage = (message: NodeHttp.IncomingMessage): RawHttp.Body => {
   let ended = false
   return {
@@ -313,10 +290,10 @@ export const make = (settings: Settings, agents: Agents, raw: RawHttp.Pool): Htt
         }
         let response: NodeHttp.IncomingMessage | undefined
         req.setTimeout(timeoutMillis, () => {
-          if (response === undefined) return void req.destroy(timeoutError(RawHttp.codes.headersTimeout))
+          if (response === undefined) return void req.destroy(RawHttp.codedError(RawHttp.codes.headersTimeout))
           // the timer fired once and needs activity to fire again: re-arm it for when the consumer resumes
           if (heldBack(response)) return void req.setTimeout(timeoutMillis)
-          response.destroy(timeoutError(RawHttp.codes.bodyTimeout))
+          response.destroy(RawHttp.codedError(RawHttp.codes.bodyTimeout))
         })
         req.on("error", (cause) => {
           if (response === undefined) resume(Effect.fail(requestFailure(subject, request.body !== undefined, cause)))
@@ -338,7 +315,9 @@ export const make = (settings: Settings, agents: Agents, raw: RawHttp.Pool): Htt
       }),
       // A body read to its end leaves the connection in the pool; anything else closes it.
       (reply) => Effect.sync(() => reply.body.complete ? reply.body.resume() : reply.body.destroy())
-    ).pipe(Effect.flatMap((reply) => classify(subject, reply, () => readUpTo(reply.body, errorTextBytes))))
+    ).pipe(
+      Effect.flatMap((reply) => classify(subject, reply, () => readBodyUpTo(bodyOfMessage(reply.body), errorTextBytes)))
+    )
 
   const requestHeaders = (headers: Readonly<Record<string, string>>) => ({
     ...headers,

@@ -26,7 +26,8 @@ export const codes = {
   invalid: "FEDKIT_INVALID_RESPONSE"
 } as const
 
-const failure = (code: string, message: string = code): Error => Object.assign(new Error(message), { code })
+/** An error carrying one of {@link codes} (or a Node error code). */
+export const codedError = (code: string, message: string = code): Error => Object.assign(new Error(message), { code })
 
 /** Receives body bytes once attached; see {@link Body}. */
 export interface BodyConsumer {
@@ -99,7 +100,7 @@ export const makePool = (): Pool => {
     connection.socket.on("timeout", () => connection.onIdle())
     connection.socket.on("error", gone)
     // one error object per connection, made when it ends: not on every request
-    const closed = () => gone(failure(codes.cut, closedMessage))
+    const closed = () => gone(codedError(codes.cut, closedMessage))
     connection.socket.on("end", closed)
     connection.socket.on("close", closed)
     return connection
@@ -139,7 +140,7 @@ export const makePool = (): Pool => {
     const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`]
     for (const [name, value] of Object.entries(headers)) {
       if (unsafeHeaderValue.test(value)) {
-        done(failure("ERR_INVALID_CHAR", `invalid character in header ${name}`))
+        done(codedError("ERR_INVALID_CHAR", `invalid character in header ${name}`))
         return () => {}
       }
       lines.push(`${name}: ${value}`)
@@ -213,7 +214,7 @@ export const makePool = (): Pool => {
                   BufferPool.giveBack(early.buffer)
                   early = undefined
                 }
-                if (outcome === undefined) end(failure(codes.cut, "the body was abandoned"))
+                if (outcome === undefined) end(codedError(codes.cut, "the body was abandoned"))
               }
             }
           })
@@ -222,7 +223,7 @@ export const makePool = (): Pool => {
           if (consumer === undefined || early !== undefined) {
             early ??= { buffer: BufferPool.take(), used: 0 }
             // cannot happen while reads are smaller than a pooled buffer and the socket pauses at the head
-            if (early.used + to - from > early.buffer.length) return end(failure(codes.invalid, "body overran"))
+            if (early.used + to - from > early.buffer.length) return end(codedError(codes.invalid, "body overran"))
             early.buffer.set(bytes.subarray(from, to), early.used)
             early.used += to - from
           } else if (!consumer.onBody(bytes, from, to)) {
@@ -236,7 +237,7 @@ export const makePool = (): Pool => {
         received = true
         const fed = parser.feed(connection.buffer, 0, length)
         if (fed._tag === "Invalid") {
-          const cause = failure(codes.invalid, `invalid HTTP response: ${fed.reason}`)
+          const cause = codedError(codes.invalid, `invalid HTTP response: ${fed.reason}`)
           if (head === undefined) {
             abort()
             done(cause)
@@ -245,7 +246,7 @@ export const makePool = (): Pool => {
         }
         if (fed._tag === "Complete") {
           if (fed.rest !== length) {
-            end(failure(codes.invalid, "bytes after the response"))
+            end(codedError(codes.invalid, "bytes after the response"))
             return false
           }
           if (consumer === undefined || early !== undefined) return false
@@ -267,16 +268,16 @@ export const makePool = (): Pool => {
           return done(cause)
         }
         if (parser.end()) return end(undefined)
-        end(cause.message === closedMessage ? failure(codes.cut, "the DAL closed the connection mid-body") : cause)
+        end(cause.message === closedMessage ? codedError(codes.cut, "the DAL closed the connection mid-body") : cause)
       }
       connection.onIdle = () => {
         if (head === undefined) {
           abort()
-          return done(failure(codes.headersTimeout))
+          return done(codedError(codes.headersTimeout))
         }
         // held back by the consumer (the disk): silence is not the DAL's fault; wait again once it catches up
         if (paused) return void socket.setTimeout(timeoutMillis)
-        end(failure(codes.bodyTimeout))
+        end(codedError(codes.bodyTimeout))
       }
       socket.setTimeout(timeoutMillis)
       socket.write(request)

@@ -104,6 +104,14 @@ export const make = (handlers: Handlers, method: "GET" | "HEAD" = "GET") => {
     return undefined
   }
 
+  /** Hands out as much of the `left` bytes as `buffer[at, end)` holds; answers where the next byte is. */
+  const handOut = (sized: { left: number }, buffer: Uint8Array, at: number, end: number): number => {
+    const take = Math.min(sized.left, end - at)
+    handlers.onBody(buffer, at, at + take)
+    sized.left -= take
+    return at + take
+  }
+
   /** Feeds `buffer[start, end)`. */
   const feed = (buffer: Uint8Array, start: number, end: number): Feed => {
     let at = start
@@ -129,14 +137,10 @@ export const make = (handlers: Handlers, method: "GET" | "HEAD" = "GET") => {
           if (done !== undefined) return done
           break
         }
-        case "Sized": {
-          const take = Math.min(state.left, end - at)
-          handlers.onBody(buffer, at, at + take)
-          at += take
-          state.left -= take
+        case "Sized":
+          at = handOut(state, buffer, at, end)
           if (state.left === 0) return complete(at)
           break
-        }
         case "UntilClose":
           handlers.onBody(buffer, at, end)
           at = end
@@ -164,14 +168,10 @@ export const make = (handlers: Handlers, method: "GET" | "HEAD" = "GET") => {
           state = left === 0 ? { _tag: "Trailers" } : { _tag: "ChunkData", left }
           break
         }
-        case "ChunkData": {
-          const take = Math.min(state.left, end - at)
-          handlers.onBody(buffer, at, at + take)
-          at += take
-          state.left -= take
+        case "ChunkData":
+          at = handOut(state, buffer, at, end)
           if (state.left === 0) state = { _tag: "ChunkDataEnd" }
           break
-        }
         case "ChunkDataEnd": {
           const byte = buffer[at++]!
           line += String.fromCharCode(byte)
