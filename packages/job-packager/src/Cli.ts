@@ -12,7 +12,6 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import type { CommandExecutor } from "@effect/platform"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
 import { createRequire } from "node:module"
 import * as FlareInstallation from "./FlareInstallation.js"
@@ -237,7 +236,7 @@ const runnerLayer = (args: {
   Layer.Layer<
     FlareRunner.FlareRunner,
     never,
-    FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+    FlareRunner.RunnerContext
   >,
   CliInputError
 > => {

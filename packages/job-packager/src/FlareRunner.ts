@@ -13,7 +13,9 @@
  *
  * @since 0.1.0
  */
+import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Context, type Duration, Effect, type Option, type Redacted, Schema } from "effect"
+import type * as FlareInstallation from "./FlareInstallation.js"
 import type * as JobPackage from "./JobPackage.js"
 import type * as JobStore from "./JobStore.js"
 import type * as JobZip from "./JobZip.js"
@@ -23,6 +25,19 @@ import type * as JobZip from "./JobZip.js"
  * @category models
  */
 export type Target = "simulator" | "poc" | "remote"
+
+/**
+ * What the runners of this package (simulator, POC, remote) need to be built: the FLARE installation and the
+ * platform's file system, paths and command executor.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RunnerContext =
+  | FlareInstallation.FlareInstallation
+  | FileSystem.FileSystem
+  | Path.Path
+  | CommandExecutor.CommandExecutor
 
 /**
  * One FLARE site (a Compute Gateway) and what its processes find in their environment, as a real gateway provides

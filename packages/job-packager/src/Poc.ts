@@ -18,10 +18,16 @@
  *
  * @since 0.1.0
  */
-import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import { Command, FileSystem, Path } from "@effect/platform"
 import { Duration, Effect, Layer, Option } from "effect"
-import type * as FlareInstallation from "./FlareInstallation.js"
-import { FlareCommandFailed, FlareRunner, InvalidRunRequest, type Runner, RunTimedOut } from "./FlareRunner.js"
+import {
+  FlareCommandFailed,
+  FlareRunner,
+  InvalidRunRequest,
+  type Runner,
+  type RunnerContext,
+  RunTimedOut
+} from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import * as run from "./internal/run.js"
@@ -97,7 +103,7 @@ export const make = (
 ): Effect.Effect<
   Runner,
   never,
-  FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  RunnerContext
 > => {
   const startTimeout = options.startTimeout ?? Duration.minutes(2)
   const stopTimeout = options.stopTimeout ?? Duration.minutes(1)
@@ -249,5 +255,5 @@ export const layer = (
 ): Layer.Layer<
   FlareRunner,
   never,
-  FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  RunnerContext
 > => Layer.effect(FlareRunner, make(options))

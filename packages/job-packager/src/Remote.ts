@@ -8,10 +8,9 @@
  *
  * @since 0.1.0
  */
-import { type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import { type Duration, Effect, Layer } from "effect"
-import type * as FlareInstallation from "./FlareInstallation.js"
-import { FlareRunner, InvalidRunRequest, type Runner } from "./FlareRunner.js"
+import { FlareRunner, InvalidRunRequest, type Runner, type RunnerContext } from "./FlareRunner.js"
 import * as run from "./internal/run.js"
 import * as session from "./internal/session.js"
 
@@ -39,7 +38,7 @@ export const make = (
 ): Effect.Effect<
   Runner,
   never,
-  FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  RunnerContext
 > =>
   run.runner({
     target: "remote",
@@ -98,5 +97,5 @@ export const layer = (
 ): Layer.Layer<
   FlareRunner,
   never,
-  FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  RunnerContext
 > => Layer.effect(FlareRunner, make(options))

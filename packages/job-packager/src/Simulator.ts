@@ -12,10 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import { Command, FileSystem, Path } from "@effect/platform"
 import { type Duration, Effect, Layer, Option } from "effect"
-import type * as FlareInstallation from "./FlareInstallation.js"
-import { FlareCommandFailed, FlareRunner, type Runner, RunTimedOut } from "./FlareRunner.js"
+import { FlareCommandFailed, FlareRunner, type Runner, type RunnerContext, RunTimedOut } from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import { SIMULATOR_LAUNCHER } from "./internal/python.js"
@@ -42,7 +41,7 @@ export const make = (
 ): Effect.Effect<
   Runner,
   never,
-  FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  RunnerContext
 > =>
   run.runner({
     target: "simulator",
@@ -162,5 +161,5 @@ export const layer = (
 ): Layer.Layer<
   FlareRunner,
   never,
-  FlareInstallation.FlareInstallation | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+  RunnerContext
 > => Layer.effect(FlareRunner, make(options))
