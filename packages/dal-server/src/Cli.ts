@@ -41,6 +41,10 @@ const pageSize = Options.integer("page-size").pipe(
   Options.withDefault(1000),
   Options.withDescription("Keys per listing page")
 )
+const latencyMs = Options.integer("latency-ms").pipe(
+  Options.withDefault(0),
+  Options.withDescription("Wait this many milliseconds before answering each request (imitates object storage)")
+)
 const derivedDir = Options.directory("derived-dir").pipe(
   Options.optional,
   Options.withDescription("Where derived-data uploads are stored (default ROOT/derived)")
@@ -53,7 +57,7 @@ const loadOptional = <A>(
 
 export const command = Command.make(
   "fedkit-dal-server",
-  { root, port, host, tokens, policies, faults, pageSize, derivedDir },
+  { root, port, host, tokens, policies, faults, pageSize, latencyMs, derivedDir },
   (args) =>
     Effect.gen(function*() {
       const grants = yield* loadOptional(args.tokens, TokenFile.load)
@@ -64,6 +68,7 @@ export const command = Command.make(
         host: args.host,
         port: args.port,
         pageSize: args.pageSize,
+        latencyMillis: args.latencyMs,
         ...(Option.isSome(args.derivedDir) ? { derivedDir: args.derivedDir.value } : {}),
         ...(grants === undefined ? {} : { tokens: grants }),
         ...(policyMap === undefined ? {} : { policies: policyMap }),

@@ -72,6 +72,11 @@ export interface Options {
   /** Key or folder key (ending in "/") → policy JSON. The key's own policy wins, then the nearest folder's. */
   readonly policies?: Record<string, unknown>
   readonly faults?: ReadonlyArray<FaultRule>
+  /**
+   * Wait this long before answering each request (after reading its headers), to imitate a DAL in front of object
+   * storage, where every request pays a round trip. Default 0.
+   */
+  readonly latencyMillis?: number
 }
 
 /** A running server. */
@@ -96,6 +101,10 @@ const checkOptions = (options: Options) =>
     const pageSize = options.pageSize ?? 1000
     if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
       return yield* invalid(`pageSize must be a positive integer, got ${pageSize}`)
+    }
+    const latencyMillis = options.latencyMillis ?? 0
+    if (!Number.isSafeInteger(latencyMillis) || latencyMillis < 0) {
+      return yield* invalid(`latencyMillis must be a non-negative integer, got ${latencyMillis}`)
     }
     const port = options.port ?? 0
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -127,6 +136,7 @@ const checkOptions = (options: Options) =>
     }
     return {
       pageSize,
+      latencyMillis,
       port,
       host: options.host ?? "127.0.0.1",
       rootReal,
@@ -152,6 +162,7 @@ export const start = (options: Options): Effect.Effect<Running, DalServerError, 
       rootReal: checked.rootReal,
       derivedDir: checked.derivedDir,
       pageSize: checked.pageSize,
+      latencyMillis: checked.latencyMillis,
       auth: options.tokens === undefined ? undefined : makeAuthenticator(options.tokens),
       policies: checked.policies,
       faults: faults.makeFaults(options.faults ?? []),

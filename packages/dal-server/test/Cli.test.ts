@@ -156,11 +156,13 @@ describe("fedkit-dal-server CLI", () => {
       assert.notInclude(cli.stderr().toLowerCase(), "authorization")
     }))
 
-  it.scopedLive("without --tokens it serves everyone and says so loudly; SIGINT stops it", () =>
+  it.scopedLive("without --tokens it serves everyone and says so loudly; --latency-ms delays answers; SIGINT stops it", () =>
     Effect.gen(function*() {
       const { root } = yield* fixture
-      const cli = yield* spawnCli(["--root", root])
+      const cli = yield* spawnCli(["--root", root, "--latency-ms", "300"])
+      const started = performance.now()
       const reply = yield* request(cli.url, "/datasets/s3://bucket/folder/b.csv")
+      assert.isAtLeast(performance.now() - started, 300)
       assert.strictEqual(reply.body.toString(), "b")
       assert.strictEqual(yield* stop(cli, "SIGINT"), 0)
       const warning = cli.stderr().split("\n").find((line) => line.includes("AUTHENTICATION DISABLED"))

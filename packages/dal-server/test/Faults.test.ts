@@ -146,4 +146,18 @@ describe("fault injection", () => {
           )
         })
     ))
+
+  it.live("latencyMillis delays every answer, errors included, by at least that long", () =>
+    DalServer.DalServer.pipe(
+      Effect.flatMap((s) =>
+        Effect.gen(function*() {
+          for (const target of ["/datasets/s3://data/b.txt", "/datasets/s3://data/missing", "/nowhere"]) {
+            const started = performance.now()
+            const reply = yield* request(s.url, target)
+            assert.isAtLeast(performance.now() - started, 250, `${target} answered ${reply.status} too early`)
+          }
+        })
+      ),
+      Effect.provide(quiet(DalServer.layerTest({ files, latencyMillis: 250 })))
+    ))
 })

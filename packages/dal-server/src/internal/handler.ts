@@ -56,6 +56,7 @@ export interface HandlerConfig {
   /** Absolute, not necessarily existing yet: created on the first upload. */
   readonly derivedDir: string
   readonly pageSize: number
+  readonly latencyMillis: number
   readonly auth: Authenticator | undefined
   readonly policies: ReadonlyMap<string, unknown>
   readonly faults: Faults
@@ -577,7 +578,8 @@ export const handle = (config: HandlerConfig, req: IncomingMessage, res: ServerR
       }))
     )
   })
-  return route(ex).pipe(
+  const answer = config.latencyMillis > 0 ? Effect.zipRight(Effect.sleep(config.latencyMillis), route(ex)) : route(ex)
+  return answer.pipe(
     Effect.catchTags({
       HttpError: (e) => errorResponse(ex, e),
       BadRequest: (e) => errorResponse(ex, e),
