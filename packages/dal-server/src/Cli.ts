@@ -41,6 +41,17 @@ const pageSize = Options.integer("page-size").pipe(
   Options.withDefault(1000),
   Options.withDescription("Keys per listing page")
 )
+const folderEntries = Options.boolean("folder-entries").pipe(
+  Options.withDescription("List folder keys too (the tutorial's shape; the official Python client cannot use it)")
+)
+const pageLinks = Options.choice("page-links", ["suffix", "rfc8288"]).pipe(
+  Options.withDefault("suffix" as const),
+  Options.withDescription("Next-page Link form: the bare suffix the official client appends, or RFC 8288 <URL>")
+)
+const publicUrl = Options.text("public-url").pipe(
+  Options.optional,
+  Options.withDescription("Base URL clients reach this server at, for RFC 8288 links (default: the listening URL)")
+)
 const latencyMs = Options.integer("latency-ms").pipe(
   Options.withDefault(0),
   Options.withDescription("Wait this many milliseconds before answering each request (imitates object storage)")
@@ -57,7 +68,20 @@ const loadOptional = <A>(
 
 export const command = Command.make(
   "fedkit-dal-server",
-  { root, port, host, tokens, policies, faults, pageSize, latencyMs, derivedDir },
+  {
+    root,
+    port,
+    host,
+    tokens,
+    policies,
+    faults,
+    pageSize,
+    folderEntries,
+    pageLinks,
+    publicUrl,
+    latencyMs,
+    derivedDir
+  },
   (args) =>
     Effect.gen(function*() {
       const grants = yield* loadOptional(args.tokens, TokenFile.load)
@@ -68,6 +92,9 @@ export const command = Command.make(
         host: args.host,
         port: args.port,
         pageSize: args.pageSize,
+        folderEntries: args.folderEntries,
+        pageLinks: args.pageLinks,
+        ...(Option.isSome(args.publicUrl) ? { publicUrl: args.publicUrl.value } : {}),
         latencyMillis: args.latencyMs,
         ...(Option.isSome(args.derivedDir) ? { derivedDir: args.derivedDir.value } : {}),
         ...(grants === undefined ? {} : { tokens: grants }),

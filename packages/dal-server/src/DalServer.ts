@@ -63,8 +63,20 @@ export interface Options {
   readonly host?: string
   /** Default 0: a free port (read it from `url`). */
   readonly port?: number
-  /** Keys per listing page; more follow through a `Link: <…>; rel="next"` header. Default 1000. */
+  /** Keys per listing page; more follow through a `Link` header (see `pageLinks`). Default 1000. */
   readonly pageSize?: number
+  /**
+   * List folder keys (`s3://b/dir/sub/`) beside file keys, the shape the platform tutorial shows. Default false:
+   * file keys only, since the official Python client fetches every listed key as a file.
+   */
+  readonly folderEntries?: boolean
+  /**
+   * The form of the next-page `Link` header. `suffix` (default): the bare `s3://b/dir/?cursor=…` that the official
+   * Python client appends to `{APH_API_DAL_URL}datasets/`. `rfc8288`: `<{publicUrl}datasets/…?cursor=…>; rel="next"`.
+   */
+  readonly pageLinks?: "suffix" | "rfc8288"
+  /** Base URL clients reach this server at (e.g. behind a proxy), for `rfc8288` links. Default: the listening URL. */
+  readonly publicUrl?: string
   /** Where `PUT dataset/{name}/{file}` stores files. Default `ROOT/derived` (so uploads read back as `s3://derived/…`). */
   readonly derivedDir?: string
   /** Without tokens, authentication is disabled (a warning is logged). An empty array refuses every request. */
@@ -106,6 +118,7 @@ const checkOptions = (options: Options) =>
     if (!Number.isSafeInteger(latencyMillis) || latencyMillis < 0) {
       return yield* invalid(`latencyMillis must be a non-negative integer, got ${latencyMillis}`)
     }
+    const publicUrl = options.publicUrl === undefined ? undefined : yield* checkPublicUrl(options.publicUrl)
     const port = options.port ?? 0
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       return yield* invalid(`port must be an integer from 0 to 65535, got ${port}`)
@@ -136,6 +149,7 @@ const checkOptions = (options: Options) =>
     }
     return {
       pageSize,
+      publicUrl,
       latencyMillis,
       port,
       host: options.host ?? "127.0.0.1",
@@ -144,6 +158,14 @@ const checkOptions = (options: Options) =>
       policies: new Map(Object.entries(policies))
     }
   })
+
+const checkPublicUrl = (publicUrl: string) => {
+  const parsed = URL.canParse(publicUrl) ? new URL(publicUrl) : undefined
+  return parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
+      parsed.search !== "" || parsed.hash !== ""
+    ? Effect.fail(invalid(`publicUrl must be an http(s) URL without query or fragment, got ${publicUrl}`))
+    : Effect.succeed(parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`)
+}
 
 const urlHost = (host: string): string => {
   // a wildcard address is not something a client can connect to; loopback is
@@ -158,10 +180,17 @@ export const start = (options: Options): Effect.Effect<Running, DalServerError, 
     const checked = yield* checkOptions(options)
     const log = yield* Ref.make(Chunk.empty<RequestLogEntry>())
     const run = yield* FiberSet.makeRuntime<never>()
+    // known once listening; requests cannot arrive before
+    let url = ""
     const config = {
       rootReal: checked.rootReal,
       derivedDir: checked.derivedDir,
-      pageSize: checked.pageSize,
+      listing: {
+        pageSize: checked.pageSize,
+        folderEntries: options.folderEntries ?? false,
+        pageLinks: options.pageLinks ?? "suffix",
+        publicUrl: () => checked.publicUrl ?? url
+      },
       latencyMillis: checked.latencyMillis,
       auth: options.tokens === undefined ? undefined : makeAuthenticator(options.tokens),
       policies: checked.policies,
@@ -200,7 +229,7 @@ export const start = (options: Options): Effect.Effect<Running, DalServerError, 
         })
     )
     const { port } = server.address() as AddressInfo
-    const url = `http://${urlHost(checked.host)}:${port}/`
+    url = `http://${urlHost(checked.host)}:${port}/`
     yield* Effect.logInfo("listening").pipe(
       Effect.annotateLogs({ url, root: checked.rootReal, derivedDir: checked.derivedDir, pageSize: checked.pageSize })
     )

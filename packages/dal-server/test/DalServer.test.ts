@@ -241,7 +241,7 @@ layer(quiet(DalServer.layerTest({ files, policies })), { excludeTestServices: tr
 })
 
 layer(quiet(DalServer.layerTest({ files, policies })), { excludeTestServices: true })("listing and policies", (it) => {
-  it.effect("a folder key lists every entry below it, recursively, sorted, folders ending in /", () =>
+  it.effect("a folder key lists every file below it, recursively, sorted, and no folder keys", () =>
     Effect.gen(function*() {
       const { url } = yield* DalServer.DalServer
       const reply = yield* request(url, "/datasets/s3://data/tree/")
@@ -250,10 +250,7 @@ layer(quiet(DalServer.layerTest({ files, policies })), { excludeTestServices: tr
       assert.isUndefined(header(reply, "link"))
       assert.deepStrictEqual(json(reply), [
         "s3://data/tree/a.csv",
-        "s3://data/tree/empty/",
-        "s3://data/tree/sub/",
         "s3://data/tree/sub/b.csv",
-        "s3://data/tree/sub/deeper/",
         "s3://data/tree/sub/deeper/c.csv",
         "s3://data/tree/z.csv"
       ])
@@ -265,9 +262,8 @@ layer(quiet(DalServer.layerTest({ files, policies })), { excludeTestServices: tr
     Effect.gen(function*() {
       const { url } = yield* DalServer.DalServer
       const listed = json(yield* request(url, `/datasets/${enc("s3://data/special/")}`)) as Array<string>
-      const listedFiles = listed.filter((key) => !key.endsWith("/"))
-      assert.sameMembers(listedFiles, special)
-      for (const key of listedFiles) {
+      assert.sameMembers(listed, special)
+      for (const key of listed) {
         const reply = yield* request(url, `/datasets/${enc(key)}`)
         assert.strictEqual(reply.body.toString("utf8"), `content of ${key}`)
       }
@@ -295,63 +291,105 @@ layer(quiet(DalServer.layerTest({ files, policies })), { excludeTestServices: tr
     }))
 })
 
-layer(quiet(DalServer.layerTest({ files, pageSize: 3 })), { excludeTestServices: true })("pagination", (it) => {
-  it.effect("pages follow Link rel=next until the whole listing is returned, in order", () =>
+layer(quiet(DalServer.layerTest({ files, folderEntries: true })), { excludeTestServices: true })(
+  "listing with folder entries",
+  (it) => {
+    it.effect("folderEntries lists folders too, ending in /, in key order", () =>
+      Effect.gen(function*() {
+        const { url } = yield* DalServer.DalServer
+        assert.deepStrictEqual(json(yield* request(url, "/datasets/s3://data/tree/")), [
+          "s3://data/tree/a.csv",
+          "s3://data/tree/empty/",
+          "s3://data/tree/sub/",
+          "s3://data/tree/sub/b.csv",
+          "s3://data/tree/sub/deeper/",
+          "s3://data/tree/sub/deeper/c.csv",
+          "s3://data/tree/z.csv"
+        ])
+      }))
+  }
+)
+
+const allFiles = [
+  "s3://data/big.bin",
+  "s3://data/empty.txt",
+  "s3://data/hello.txt",
+  "s3://data/special/100%/ünï €.txt",
+  "s3://data/special/a+b&c=d;e'f.txt",
+  "s3://data/special/some dir/file #1?.csv",
+  "s3://data/tree/a.csv",
+  "s3://data/tree/sub/b.csv",
+  "s3://data/tree/sub/deeper/c.csv",
+  "s3://data/tree/z.csv"
+]
+
+/** Every page of a listing, following each `Link` with `follow` (header value, current URL) until there is none. */
+const allPages = (url: string, first: string, follow: (link: string, current: string) => string) =>
+  Effect.gen(function*() {
+    const pages: Array<Array<string>> = []
+    let next: string | undefined = `${url}datasets/${first}`
+    while (next !== undefined) {
+      const target = new URL(next)
+      const reply = yield* request(url, target.pathname + target.search)
+      assert.strictEqual(reply.status, 200)
+      pages.push(json(reply) as Array<string>)
+      const link = header(reply, "link")
+      next = link === undefined ? undefined : follow(link, next)
+    }
+    return pages
+  })
+
+layer(quiet(DalServer.layerTest({ files, pageSize: 2 })), { excludeTestServices: true })("pagination", (it) => {
+  it.effect("the Link header is the bare suffix the official client appends to {APH_API_DAL_URL}datasets/", () =>
     Effect.gen(function*() {
       const { url } = yield* DalServer.DalServer
-      const pages: Array<Array<string>> = []
-      let next: string | undefined = `${url}datasets/s3://data/`
-      while (next !== undefined) {
-        const target = new URL(next)
-        const reply = yield* request(url, target.pathname + target.search)
-        assert.strictEqual(reply.status, 200)
-        pages.push(json(reply) as Array<string>)
-        const link = header(reply, "link")
-        if (link === undefined) break
-        const match = /^<([^>]+)>; rel="next"$/.exec(link)
-        assert.isNotNull(match, link)
-        next = new URL(match![1]!, next).href
-      }
-      assert.isTrue(pages.slice(0, -1).every((page) => page.length === 3))
-      const all = pages.flat()
-      const expected = [
-        "s3://data/big.bin",
-        "s3://data/empty.txt",
-        "s3://data/hello.txt",
-        "s3://data/special/",
-        "s3://data/special/100%/",
-        "s3://data/special/100%/ünï €.txt",
-        "s3://data/special/a+b&c=d;e'f.txt",
-        "s3://data/special/some dir/",
-        "s3://data/special/some dir/file #1?.csv",
-        "s3://data/tree/",
-        "s3://data/tree/a.csv",
-        "s3://data/tree/empty/",
-        "s3://data/tree/sub/",
-        "s3://data/tree/sub/b.csv",
-        "s3://data/tree/sub/deeper/",
-        "s3://data/tree/sub/deeper/c.csv",
-        "s3://data/tree/z.csv"
-      ]
-      assert.deepStrictEqual(all, expected)
-      assert.strictEqual(pages.length, Math.ceil(expected.length / 3))
+      const links: Array<string> = []
+      const pages = yield* allPages(url, "s3://data/", (link) => {
+        links.push(link)
+        assert.match(link, /^s3:\/\/data\/\?cursor=[A-Za-z0-9_-]+$/)
+        return `${url}datasets/${link}`
+      })
+      assert.isTrue(pages.every((page) => page.length === 2))
+      assert.deepStrictEqual(pages.flat(), allFiles)
+      assert.strictEqual(links.length, allFiles.length / 2 - 1)
     }))
 
-  it.effect("the Link URL is absolute, keeps the folder key encoded, and survives a special-character folder", () =>
+  it.effect("pages of a folder of special-character names join up through suffix links", () =>
     Effect.gen(function*() {
       const { url } = yield* DalServer.DalServer
-      const first = yield* request(url, `/datasets/${enc("s3://data/special/")}`)
+      const pages = yield* allPages(url, enc("s3://data/special/some dir/"), (link) => `${url}datasets/${link}`)
+      assert.deepStrictEqual(pages.flat(), ["s3://data/special/some dir/file #1?.csv"])
+      const links: Array<string> = []
+      const specialPages = yield* allPages(url, enc("s3://data/special/"), (link) => {
+        links.push(link)
+        return `${url}datasets/${link}`
+      })
+      assert.deepStrictEqual(specialPages.flat(), special.slice().sort())
+      assert.strictEqual(links.length, 1)
+      assert.match(links[0]!, /^s3:\/\/data\/special\/\?cursor=[\w-]+$/)
+    }))
+})
+
+layer(
+  quiet(DalServer.layerTest({ files, pageSize: 2, pageLinks: "rfc8288", publicUrl: "https://dal.example/gw/" })),
+  { excludeTestServices: true }
+)("pagination with RFC 8288 links", (it) => {
+  it.effect("the Link is <publicUrl/datasets/…>; rel=next whatever Host the request carried", () =>
+    Effect.gen(function*() {
+      const { url } = yield* DalServer.DalServer
+      const first = yield* request(url, `/datasets/${enc("s3://data/special/")}`, {
+        headers: { host: "attacker.example" }
+      })
       const link = header(first, "link") ?? ""
-      assert.isTrue(link.startsWith(`<${url}datasets/s3://data/special/?`), link)
-      const next = new URL(/^<([^>]+)>/.exec(link)![1]!)
-      const second = yield* request(url, next.pathname + next.search)
-      assert.deepStrictEqual([...(json(first) as Array<string>), ...(json(second) as Array<string>)], [
-        "s3://data/special/100%/",
+      assert.match(link, /^<https:\/\/dal\.example\/gw\/datasets\/s3:\/\/data\/special\/\?cursor=[\w-]+>; rel="next"$/)
+      const pages = yield* allPages(url, enc("s3://data/special/"), (value) => {
+        const next = new URL(/^<([^>]+)>; rel="next"$/.exec(value)![1]!)
+        return `${url}${next.pathname.replace("/gw/", "")}${next.search}`
+      })
+      assert.deepStrictEqual(pages.flat(), [
         "s3://data/special/100%/ünï €.txt",
         "s3://data/special/a+b&c=d;e'f.txt",
-        "s3://data/special/some dir/",
         "s3://data/special/some dir/file #1?.csv"
       ])
-      assert.isUndefined(second.headers.link)
     }))
 })

@@ -45,7 +45,6 @@ layer(quiet(DalServer.layerTest({ files: { "s3://data/x.txt": "x" } })), { exclu
         assert.strictEqual(entry?.outcome, "complete")
         const listing = yield* request(url, "/datasets/s3://derived/model-output_1/")
         assert.deepStrictEqual(json(listing), [
-          "s3://derived/model-output_1/metrics/",
           "s3://derived/model-output_1/metrics/final scores.csv"
         ])
       }))

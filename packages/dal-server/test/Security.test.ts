@@ -167,12 +167,7 @@ layer(quiet(escapeLayer), { excludeTestServices: true })("path traversal", (it) 
     Effect.gen(function*() {
       const { url } = yield* DalServer.DalServer
       const listed = json(yield* request(url, "/datasets/s3://data/")) as Array<string>
-      assert.deepStrictEqual(listed, [
-        "s3://data/hello.txt",
-        "s3://data/inner/",
-        "s3://data/inner/alias.txt",
-        "s3://data/inner/loop/"
-      ])
+      assert.deepStrictEqual(listed, ["s3://data/hello.txt", "s3://data/inner/alias.txt"])
       // a symlink inside the root is served
       const alias = yield* request(url, "/datasets/s3://data/inner/alias.txt")
       assert.strictEqual(alias.body.toString(), "hello")

@@ -51,11 +51,21 @@ export interface RequestLogEntry {
   readonly outcome: "complete" | "aborted"
 }
 
+export interface ListingConfig {
+  readonly pageSize: number
+  /** List folders too (`s3://b/dir/sub/`), as the platform tutorial shows; the official client cannot handle them. */
+  readonly folderEntries: boolean
+  /** `suffix`: the bare `<key>?cursor=…` the official client appends to `datasets/`; `rfc8288`: `<URL>; rel="next"`. */
+  readonly pageLinks: "suffix" | "rfc8288"
+  /** Base URL (trailing slash) of `rfc8288` links: configured, never taken from a request's `Host` header. */
+  readonly publicUrl: () => string
+}
+
 export interface HandlerConfig {
   readonly rootReal: string
   /** Absolute, not necessarily existing yet: created on the first upload. */
   readonly derivedDir: string
-  readonly pageSize: number
+  readonly listing: ListingConfig
   readonly latencyMillis: number
   readonly auth: Authenticator | undefined
   readonly policies: ReadonlyMap<string, unknown>
@@ -383,19 +393,21 @@ const decodeCursor = (cursor: string | null) =>
 
 const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultRequest: FaultRequest) =>
   Effect.gen(function*() {
-    const { rootReal, pageSize } = ex.config
+    const { listing, rootReal } = ex.config
     const folder = yield* resolveKey(rootReal, key)
-    const keys = yield* listFolder(rootReal, key.key, folder.real)
+    const entries = yield* listFolder(rootReal, key.key, folder.real)
+    const keys = listing.folderEntries ? entries : entries.filter((entry) => !entry.endsWith("/"))
     const after = decodeCursor(query.get("cursor"))
     const from = after === undefined ? 0 : keys.findIndex((k) => compareKeys(k, after) > 0)
-    const page = from === -1 ? [] : keys.slice(from, from + pageSize)
+    const page = from === -1 ? [] : keys.slice(from, from + listing.pageSize)
     const last = page[page.length - 1]
     const headers: Record<string, string> = {}
-    if (from !== -1 && from + pageSize < keys.length && last !== undefined) {
-      const host = ex.req.headers.host
-      const origin = host !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `http://${host}` : localOrigin(ex.req)
-      const cursor = Buffer.from(last, "utf8").toString("base64url")
-      headers.link = `<${origin}/datasets/${encodeKey(key.key)}?cursor=${cursor}>; rel="next"`
+    if (from !== -1 && from + listing.pageSize < keys.length && last !== undefined) {
+      const next = `${encodeKey(key.key)}?cursor=${Buffer.from(last, "utf8").toString("base64url")}`
+      // the official client appends the raw header value to `{APH_API_DAL_URL}datasets/`
+      headers.link = listing.pageLinks === "suffix"
+        ? next
+        : `<${listing.publicUrl()}datasets/${next}>; rel="next"`
     }
     return yield* sendBody(
       ex,
@@ -405,12 +417,6 @@ const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultReque
       faultRequest
     )
   })
-
-/** Where this connection reached us; used when the client sent no usable Host header (HTTP/1.0). */
-const localOrigin = (req: IncomingMessage): string => {
-  const address = req.socket.localAddress ?? "127.0.0.1"
-  return `http://${address.includes(":") ? `[${address}]` : address}:${req.socket.localPort}`
-}
 
 const servePolicy = (ex: Exchange, key: Key) => {
   const { policies } = ex.config
