@@ -101,14 +101,29 @@ describe("fedkit-dal-server CLI", () => {
       assert.notInclude(cli.stderr().toLowerCase(), "authorization")
     }))
 
-  it.scopedLive("without --tokens it serves everyone and says so loudly; --latency-ms delays answers; SIGINT stops it", () =>
+  it.scopedLive("without --tokens it serves everyone and says so loudly; --latency-ms delays answers; limits apply; SIGINT stops it", () =>
     Effect.gen(function*() {
       const { root } = yield* fixture
-      const cli = yield* spawnCli(["--root", root, "--latency-ms", "300"])
+      const cli = yield* spawnCli([
+        "--root",
+        root,
+        "--latency-ms",
+        "300",
+        "--max-upload-bytes",
+        "10",
+        "--max-transfers",
+        "4",
+        "--headers-timeout-ms",
+        "5000",
+        "--idle-timeout-ms",
+        "5000"
+      ])
       const started = performance.now()
       const reply = yield* request(cli.url, "/datasets/s3://bucket/folder/b.csv")
       assert.isAtLeast(performance.now() - started, 300)
       assert.strictEqual(reply.body.toString(), "b")
+      const upload = yield* request(cli.url, "/dataset/out/big.bin", { method: "PUT", body: new Uint8Array(11) })
+      assert.strictEqual(upload.status, 413)
       assert.strictEqual(yield* stop(cli, "SIGINT"), 0)
       const warning = cli.stderr().split("\n").find((line) => line.includes("AUTHENTICATION DISABLED"))
       assert.include(JSON.parse(warning ?? "{}"), { level: "WARN" })

@@ -10,6 +10,7 @@ import { createReadStream, createWriteStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as path from "node:path"
+import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { type Authenticator, type Grant, mayRead } from "./auth.js"
 import {
@@ -24,7 +25,16 @@ import {
   resolveKey
 } from "./disk.js"
 import type { BodyFault, FaultRequest, Faults } from "./faults.js"
-import { BadRequest, enclosingFolders, encodeKey, type Key, parseKey, parseTarget, unsafeSegment } from "./keys.js"
+import {
+  BadRequest,
+  enclosingFolders,
+  encodeKey,
+  type Key,
+  maxPathBytes,
+  parseKey,
+  parseTarget,
+  unsafeSegment
+} from "./keys.js"
 import { chunkBytes, sendFile } from "./sendFile.js"
 
 /** One line of the request log (also what `requests` returns). Never holds a token or the Authorization header. */
@@ -67,6 +77,9 @@ export interface HandlerConfig {
   readonly derivedDir: string
   readonly listing: ListingConfig
   readonly latencyMillis: number
+  /** File downloads and uploads in progress, and how many may be. */
+  readonly transfers: { active: number; readonly max: number }
+  readonly maxUploadBytes: number
   readonly auth: Authenticator | undefined
   readonly policies: ReadonlyMap<string, unknown>
   readonly faults: Faults
@@ -349,6 +362,30 @@ const headerFault = (ex: Exchange, request: FaultRequest) =>
     })
   })
 
+/**
+ * Runs `transfer` holding one of the transfer slots, or answers 503 when all are taken: each slot may hold two read
+ * buffers and a socket's worth of unsent bytes, so the cap bounds what a flood of slow clients can make us hold.
+ */
+const withTransferSlot = <A, E>(ex: Exchange, transfer: Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.suspend(() => {
+      const { transfers } = ex.config
+      if (transfers.active >= transfers.max) {
+        return Effect.fail(
+          new HttpError({
+            status: 503,
+            reason: `the server is busy with ${transfers.max} file transfers (--max-transfers); retry shortly`,
+            headers: { "retry-after": "1" }
+          })
+        )
+      }
+      transfers.active += 1
+      return Effect.void
+    }),
+    () => transfer,
+    () => Effect.sync(() => ex.config.transfers.active -= 1)
+  )
+
 const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
   Effect.gen(function*() {
     const { real, stats } = yield* resolveKey(ex.config.rootReal, key)
@@ -364,6 +401,9 @@ const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
     const range = ifRange !== undefined && ifRange !== etag
       ? { _tag: "Full" as const }
       : parseRange(ex.req.headers.range, stats.size)
+    // a body of many bytes ties up buffers and a socket for a while; headers alone do not
+    const transfer = <A, E>(send: Effect.Effect<A, E>) =>
+      ex.req.method === "HEAD" || stats.size === 0 ? send : withTransferSlot(ex, send)
     switch (range._tag) {
       case "Unsatisfiable":
         return yield* new HttpError({
@@ -372,24 +412,38 @@ const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
           headers: { "content-range": `bytes */${stats.size}` }
         })
       case "Full":
-        return yield* sendBody(ex, 200, common, fileRange(real, 0, stats.size - 1), faultRequest)
+        return yield* transfer(sendBody(ex, 200, common, fileRange(real, 0, stats.size - 1), faultRequest))
       case "Partial":
-        return yield* sendBody(
-          ex,
-          206,
-          {
-            ...common,
-            "content-range": `bytes ${range.start}-${range.end}/${stats.size}`
-          },
-          fileRange(real, range.start, range.end),
-          faultRequest
+        return yield* transfer(
+          sendBody(
+            ex,
+            206,
+            { ...common, "content-range": `bytes ${range.start}-${range.end}/${stats.size}` },
+            fileRange(real, range.start, range.end),
+            faultRequest
+          )
         )
     }
   })
 
-/** The cursor is the last key of the previous page, so pages stay consistent while files are added. */
-const decodeCursor = (cursor: string | null) =>
-  cursor === null ? undefined : Buffer.from(cursor, "base64url").toString("utf8")
+/**
+ * The cursor is the last key of the previous page, so pages stay consistent while files are added. Anything that is
+ * not such a key of this folder, in canonical base64url, was not made by this server.
+ */
+const decodeCursor = (cursor: string | null, folder: Key): Either.Either<string | undefined, BadRequest> => {
+  if (cursor === null) return Either.right(undefined)
+  const decoded = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url") : undefined
+  const key = decoded?.toString("utf8")
+  const valid = decoded !== undefined && key !== undefined && decoded.toString("base64url") === cursor &&
+    Buffer.from(key, "utf8").equals(decoded) && key.startsWith(folder.key) && key !== folder.key
+  return valid ? Either.right(key) : Either.left(
+    new BadRequest({
+      reason: `invalid cursor "${
+        cursor.slice(0, 40)
+      }" for ${folder.key}: follow the Link header of the previous page as sent`
+    })
+  )
+}
 
 const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultRequest: FaultRequest) =>
   Effect.gen(function*() {
@@ -397,7 +451,7 @@ const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultReque
     const folder = yield* resolveKey(rootReal, key)
     const entries = yield* listFolder(rootReal, key.key, folder.real)
     const keys = listing.folderEntries ? entries : entries.filter((entry) => !entry.endsWith("/"))
-    const after = decodeCursor(query.get("cursor"))
+    const after = yield* decodeCursor(query.get("cursor"), key)
     const from = after === undefined ? 0 : keys.findIndex((k) => compareKeys(k, after) > 0)
     const page = from === -1 ? [] : keys.slice(from, from + listing.pageSize)
     const last = page[page.length - 1]
@@ -450,6 +504,27 @@ const read = (ex: Exchange, endpoint: "datasets" | "policies", rest: string, que
 
 const derivedName = /^[A-Za-z0-9_-]{1,128}$/
 
+class UploadTooLarge extends Error {}
+
+/** Passes bytes through until more than `max` have come, then fails the pipeline. */
+const limitBytes = (max: number) => {
+  let seen = 0
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length
+      callback(seen > max ? new UploadTooLarge() : null, seen > max ? undefined : chunk)
+    }
+  })
+}
+
+/** The rest of the body is not read: the connection closes after the answer, so it cannot be mistaken for a request. */
+const tooLarge = (max: number) =>
+  new HttpError({
+    status: 413,
+    reason: `the upload is larger than ${max} bytes (--max-upload-bytes); store less or raise the limit`,
+    headers: { connection: "close" }
+  })
+
 /** Streams the request body to a temp file next to the target, then renames it: readers never see a partial file. */
 const receiveDerived = (ex: Exchange, rest: string) =>
   Effect.gen(function*() {
@@ -469,7 +544,17 @@ const receiveDerived = (ex: Exchange, rest: string) =>
       return yield* new HttpError({ status: 403, reason: `token "${grant.name}" may not write derived data` })
     }
     yield* headerFault(ex, { method, endpoint: "dataset", key: rest })
-    const { derivedDir, rootReal } = ex.config
+    const { derivedDir, maxUploadBytes, rootReal } = ex.config
+    const announced = Number(ex.req.headers["content-length"] ?? 0)
+    if (announced > maxUploadBytes) return yield* tooLarge(maxUploadBytes)
+    const pathBytes = Buffer.byteLength(path.join(derivedDir, name, ...file), "utf8")
+    if (pathBytes >= maxPathBytes) {
+      return yield* new BadRequest({
+        reason: `file name "${
+          file.join("/").slice(0, 40)
+        }…" makes a path of ${pathBytes} bytes; paths are limited to ${maxPathBytes} bytes`
+      })
+    }
     const parent = path.join(derivedDir, name, ...file.slice(0, -1))
     yield* Effect.tryPromise({
       try: () => fs.mkdir(parent, { recursive: true }),
@@ -483,20 +568,26 @@ const receiveDerived = (ex: Exchange, rest: string) =>
     }
     const target = path.join(parentReal.real, file[file.length - 1]!)
     const temp = path.join(parentReal.real, `.fedkit-upload-${randomUUID()}`)
-    yield* Effect.tryPromise({
-      try: async (signal) => {
-        await pipeline(ex.req, createWriteStream(temp, { flags: "wx" }), { signal })
-        // fsync before the rename, so a crash cannot leave a renamed but empty file
-        const handle = await fs.open(temp, "r+")
-        await handle.sync().finally(() => handle.close())
-      },
-      catch: (cause) => new ResponseCut({ reason: `upload interrupted: ${String(cause)}` })
-    }).pipe(
-      Effect.zipRight(Effect.tryPromise({
-        try: () => fs.rename(temp, target),
-        catch: () => new HttpError({ status: 409, reason: `cannot store ${rest}: a folder is in the way` })
-      })),
-      Effect.onError(() => Effect.promise(() => fs.rm(temp, { force: true })))
+    yield* withTransferSlot(
+      ex,
+      Effect.tryPromise({
+        try: async (signal) => {
+          await pipeline(ex.req, limitBytes(maxUploadBytes), createWriteStream(temp, { flags: "wx" }), { signal })
+          // fsync before the rename, so a crash cannot leave a renamed but empty file
+          const handle = await fs.open(temp, "r+")
+          await handle.sync().finally(() => handle.close())
+        },
+        catch: (cause) =>
+          cause instanceof UploadTooLarge
+            ? tooLarge(maxUploadBytes)
+            : new ResponseCut({ reason: `upload interrupted: ${String(cause)}` })
+      }).pipe(
+        Effect.zipRight(Effect.tryPromise({
+          try: () => fs.rename(temp, target),
+          catch: () => new HttpError({ status: 409, reason: `cannot store ${rest}: a folder is in the way` })
+        })),
+        Effect.onError(() => Effect.promise(() => fs.rm(temp, { force: true })))
+      )
     )
     const size = (yield* Effect.promise(() => fs.stat(target))).size
     ex.received = size
