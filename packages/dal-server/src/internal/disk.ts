@@ -74,9 +74,15 @@ export const etagOf = (stats: Stats): string => `"${stats.size.toString(16)}-${M
 /**
  * Every entry below a folder, recursively, as full keys (folders end in "/"), sorted by key.
  * Symlinks are followed only when they stay inside the root; a symlink back to an ancestor folder is listed but
- * not descended into, so cycles end.
+ * not descended into, so cycles end. `visible(key, real, isFolder)` decides on each entry from where it really is;
+ * a folder that is not visible is not descended into either.
  */
-export const listFolder = (rootReal: string, folderKey: string, folderReal: string) =>
+export const listFolder = (
+  rootReal: string,
+  folderKey: string,
+  folderReal: string,
+  visible: (key: string, real: string, isFolder: boolean) => boolean
+) =>
   Effect.gen(function*() {
     const keys: Array<string> = []
     const walk = (
@@ -94,9 +100,10 @@ export const listFolder = (rootReal: string, folderKey: string, folderReal: stri
           const kind = yield* entryKind(rootReal, dirReal, dirent)
           if (kind === undefined) continue
           if (kind.type === "file") {
-            keys.push(prefix + dirent.name)
+            if (visible(prefix + dirent.name, kind.real, false)) keys.push(prefix + dirent.name)
           } else {
             const childPrefix = `${prefix}${dirent.name}/`
+            if (!visible(childPrefix, kind.real, true)) continue
             keys.push(childPrefix)
             if (!ancestors.has(kind.real)) {
               yield* walk(kind.real, childPrefix, new Set([...ancestors, kind.real]))

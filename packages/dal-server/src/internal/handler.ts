@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as path from "node:path"
 import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
+import { type Access, governingPolicy, mayServe } from "./access.js"
 import { type Authenticator, type Grant, mayRead } from "./auth.js"
 import {
   compareKeys,
@@ -19,22 +20,13 @@ import {
   etagOf,
   isInside,
   listFolder,
-  type NotFound,
+  NotFound,
   parseRange,
   resolveInside,
   resolveKey
 } from "./disk.js"
 import type { BodyFault, FaultRequest, Faults } from "./faults.js"
-import {
-  BadRequest,
-  enclosingFolders,
-  encodeKey,
-  type Key,
-  maxPathBytes,
-  parseKey,
-  parseTarget,
-  unsafeSegment
-} from "./keys.js"
+import { BadRequest, encodeKey, type Key, maxPathBytes, parseKey, parseTarget, unsafeSegment } from "./keys.js"
 import { chunkBytes, sendFile } from "./sendFile.js"
 
 /** One line of the request log (also what `requests` returns). Never holds a token or the Authorization header. */
@@ -386,9 +378,17 @@ const withTransferSlot = <A, E>(ex: Exchange, transfer: Effect.Effect<A, E>) =>
     () => Effect.sync(() => ex.config.transfers.active -= 1)
   )
 
-const serveFile = (ex: Exchange, key: Key, faultRequest: FaultRequest) =>
+/** Resolves a key to what would be served, refusing (as absent) what the access rules do not let through. */
+const resolveServed = (access: Access, key: Key) =>
+  Effect.filterOrFail(
+    resolveKey(access.rootReal, key),
+    (entry) => mayServe(access, key, entry.real, key.isFolder),
+    () => new NotFound({ reason: `${key.key} not found` })
+  )
+
+const serveFile = (ex: Exchange, access: Access, key: Key, faultRequest: FaultRequest) =>
   Effect.gen(function*() {
-    const { real, stats } = yield* resolveKey(ex.config.rootReal, key)
+    const { real, stats } = yield* resolveServed(access, key)
     const etag = etagOf(stats)
     const common = {
       "content-type": "application/octet-stream",
@@ -445,12 +445,26 @@ const decodeCursor = (cursor: string | null, folder: Key): Either.Either<string 
   )
 }
 
-const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultRequest: FaultRequest) =>
+const serveListing = (
+  ex: Exchange,
+  access: Access,
+  key: Key,
+  query: URLSearchParams,
+  faultRequest: FaultRequest
+) =>
   Effect.gen(function*() {
     const { listing, rootReal } = ex.config
-    const folder = yield* resolveKey(rootReal, key)
-    const entries = yield* listFolder(rootReal, key.key, folder.real)
-    const keys = listing.folderEntries ? entries : entries.filter((entry) => !entry.endsWith("/"))
+    const folder = yield* resolveServed(access, key)
+    const entries = yield* listFolder(rootReal, key.key, folder.real, (entry, real, isFolder) =>
+      Either.match(parseKey(entry), {
+        onLeft: () =>
+          false,
+        onRight: (entryKey) =>
+          mayServe(access, entryKey, real, isFolder)
+      }))
+    const keys = listing.folderEntries ? entries : entries.filter((entry) =>
+      !entry.endsWith("/")
+    )
     const after = yield* decodeCursor(query.get("cursor"), key)
     const from = after === undefined ? 0 : keys.findIndex((k) => compareKeys(k, after) > 0)
     const page = from === -1 ? [] : keys.slice(from, from + listing.pageSize)
@@ -474,7 +488,7 @@ const serveListing = (ex: Exchange, key: Key, query: URLSearchParams, faultReque
 
 const servePolicy = (ex: Exchange, key: Key) => {
   const { policies } = ex.config
-  const found = [key.key, ...enclosingFolders(key)].find((candidate) => policies.has(candidate))
+  const found = governingPolicy(policies, key)
   return found === undefined
     ? Effect.fail(new HttpError({ status: 404, reason: `no policy for ${key.key} or any folder enclosing it` }))
     : sendJson(ex, 200, policies.get(found))
@@ -499,7 +513,10 @@ const read = (ex: Exchange, endpoint: "datasets" | "policies", rest: string, que
     const faultRequest: FaultRequest = { method, endpoint, key: key.key }
     yield* headerFault(ex, faultRequest)
     if (endpoint === "policies") return yield* servePolicy(ex, key)
-    return yield* key.isFolder ? serveListing(ex, key, query, faultRequest) : serveFile(ex, key, faultRequest)
+    const access: Access = { rootReal: ex.config.rootReal, policies: ex.config.policies, grant }
+    return yield* key.isFolder
+      ? serveListing(ex, access, key, query, faultRequest)
+      : serveFile(ex, access, key, faultRequest)
   })
 
 const derivedName = /^[A-Za-z0-9_-]{1,128}$/
