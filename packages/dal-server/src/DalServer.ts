@@ -21,6 +21,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { DalServerError } from "./DalServerError.js"
 import { makeAuthenticator } from "./internal/auth.js"
+import { type DiskError, tryFs } from "./internal/disk.js"
 import * as faults from "./internal/faults.js"
 import { handle, type RequestLogEntry as LogEntry } from "./internal/handler.js"
 import { formatIssues } from "./internal/jsonFile.js"
@@ -306,18 +307,25 @@ export const layerTest = (
   Layer.scoped(
     DalServer,
     Effect.gen(function*() {
+      const cannotWrite = (error: DiskError) =>
+        new DalServerError({
+          reason: "InvalidOptions",
+          path: error.path,
+          detail: `cannot write the test data (${error.code ?? String(error.cause)}); check the temporary folder`,
+          cause: error.cause
+        })
       const root = yield* Effect.acquireRelease(
-        Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "fedkit-dal-"))),
-        (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+        tryFs(os.tmpdir(), () => fs.mkdtemp(path.join(os.tmpdir(), "fedkit-dal-"))).pipe(Effect.mapError(cannotWrite)),
+        (dir) => Effect.ignore(tryFs(dir, () => fs.rm(dir, { recursive: true, force: true })))
       )
       for (const [key, content] of Object.entries(options.files)) {
         const parsed = yield* Either.mapLeft(parseKey(key), (e) => invalid(`files: ${e.reason}`))
         const target = path.join(root, parsed.bucket, ...parsed.segments)
-        yield* Effect.promise(async () => {
+        yield* tryFs(target, async () => {
           if (parsed.isFolder) return void (await fs.mkdir(target, { recursive: true }))
           await fs.mkdir(path.dirname(target), { recursive: true })
           await fs.writeFile(target, content)
-        })
+        }).pipe(Effect.mapError(cannotWrite))
       }
       const { files: _files, ...rest } = options
       return yield* start({ ...rest, root })

@@ -7,7 +7,17 @@ import { type Key, uploadTempPrefix } from "./keys.js"
 
 export class NotFound extends Data.TaggedError("NotFound")<{ readonly reason: string }> {}
 
-export class DiskError extends Data.TaggedError("DiskError")<{ readonly path: string; readonly cause: unknown }> {}
+export class DiskError extends Data.TaggedError("DiskError")<{ readonly path: string; readonly cause: unknown }> {
+  /** The errno code (`ENOENT`, `ENOSPC`, …) when the operating system gave one. */
+  get code(): string | undefined {
+    const code = (this.cause as { code?: unknown } | undefined)?.code
+    return typeof code === "string" ? code : undefined
+  }
+}
+
+/** A file-system call on `p` whose failure is a DiskError, so callers can map the errno codes they expect. */
+export const tryFs = <A>(p: string, call: () => Promise<A>): Effect.Effect<A, DiskError> =>
+  Effect.tryPromise({ try: call, catch: (cause) => new DiskError({ path: p, cause }) })
 
 const isMissing = (cause: unknown): boolean => {
   const code = (cause as { code?: unknown } | undefined)?.code
@@ -22,8 +32,7 @@ const realpath = (p: string, what: string): Effect.Effect<string, NotFound | Dis
       isMissing(cause) ? new NotFound({ reason: `${what} not found` }) : new DiskError({ path: p, cause })
   })
 
-const stat = (p: string): Effect.Effect<Stats, DiskError> =>
-  Effect.tryPromise({ try: () => fs.stat(p), catch: (cause) => new DiskError({ path: p, cause }) })
+const stat = (p: string): Effect.Effect<Stats, DiskError> => tryFs(p, () => fs.stat(p))
 
 /** True when `real` is `rootReal` or lies below it (both already resolved by realpath). */
 export const isInside = (rootReal: string, real: string): boolean => {
@@ -91,10 +100,7 @@ export const listFolder = (
       ancestors: ReadonlySet<string>
     ): Effect.Effect<void, DiskError> =>
       Effect.gen(function*() {
-        const dirents = yield* Effect.tryPromise({
-          try: () => fs.readdir(dirReal, { withFileTypes: true }),
-          catch: (cause) => new DiskError({ path: dirReal, cause })
-        })
+        const dirents = yield* tryFs(dirReal, () => fs.readdir(dirReal, { withFileTypes: true }))
         for (const dirent of dirents) {
           if (dirent.name.startsWith(uploadTempPrefix)) continue
           const kind = yield* entryKind(rootReal, dirReal, dirent)

@@ -27,8 +27,10 @@ const errorResponse = (ex: Exchange, error: HttpError | BadRequest | NotFound | 
       case "NotFound":
         return yield* sendJson(ex, 404, { error: error.reason })
       case "DiskError":
-        yield* Effect.logError("disk error").pipe(Effect.annotateLogs({ path: error.path, cause: String(error.cause) }))
-        return yield* sendJson(ex, 500, { error: "internal error reading the data folder" })
+        yield* Effect.logError("disk error").pipe(
+          Effect.annotateLogs({ path: error.path, code: error.code ?? "", cause: String(error.cause) })
+        )
+        return yield* sendJson(ex, 500, { error: "internal error in the data folder (logged)" })
     }
   })
 

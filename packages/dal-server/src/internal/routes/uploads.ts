@@ -6,7 +6,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { isInside, resolveInside } from "../disk.js"
+import { DiskError, isInside, resolveInside, tryFs } from "../disk.js"
 import { type Exchange, headerFault, HttpError, requireGrant, ResponseCut, withTransferSlot } from "../exchange.js"
 import { BadRequest, maxPathBytes, unsafeSegment } from "../keys.js"
 import { sendJson } from "../response.js"
@@ -61,12 +61,13 @@ export const receiveDerived = (ex: Exchange, rest: string) =>
       })
     }
     const parent = path.join(derivedDir, name, ...file.slice(0, -1))
-    yield* Effect.tryPromise({
-      try: () => fs.mkdir(parent, { recursive: true }),
-      catch: () => new HttpError({ status: 409, reason: `cannot create the folder for ${rest}: a file is in the way` })
-    })
+    yield* tryFs(parent, () => fs.mkdir(parent, { recursive: true })).pipe(
+      Effect.catchIf((e) => e.code === "EEXIST" || e.code === "ENOTDIR", () =>
+        new HttpError({ status: 409, reason: `cannot create the folder for ${rest}: a file is in the way` }))
+    )
     // symlinks below the derived folder must not lead writes outside it
-    const derivedReal = yield* Effect.promise(() => fs.realpath(derivedDir))
+    const derivedReal = yield* tryFs(derivedDir, () =>
+      fs.realpath(derivedDir))
     const parentReal = yield* resolveInside(derivedReal, [path.relative(derivedDir, parent)], rest)
     if (!parentReal.stats.isDirectory()) {
       return yield* new HttpError({ status: 409, reason: `cannot store ${rest}: a file is in the way` })
@@ -82,19 +83,26 @@ export const receiveDerived = (ex: Exchange, rest: string) =>
           const handle = await fs.open(temp, "r+")
           await handle.sync().finally(() => handle.close())
         },
-        catch: (cause) =>
-          cause instanceof UploadTooLarge
-            ? tooLarge(maxUploadBytes)
-            : new ResponseCut({ reason: `upload interrupted: ${String(cause)}` })
+        catch: (cause) => {
+          if (cause instanceof UploadTooLarge) return tooLarge(maxUploadBytes)
+          // the file system failed (disk full, permissions): a server fault, not a vanished client
+          if (typeof (cause as { syscall?: unknown }).syscall === "string") return new DiskError({ path: temp, cause })
+          return new ResponseCut({ reason: `upload interrupted: ${String(cause)}` })
+        }
       }).pipe(
-        Effect.zipRight(Effect.tryPromise({
-          try: () => fs.rename(temp, target),
-          catch: () => new HttpError({ status: 409, reason: `cannot store ${rest}: a folder is in the way` })
-        })),
-        Effect.onError(() => Effect.promise(() => fs.rm(temp, { force: true })))
+        Effect.zipRight(
+          tryFs(target, () => fs.rename(temp, target)).pipe(
+            Effect.catchIf((e) =>
+              ["EISDIR", "ENOTEMPTY", "EEXIST", "ENOTDIR"].includes(e.code ?? ""), () =>
+              new HttpError({ status: 409, reason: `cannot store ${rest}: a folder is in the way` }))
+          )
+        ),
+        Effect.onError(() =>
+          Effect.ignore(tryFs(temp, () => fs.rm(temp, { force: true })))
+        )
       )
     )
-    const size = (yield* Effect.promise(() => fs.stat(target))).size
+    const size = (yield* tryFs(target, () => fs.stat(target))).size
     ex.received = size
     const rel = path.relative(rootReal, target)
     const key = isInside(rootReal, target) ? `s3://${rel.split(path.sep).join("/")}` : undefined
