@@ -32,6 +32,7 @@ const files: Record<string, string | Uint8Array> = {
   "bkt/single/model weights.bin": bytes(123_457),
   "bkt/flaky/f.csv": "eventually",
   "other/secret/s.csv": "not for gateway",
+  "bkt/odd/hash #1.txt": "the official client sends # unencoded",
   ...Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`bkt/paged/part ${i}.csv`, `part ${i}`]))
 }
 
@@ -54,6 +55,7 @@ const datasets = {
   big: "s3://bkt/flat/big.bin",
   paged: "s3://bkt/paged/",
   flaky: "s3://bkt/flaky/",
+  odd: "s3://bkt/odd/",
   secret: "s3://other/secret/"
 }
 
@@ -319,6 +321,17 @@ layer(OfficialLive, { excludeTestServices: true, timeout: 120_000 })(
           ["s3://bkt/flaky/f.csv", 429],
           ["s3://bkt/flaky/f.csv", 200]
         ])
+      }))
+
+    it.effect("cannot download a name containing #, as the README says (it sends keys unencoded)", () =>
+      Effect.gen(function*() {
+        const servers = yield* Official
+        const outcome = yield* one(servers, {
+          call: "download_dataset",
+          args: { id: "odd", folder: path.join(servers.dir, "out-odd") }
+        })
+        assert.isFalse(outcome.ok)
+        assert.include(outcome.ok ? "" : outcome.message, "s3://bkt/odd/hash  not found")
       }))
   }
 )
