@@ -15,7 +15,10 @@ const giveBack = (buffer: Buffer): void => {
   if (idle.length < maxIdleBuffers) idle.push(buffer)
 }
 
-/** Two reads in flight at most: one being written to the socket while the next is read from disk. */
+/**
+ * Two buffers per transfer at most: one being written to the socket while the next is read from disk. The second is
+ * taken only while the socket keeps up: a client that stops reading holds one buffer, not two.
+ */
 const buffersPerTransfer = 2
 
 export type SendFileEnd =
@@ -48,6 +51,11 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
   const free: Array<Buffer> = []
   const owned: Array<Buffer> = []
 
+  const own = () => {
+    const buffer = takeBuffer()
+    owned.push(buffer)
+    return buffer
+  }
   const releaseBuffers = () => {
     for (const buffer of owned) giveBack(buffer)
   }
@@ -68,7 +76,9 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
       if (writing === 0) finish({ _tag: "Sent" })
       return
     }
-    const buffer = free.pop()
+    // read ahead only when the socket took everything written so far; a stalled client waits for its write
+    if (writing > 0 && res.writableLength > 0) return
+    const buffer = free.pop() ?? (owned.length < buffersPerTransfer ? own() : undefined)
     if (buffer === undefined) return
     reading = true
     fs.read(fd, buffer, 0, Math.min(chunkBytes, remaining), position, (error, bytesRead) => {
@@ -98,12 +108,6 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
     if (error !== null) return finish({ _tag: "ReadFailed", cause: error })
     if (finished) return void fs.close(opened, () => {})
     fd = opened
-    const count = Math.min(buffersPerTransfer, Math.ceil(options.length / chunkBytes))
-    for (let i = 0; i < count; i++) {
-      const buffer = takeBuffer()
-      owned.push(buffer)
-      free.push(buffer)
-    }
     pump()
   })
   return () => finish({ _tag: "Closed" })
