@@ -63,14 +63,6 @@ describe("timeouts", () => {
         assert.deepInclude(entry, { status: 200, outcome: "aborted" })
         assert.isBelow(entry!.bytes, huge.length)
       })))
-
-  it.scopedLive("an idle keep-alive connection is closed after the idle timeout", () =>
-    withServer({ idleTimeoutMillis: 300 }, (s) =>
-      Effect.gen(function*() {
-        const client = yield* stuckClient(s.url, "GET /datasets/s3://data/a.csv HTTP/1.1\r\nHost: x\r\n\r\n")
-        client.socket.resume()
-        yield* eventually(Effect.sync(client.closed), (closed) => closed)
-      })))
 })
 
 describe("transfer cap", () => {
