@@ -5,6 +5,7 @@ import * as fs from "node:fs/promises"
 import { connect, type Socket } from "node:net"
 import * as path from "node:path"
 import { DalServer } from "../src/index.js"
+import { buffersLent } from "../src/internal/sendFile.js"
 import { enc, header, json, quiet, rawRequest, rawStatus, request } from "./support.js"
 
 // more than loopback socket buffers take in, so a client that never reads leaves the server with bytes to send
@@ -24,16 +25,29 @@ const eventually = <A, E>(effect: Effect.Effect<A, E>, check: (a: A) => boolean)
     Effect.orDie
   )
 
-/** A raw connection that sends `raw` and then never reads: its receive buffer fills and the server must hold off. */
-const stuckClient = (base: string, raw: string) =>
+/**
+ * A raw connection that sends `raw`, reads `readFirst` bytes of the answer, and then never reads again: its receive
+ * buffer fills and the server must hold off.
+ */
+const stuckClient = (base: string, raw: string, readFirst = 0) =>
   Effect.acquireRelease(
     Effect.async<{ readonly socket: Socket; readonly closed: () => boolean }>((resume) => {
       const url = new URL(base)
       let closed = false
+      let read = 0
       const socket = connect(Number(url.port), url.hostname, () => {
         socket.write(raw)
-        socket.pause()
-        resume(Effect.succeed({ socket, closed: () => closed }))
+        if (readFirst === 0) {
+          socket.pause()
+          resume(Effect.succeed({ socket, closed: () => closed }))
+        }
+      })
+      socket.on("data", (chunk) => {
+        read += chunk.length
+        if (read >= readFirst && !socket.isPaused()) {
+          socket.pause()
+          resume(Effect.succeed({ socket, closed: () => closed }))
+        }
       })
       socket.on("close", () => (closed = true))
       socket.on("error", () => {})
@@ -62,6 +76,22 @@ describe("timeouts", () => {
         const entry = entries.find((e) => e.key === "s3://data/huge.bin")
         assert.deepInclude(entry, { status: 200, outcome: "aborted" })
         assert.isBelow(entry!.bytes, huge.length)
+      })))
+})
+
+describe("memory per slow client", () => {
+  it.scopedLive("a download whose client stopped reading holds one read buffer, and none once dropped", () =>
+    withServer({ idleTimeoutMillis: 1500 }, (s) =>
+      Effect.gen(function*() {
+        const before = buffersLent()
+        // it reads at first, so the server reads ahead into a second buffer while the socket keeps up
+        yield* stuckClient(s.url, getHuge, 16 * 1024 * 1024)
+        // the socket fills up, then the transfer waits with the one chunk the socket has not taken
+        yield* eventually(Effect.sync(buffersLent), (lent) => lent === before + 1)
+        yield* Effect.sleep("300 millis")
+        assert.strictEqual(buffersLent(), before + 1)
+        yield* eventually(s.requests, (all) => all.some((e) => e.key === "s3://data/huge.bin"))
+        yield* eventually(Effect.sync(buffersLent), (lent) => lent === before)
       })))
 })
 

@@ -42,7 +42,7 @@ const write = (res: ServerResponse, chunk: Uint8Array, flush: boolean) =>
     })
   })
 
-export const end = (ex: Exchange) =>
+const end = (ex: Exchange) =>
   Effect.zipRight(
     markSettling(ex),
     Effect.async<void, ResponseCut>((resume) => {
@@ -76,7 +76,7 @@ const applyBodyFault = (ex: Exchange, fault: BodyFault) =>
   })
 
 /** A byte range of a file on disk, both ends inclusive. */
-export interface FileRange {
+interface FileRange {
   readonly real: string
   readonly start: number
   readonly end: number

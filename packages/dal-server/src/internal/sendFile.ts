@@ -10,10 +10,18 @@ export const chunkBytes = 1024 * 1024
  */
 const maxIdleBuffers = 32
 const idle: Array<Buffer> = []
-const takeBuffer = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(chunkBytes)
+let lent = 0
+const takeBuffer = (): Buffer => {
+  lent += 1
+  return idle.pop() ?? Buffer.allocUnsafeSlow(chunkBytes)
+}
 const giveBack = (buffer: Buffer): void => {
+  lent -= 1
   if (idle.length < maxIdleBuffers) idle.push(buffer)
 }
+
+/** Read buffers held by transfers in progress (not the idle pool): what slow clients cost. */
+export const buffersLent = (): number => lent
 
 /**
  * Two buffers per transfer at most: one being written to the socket while the next is read from disk. The second is
@@ -76,7 +84,8 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
       if (writing === 0) finish({ _tag: "Sent" })
       return
     }
-    // read ahead only when the socket took everything written so far; a stalled client waits for its write
+    // read ahead only when the socket took everything written so far; a stalled client waits for its write,
+    // holding only the buffer in the socket's queue
     if (writing > 0 && res.writableLength > 0) return
     const buffer = free.pop() ?? (owned.length < buffersPerTransfer ? own() : undefined)
     if (buffer === undefined) return
