@@ -134,7 +134,7 @@ export const headerFault = (ex: Exchange, request: FaultRequest) =>
   })
 
 /**
- * Runs `transfer` holding one of the transfer slots, or answers 503 when all are taken: each slot may hold two read
+ * Runs `transfer` holding one of the transfer slots, or answers 503 when all are taken: each slot may hold read
  * buffers and a socket's worth of unsent bytes, so the cap bounds what a flood of slow clients can make us hold.
  */
 export const withTransferSlot = <A, E>(ex: Exchange, transfer: Effect.Effect<A, E>) =>
