@@ -1,4 +1,5 @@
 import { defineConfig, mergeConfig } from "vitest/config"
 import shared from "../../tooling/vitest/vitest.shared.mjs"
 
-export default mergeConfig(shared, defineConfig({}))
+// the CLI is compiled once for every test file that spawns it
+export default mergeConfig(shared, defineConfig({ test: { globalSetup: ["./test/buildCli.ts"] } }))

@@ -61,7 +61,8 @@ describe("dal-server", () => {
     let pages = 0
     while (next !== undefined) {
       const { link } = await get(next)
-      next = link === undefined ? undefined : /^<([^>]+)>/.exec(link)?.[1]
+      // the bare suffix form the official client appends to `datasets/`
+      next = link === undefined ? undefined : `/datasets/${link}`
       pages++
     }
     if (pages !== listingSize / 1000) throw new Error(`got ${pages} pages`)

@@ -56,6 +56,28 @@ const latencyMs = Options.integer("latency-ms").pipe(
   Options.withDefault(0),
   Options.withDescription("Wait this many milliseconds before answering each request (imitates object storage)")
 )
+const limit = (name: string, fallback: number, description: string) =>
+  Options.integer(name).pipe(Options.withDefault(fallback), Options.withDescription(description))
+const headersTimeoutMs = limit(
+  "headers-timeout-ms",
+  DalServer.defaults.headersTimeoutMillis,
+  "Close a connection whose request head is not complete after this many milliseconds (408)"
+)
+const idleTimeoutMs = limit(
+  "idle-timeout-ms",
+  DalServer.defaults.idleTimeoutMillis,
+  "Close a connection on which no bytes move for this many milliseconds (idle, stalled upload, unread download)"
+)
+const maxTransfers = limit(
+  "max-transfers",
+  DalServer.defaults.maxTransfers,
+  "File downloads and uploads at once; more get 503 with Retry-After"
+)
+const maxUploadBytes = limit(
+  "max-upload-bytes",
+  DalServer.defaults.maxUploadBytes,
+  "Largest derived-data upload in bytes; a larger one gets 413"
+)
 const derivedDir = Options.directory("derived-dir").pipe(
   Options.optional,
   Options.withDescription("Where derived-data uploads are stored (default ROOT/derived)")
@@ -80,6 +102,10 @@ export const command = Command.make(
     pageLinks,
     publicUrl,
     latencyMs,
+    headersTimeoutMs,
+    idleTimeoutMs,
+    maxTransfers,
+    maxUploadBytes,
     derivedDir
   },
   (args) =>
@@ -96,6 +122,10 @@ export const command = Command.make(
         pageLinks: args.pageLinks,
         ...(Option.isSome(args.publicUrl) ? { publicUrl: args.publicUrl.value } : {}),
         latencyMillis: args.latencyMs,
+        headersTimeoutMillis: args.headersTimeoutMs,
+        idleTimeoutMillis: args.idleTimeoutMs,
+        maxTransfers: args.maxTransfers,
+        maxUploadBytes: args.maxUploadBytes,
         ...(Option.isSome(args.derivedDir) ? { derivedDir: args.derivedDir.value } : {}),
         ...(grants === undefined ? {} : { tokens: grants }),
         ...(policyMap === undefined ? {} : { policies: policyMap }),

@@ -21,6 +21,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { DalServerError } from "./DalServerError.js"
 import { makeAuthenticator } from "./internal/auth.js"
+import { type DiskError, tryFs } from "./internal/disk.js"
 import * as faults from "./internal/faults.js"
 import { handle, type RequestLogEntry as LogEntry } from "./internal/handler.js"
 import { formatIssues } from "./internal/jsonFile.js"
@@ -89,7 +90,28 @@ export interface Options {
    * storage, where every request pays a round trip. Default 0.
    */
   readonly latencyMillis?: number
+  /** A connection that has not sent a complete request head within this time gets 408 and is closed. Default 30 s. */
+  readonly headersTimeoutMillis?: number
+  /**
+   * A connection on which nothing moves for this long is closed: an idle keep-alive connection, an upload that
+   * stalls, or a download whose client stopped reading (its transfer slot and read buffers are then freed).
+   * Default 60 s.
+   */
+  readonly idleTimeoutMillis?: number
+  /** File downloads and uploads in progress at once; past it they get 503 with `Retry-After: 1`. Default 64. */
+  readonly maxTransfers?: number
+  /** Largest derived-data upload; a larger one gets 413 and nothing is stored. Default 512 MiB. */
+  readonly maxUploadBytes?: number
 }
+
+/** Defaults of the limits, documented in the README. */
+export const defaults = {
+  pageSize: 1000,
+  headersTimeoutMillis: 30_000,
+  idleTimeoutMillis: 60_000,
+  maxTransfers: 64,
+  maxUploadBytes: 512 * 1024 * 1024
+} as const
 
 /** A running server. */
 export interface Running {
@@ -108,12 +130,24 @@ export class DalServer extends Context.Tag("@fedkit/dal-server/DalServer")<DalSe
 
 const invalid = (detail: string) => new DalServerError({ reason: "InvalidOptions", detail })
 
+const positive = (name: string, value: number) =>
+  Number.isSafeInteger(value) && value >= 1
+    ? Effect.succeed(value)
+    : Effect.fail(invalid(`${name} must be a positive integer, got ${value}`))
+
 const checkOptions = (options: Options) =>
   Effect.gen(function*() {
-    const pageSize = options.pageSize ?? 1000
-    if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
-      return yield* invalid(`pageSize must be a positive integer, got ${pageSize}`)
-    }
+    const pageSize = yield* positive("pageSize", options.pageSize ?? defaults.pageSize)
+    const headersTimeoutMillis = yield* positive(
+      "headersTimeoutMillis",
+      options.headersTimeoutMillis ?? defaults.headersTimeoutMillis
+    )
+    const idleTimeoutMillis = yield* positive(
+      "idleTimeoutMillis",
+      options.idleTimeoutMillis ?? defaults.idleTimeoutMillis
+    )
+    const maxTransfers = yield* positive("maxTransfers", options.maxTransfers ?? defaults.maxTransfers)
+    const maxUploadBytes = yield* positive("maxUploadBytes", options.maxUploadBytes ?? defaults.maxUploadBytes)
     const latencyMillis = options.latencyMillis ?? 0
     if (!Number.isSafeInteger(latencyMillis) || latencyMillis < 0) {
       return yield* invalid(`latencyMillis must be a non-negative integer, got ${latencyMillis}`)
@@ -151,6 +185,10 @@ const checkOptions = (options: Options) =>
       pageSize,
       publicUrl,
       latencyMillis,
+      headersTimeoutMillis,
+      idleTimeoutMillis,
+      maxTransfers,
+      maxUploadBytes,
       port,
       host: options.host ?? "127.0.0.1",
       rootReal,
@@ -192,20 +230,30 @@ export const start = (options: Options): Effect.Effect<Running, DalServerError, 
         publicUrl: () => checked.publicUrl ?? url
       },
       latencyMillis: checked.latencyMillis,
+      transfers: { active: 0, max: checked.maxTransfers },
+      maxUploadBytes: checked.maxUploadBytes,
       auth: options.tokens === undefined ? undefined : makeAuthenticator(options.tokens),
       policies: checked.policies,
       faults: faults.makeFaults(options.faults ?? []),
       record: (entry: RequestLogEntry) => Ref.update(log, Chunk.append(entry)),
       settling: new Set<Deferred.Deferred<void>>()
     }
-    // no request timeout: uploads and downloads of large files may legitimately take long
-    const server = createServer({ requestTimeout: 0 }, (req, res) => {
+    // No request timeout: uploads and downloads of large files may legitimately take long. What bounds a hostile or
+    // vanished client is the header timeout and the idle timeout (no bytes moving either way).
+    const server = createServer({
+      requestTimeout: 0,
+      headersTimeout: checked.headersTimeoutMillis,
+      connectionsCheckingInterval: Math.min(checked.headersTimeoutMillis, 1000),
+      keepAliveTimeout: checked.idleTimeoutMillis
+    }, (req, res) => {
       const fiber = run(handle(config, req, res))
       res.on("close", () => {
         // the client went away mid-exchange: stop reading the file / writing the upload
         if (!res.writableFinished) fiber.unsafeInterruptAsFork(FiberId.none)
       })
     })
+    // without a "timeout" listener, Node destroys the socket: the exchange then ends as aborted
+    server.setTimeout(checked.idleTimeoutMillis)
     yield* Effect.acquireRelease(
       Effect.async<void, DalServerError>((resume) => {
         const onError = (cause: Error) =>
@@ -259,18 +307,25 @@ export const layerTest = (
   Layer.scoped(
     DalServer,
     Effect.gen(function*() {
+      const cannotWrite = (error: DiskError) =>
+        new DalServerError({
+          reason: "InvalidOptions",
+          path: error.path,
+          detail: `cannot write the test data (${error.code ?? String(error.cause)}); check the temporary folder`,
+          cause: error.cause
+        })
       const root = yield* Effect.acquireRelease(
-        Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "fedkit-dal-"))),
-        (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+        tryFs(os.tmpdir(), () => fs.mkdtemp(path.join(os.tmpdir(), "fedkit-dal-"))).pipe(Effect.mapError(cannotWrite)),
+        (dir) => Effect.ignore(tryFs(dir, () => fs.rm(dir, { recursive: true, force: true })))
       )
       for (const [key, content] of Object.entries(options.files)) {
         const parsed = yield* Either.mapLeft(parseKey(key), (e) => invalid(`files: ${e.reason}`))
         const target = path.join(root, parsed.bucket, ...parsed.segments)
-        yield* Effect.promise(async () => {
+        yield* tryFs(target, async () => {
           if (parsed.isFolder) return void (await fs.mkdir(target, { recursive: true }))
           await fs.mkdir(path.dirname(target), { recursive: true })
           await fs.writeFile(target, content)
-        })
+        }).pipe(Effect.mapError(cannotWrite))
       }
       const { files: _files, ...rest } = options
       return yield* start({ ...rest, root })

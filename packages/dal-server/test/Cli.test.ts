@@ -1,68 +1,13 @@
-import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { copyFileSync } from "node:fs"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { bin, type Cli, spawnCli } from "./cli.js"
 import { header, json, request } from "./support.js"
 
-const packageDir = fileURLToPath(new URL("..", import.meta.url))
-// compiled from the current sources, inside node_modules so the bin resolves its dependencies like an install does,
-// and laid out as installed (`dist/` beside `package.json`), since the CLI reads its version from there
-const installDir = path.join(packageDir, "node_modules", ".cache", "dal-server-cli-test")
-const buildDir = path.join(installDir, "dist")
-const bin = path.join(buildDir, "bin.js")
-
-beforeAll(() => {
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
-  execFileSync(process.execPath, [
-    tsc,
-    "-p",
-    path.join(packageDir, "tsconfig.src.json"),
-    "--outDir",
-    buildDir,
-    "--declaration",
-    "false",
-    "--declarationMap",
-    "false",
-    "--sourceMap",
-    "false"
-  ])
-  copyFileSync(path.join(packageDir, "package.json"), path.join(installDir, "package.json"))
-}, 120_000)
-
 const token = "cli-secret-token-7c1d"
-
-interface Cli {
-  readonly child: ChildProcess
-  /** First stdout line. */
-  readonly url: string
-  readonly stdout: () => string
-  readonly stderr: () => string
-}
-
-/** Spawns the bin; resolves once it printed its first stdout line. Killed when the scope closes. */
-const spawnCli = (args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.async<Cli, Error>((resume) => {
-      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-      let out = ""
-      let err = ""
-      child.stderr!.on("data", (chunk) => (err += chunk))
-      child.stdout!.on("data", (chunk) => {
-        out += chunk
-        const newline = out.indexOf("\n")
-        if (newline !== -1) {
-          resume(Effect.succeed({ child, url: out.slice(0, newline), stdout: () => out, stderr: () => err }))
-        }
-      })
-      child.on("exit", (code) => resume(Effect.fail(new Error(`exited with ${code} before printing: ${err}`))))
-    }),
-    (cli) => Effect.sync(() => cli.child.kill("SIGKILL"))
-  )
 
 /** Sends a signal and waits for the exit code. */
 const stop = (cli: Cli, signal: NodeJS.Signals) =>
@@ -156,14 +101,29 @@ describe("fedkit-dal-server CLI", () => {
       assert.notInclude(cli.stderr().toLowerCase(), "authorization")
     }))
 
-  it.scopedLive("without --tokens it serves everyone and says so loudly; --latency-ms delays answers; SIGINT stops it", () =>
+  it.scopedLive("without --tokens it serves everyone and says so loudly; --latency-ms delays answers; limits apply; SIGINT stops it", () =>
     Effect.gen(function*() {
       const { root } = yield* fixture
-      const cli = yield* spawnCli(["--root", root, "--latency-ms", "300"])
+      const cli = yield* spawnCli([
+        "--root",
+        root,
+        "--latency-ms",
+        "300",
+        "--max-upload-bytes",
+        "10",
+        "--max-transfers",
+        "4",
+        "--headers-timeout-ms",
+        "5000",
+        "--idle-timeout-ms",
+        "5000"
+      ])
       const started = performance.now()
       const reply = yield* request(cli.url, "/datasets/s3://bucket/folder/b.csv")
       assert.isAtLeast(performance.now() - started, 300)
       assert.strictEqual(reply.body.toString(), "b")
+      const upload = yield* request(cli.url, "/dataset/out/big.bin", { method: "PUT", body: new Uint8Array(11) })
+      assert.strictEqual(upload.status, 413)
       assert.strictEqual(yield* stop(cli, "SIGINT"), 0)
       const warning = cli.stderr().split("\n").find((line) => line.includes("AUTHENTICATION DISABLED"))
       assert.include(JSON.parse(warning ?? "{}"), { level: "WARN" })

@@ -200,3 +200,56 @@ layer(quiet(escapeLayer), { excludeTestServices: true })("path traversal", (it) 
       assert.deepStrictEqual(outside.sort(), ["root", "secret.txt"])
     }))
 })
+
+const xToken = "tok-x-5e6f7a8b9c0d"
+const bothToken = "tok-both-1a2b3c4d5e6f"
+
+/** Two datasets under different policies; dataset x holds symlinks into dataset y, and one into itself. */
+const crossLinkLayer = Layer.unwrapScoped(Effect.gen(function*() {
+  const root = yield* Effect.acquireRelease(
+    Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "fedkit-dal-crosslink-"))),
+    (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+  )
+  yield* Effect.promise(async () => {
+    await fs.mkdir(path.join(root, "bkt", "x"), { recursive: true })
+    await fs.mkdir(path.join(root, "bkt", "y"), { recursive: true })
+    await fs.writeFile(path.join(root, "bkt", "x", "own.csv"), "x data")
+    await fs.writeFile(path.join(root, "bkt", "y", "secret.csv"), "Y SECRET")
+    await fs.symlink(path.join(root, "bkt", "y", "secret.csv"), path.join(root, "bkt", "x", "link.csv"))
+    await fs.symlink(path.join(root, "bkt", "y"), path.join(root, "bkt", "x", "linkdir"))
+    await fs.symlink(path.join(root, "bkt", "x", "own.csv"), path.join(root, "bkt", "x", "alias.csv"))
+  })
+  return DalServer.layer({
+    root,
+    tokens: [
+      { name: "x-reader", token: Redacted.make(xToken), prefixes: ["s3://bkt/x/"] },
+      { name: "both-reader", token: Redacted.make(bothToken), prefixes: ["s3://bkt/"] }
+    ],
+    policies: { "s3://bkt/x/": { permissions: { explore: true } }, "s3://bkt/y/": { permissions: { explore: false } } }
+  })
+}))
+
+layer(quiet(crossLinkLayer), { excludeTestServices: true })("symlinks across datasets", (it) => {
+  it.effect("a symlink into another dataset is neither served nor listed, whatever the token may read", () =>
+    Effect.gen(function*() {
+      const { url } = yield* DalServer.DalServer
+      for (const token of [xToken, bothToken]) {
+        for (const target of ["/datasets/s3://bkt/x/link.csv", "/datasets/s3://bkt/x/linkdir/secret.csv"]) {
+          const reply = yield* request(url, target, { headers: bearer(token) })
+          assert.strictEqual(reply.status, 404, `${target} with ${token}`)
+          assert.notInclude(reply.body.toString(), "Y SECRET")
+        }
+        const listed = json(yield* request(url, "/datasets/s3://bkt/x/", { headers: bearer(token) }))
+        assert.deepStrictEqual(listed, ["s3://bkt/x/alias.csv", "s3://bkt/x/own.csv"], token)
+      }
+    }))
+
+  it.effect("a symlink within its dataset is served; the other dataset stays readable directly", () =>
+    Effect.gen(function*() {
+      const { url } = yield* DalServer.DalServer
+      const alias = yield* request(url, "/datasets/s3://bkt/x/alias.csv", { headers: bearer(xToken) })
+      assert.strictEqual(alias.body.toString(), "x data")
+      const direct = yield* request(url, "/datasets/s3://bkt/y/secret.csv", { headers: bearer(bothToken) })
+      assert.strictEqual(direct.body.toString(), "Y SECRET")
+    }))
+})

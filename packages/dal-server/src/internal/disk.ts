@@ -7,7 +7,17 @@ import { type Key, uploadTempPrefix } from "./keys.js"
 
 export class NotFound extends Data.TaggedError("NotFound")<{ readonly reason: string }> {}
 
-export class DiskError extends Data.TaggedError("DiskError")<{ readonly path: string; readonly cause: unknown }> {}
+export class DiskError extends Data.TaggedError("DiskError")<{ readonly path: string; readonly cause: unknown }> {
+  /** The errno code (`ENOENT`, `ENOSPC`, …) when the operating system gave one. */
+  get code(): string | undefined {
+    const code = (this.cause as { code?: unknown } | undefined)?.code
+    return typeof code === "string" ? code : undefined
+  }
+}
+
+/** A file-system call on `p` whose failure is a DiskError, so callers can map the errno codes they expect. */
+export const tryFs = <A>(p: string, call: () => Promise<A>): Effect.Effect<A, DiskError> =>
+  Effect.tryPromise({ try: call, catch: (cause) => new DiskError({ path: p, cause }) })
 
 const isMissing = (cause: unknown): boolean => {
   const code = (cause as { code?: unknown } | undefined)?.code
@@ -22,8 +32,7 @@ const realpath = (p: string, what: string): Effect.Effect<string, NotFound | Dis
       isMissing(cause) ? new NotFound({ reason: `${what} not found` }) : new DiskError({ path: p, cause })
   })
 
-const stat = (p: string): Effect.Effect<Stats, DiskError> =>
-  Effect.tryPromise({ try: () => fs.stat(p), catch: (cause) => new DiskError({ path: p, cause }) })
+const stat = (p: string): Effect.Effect<Stats, DiskError> => tryFs(p, () => fs.stat(p))
 
 /** True when `real` is `rootReal` or lies below it (both already resolved by realpath). */
 export const isInside = (rootReal: string, real: string): boolean => {
@@ -74,9 +83,15 @@ export const etagOf = (stats: Stats): string => `"${stats.size.toString(16)}-${M
 /**
  * Every entry below a folder, recursively, as full keys (folders end in "/"), sorted by key.
  * Symlinks are followed only when they stay inside the root; a symlink back to an ancestor folder is listed but
- * not descended into, so cycles end.
+ * not descended into, so cycles end. `visible(key, real, isFolder)` decides on each entry from where it really is;
+ * a folder that is not visible is not descended into either.
  */
-export const listFolder = (rootReal: string, folderKey: string, folderReal: string) =>
+export const listFolder = (
+  rootReal: string,
+  folderKey: string,
+  folderReal: string,
+  visible: (key: string, real: string, isFolder: boolean) => boolean
+) =>
   Effect.gen(function*() {
     const keys: Array<string> = []
     const walk = (
@@ -85,18 +100,16 @@ export const listFolder = (rootReal: string, folderKey: string, folderReal: stri
       ancestors: ReadonlySet<string>
     ): Effect.Effect<void, DiskError> =>
       Effect.gen(function*() {
-        const dirents = yield* Effect.tryPromise({
-          try: () => fs.readdir(dirReal, { withFileTypes: true }),
-          catch: (cause) => new DiskError({ path: dirReal, cause })
-        })
+        const dirents = yield* tryFs(dirReal, () => fs.readdir(dirReal, { withFileTypes: true }))
         for (const dirent of dirents) {
           if (dirent.name.startsWith(uploadTempPrefix)) continue
           const kind = yield* entryKind(rootReal, dirReal, dirent)
           if (kind === undefined) continue
           if (kind.type === "file") {
-            keys.push(prefix + dirent.name)
+            if (visible(prefix + dirent.name, kind.real, false)) keys.push(prefix + dirent.name)
           } else {
             const childPrefix = `${prefix}${dirent.name}/`
+            if (!visible(childPrefix, kind.real, true)) continue
             keys.push(childPrefix)
             if (!ancestors.has(kind.real)) {
               yield* walk(kind.real, childPrefix, new Set([...ancestors, kind.real]))

@@ -55,6 +55,12 @@ export interface Key {
 /** Prefix of the temporary files written by derived-data uploads; such names are never listed, served or accepted. */
 export const uploadTempPrefix = ".fedkit-upload-"
 
+/** The longest file or folder name common file systems store (NAME_MAX on Linux), in bytes of UTF-8. */
+export const maxNameBytes = 255
+
+/** The longest path the operating system opens (PATH_MAX on Linux), in bytes of UTF-8. */
+export const maxPathBytes = 4096
+
 /** Why a single path segment is unsafe, or undefined when it is a plain file or folder name. */
 export const unsafeSegment = (segment: string): string | undefined => {
   if (segment === "") return "empty path segment (\"//\")"
@@ -63,6 +69,12 @@ export const unsafeSegment = (segment: string): string | undefined => {
   if (segment.includes("\0")) return "NUL byte in path"
   if (segment.includes("/")) return "encoded \"/\" inside a path segment"
   if (segment.startsWith(uploadTempPrefix)) return `reserved name prefix "${uploadTempPrefix}"`
+  const bytes = Buffer.byteLength(segment, "utf8")
+  if (bytes > maxNameBytes) {
+    return `the name "${
+      segment.slice(0, 24)
+    }…" is ${bytes} bytes; file and folder names are limited to ${maxNameBytes} bytes`
+  }
   return undefined
 }
 

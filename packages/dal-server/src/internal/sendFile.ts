@@ -10,12 +10,23 @@ export const chunkBytes = 1024 * 1024
  */
 const maxIdleBuffers = 32
 const idle: Array<Buffer> = []
-const takeBuffer = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(chunkBytes)
+let lent = 0
+const takeBuffer = (): Buffer => {
+  lent += 1
+  return idle.pop() ?? Buffer.allocUnsafeSlow(chunkBytes)
+}
 const giveBack = (buffer: Buffer): void => {
+  lent -= 1
   if (idle.length < maxIdleBuffers) idle.push(buffer)
 }
 
-/** Two reads in flight at most: one being written to the socket while the next is read from disk. */
+/** Read buffers held by transfers in progress (not the idle pool): what slow clients cost. */
+export const buffersLent = (): number => lent
+
+/**
+ * Two buffers per transfer at most: one being written to the socket while the next is read from disk. The second is
+ * taken only while the socket keeps up: a client that stops reading holds one buffer, not two.
+ */
 const buffersPerTransfer = 2
 
 export type SendFileEnd =
@@ -48,6 +59,11 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
   const free: Array<Buffer> = []
   const owned: Array<Buffer> = []
 
+  const own = () => {
+    const buffer = takeBuffer()
+    owned.push(buffer)
+    return buffer
+  }
   const releaseBuffers = () => {
     for (const buffer of owned) giveBack(buffer)
   }
@@ -68,7 +84,10 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
       if (writing === 0) finish({ _tag: "Sent" })
       return
     }
-    const buffer = free.pop()
+    // read ahead only when the socket took everything written so far; a stalled client waits for its write,
+    // holding only the buffer in the socket's queue
+    if (writing > 0 && res.writableLength > 0) return
+    const buffer = free.pop() ?? (owned.length < buffersPerTransfer ? own() : undefined)
     if (buffer === undefined) return
     reading = true
     fs.read(fd, buffer, 0, Math.min(chunkBytes, remaining), position, (error, bytesRead) => {
@@ -98,12 +117,6 @@ export const sendFile = (res: ServerResponse, options: SendFileOptions, done: (e
     if (error !== null) return finish({ _tag: "ReadFailed", cause: error })
     if (finished) return void fs.close(opened, () => {})
     fd = opened
-    const count = Math.min(buffersPerTransfer, Math.ceil(options.length / chunkBytes))
-    for (let i = 0; i < count; i++) {
-      const buffer = takeBuffer()
-      owned.push(buffer)
-      free.push(buffer)
-    }
     pump()
   })
   return () => finish({ _tag: "Closed" })
