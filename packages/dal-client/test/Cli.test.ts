@@ -95,7 +95,7 @@ describe("fedkit-dal CLI (spawned)", () => {
       assert.strictEqual(download.code, 0, download.stderr)
       assert.match(download.stdout, /^2 file\(s\), 195\.3 KiB in .*: 2 downloaded, 0 resumed, 0 already complete\n$/)
       assert.match(download.stderr, /^progress: 2\/2 files, 195\.3 KiB\/195\.3 KiB 100%/m)
-      assert.deepStrictEqual(yield* filesBelow(dest), [".fedkit-dal.jsonl", "a.txt", "sub/b.bin"])
+      assert.deepStrictEqual(yield* filesBelow(dest), ["a.txt", "sub/b.bin"])
 
       const again = JSON.parse((yield* fedkitDal(["download", "ds", dest, "--json"], env)).stdout)
       assert.strictEqual(again.skipped, 2)
@@ -103,7 +103,7 @@ describe("fedkit-dal CLI (spawned)", () => {
 
       const single = yield* tempDir
       assert.strictEqual((yield* fedkitDal(["download", "single", single], env)).code, 0)
-      assert.deepStrictEqual(yield* filesBelow(single), [".fedkit-dal.jsonl", "weights.bin"])
+      assert.deepStrictEqual(yield* filesBelow(single), ["weights.bin"])
 
       const policy = yield* fedkitDal(["policy", "ds", "--json"], env)
       assert.deepStrictEqual(JSON.parse(policy.stdout), {
