@@ -17,6 +17,7 @@ import type * as Scope from "effect/Scope"
 import * as NodeHttp from "node:http"
 import * as NodeHttps from "node:https"
 import type { Readable } from "node:stream"
+import * as SlabAgent from "./internal/slabAgent.js"
 
 /**
  * The keep-alive connection pools the transport sends through: a `node:http` and a `node:https` Agent (bring your
@@ -32,7 +33,7 @@ export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
   ConnectionPool,
   Effect.acquireRelease(
     Effect.sync(() => ({
-      http: new NodeHttp.Agent({ keepAlive: true, scheduling: "lifo" }),
+      http: SlabAgent.make({ keepAlive: true, scheduling: "lifo" }),
       https: new NodeHttps.Agent({ keepAlive: true, scheduling: "lifo" })
     })),
     (agents) =>
