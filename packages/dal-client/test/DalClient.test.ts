@@ -22,9 +22,24 @@ const data = { ds: "s3://bkt/ds/", single: "s3://bkt/single/model weights.bin" }
 const datasetFiles = ["a.txt", "empty", "sub dir/b #1?.bin", "sub dir/deeper/c%20d.txt", "ünï/日本.txt"]
 
 describe("DalClient against dal-server", () => {
-  it.scopedLive("lists a directory dataset across pages, special names included", () =>
+  it.scopedLive("lists a directory dataset across pages in both listing shapes, special names included", () =>
     Effect.gen(function*() {
-      const server = yield* startServer({ files, pageSize: 2 })
+      // The official client's shape (dal-server's default): file keys only, a bare `Link` suffix.
+      const plain = yield* startServer({ files, pageSize: 2 })
+      const fileKeys = [
+        "s3://bkt/ds/a.txt",
+        "s3://bkt/ds/sub dir/b #1?.bin",
+        "s3://bkt/ds/sub dir/deeper/c%20d.txt",
+        "s3://bkt/ds/ünï/日本.txt"
+      ]
+      const listed = yield* (yield* makeClient(plain.url, data)).list("s3://bkt/ds/", { datasetId: "ds" })
+      assert.deepStrictEqual(listed.map((e) => e.key), fileKeys)
+      assert.deepStrictEqual(listed[2]?.segments, ["sub dir", "deeper", "c%20d.txt"])
+      const plainPages = (yield* plain.requests).filter((r) => r.key === "s3://bkt/ds/")
+      assert.strictEqual(plainPages.length, 2, "4 keys at 2 per page")
+
+      // The tutorial's shape: folder entries too, RFC 8288 links.
+      const server = yield* startServer({ files, pageSize: 2, folderEntries: true, pageLinks: "rfc8288" })
       const client = yield* makeClient(server.url, data)
       const entries = yield* client.list("s3://bkt/ds/", { datasetId: "ds" })
       assert.deepStrictEqual(entries.map((e) => e.key), [
@@ -37,7 +52,6 @@ describe("DalClient against dal-server", () => {
         "s3://bkt/ds/ünï/",
         "s3://bkt/ds/ünï/日本.txt"
       ])
-      assert.deepStrictEqual(entries[5]?.segments, ["sub dir", "deeper", "c%20d.txt"])
       const pages = (yield* server.requests).filter((r) => r.key === "s3://bkt/ds/")
       assert.strictEqual(pages.length, 4, "8 keys at 2 per page")
       assert.strictEqual(pages.filter((r) => r.cursor !== undefined).length, 3)
@@ -46,7 +60,7 @@ describe("DalClient against dal-server", () => {
 
   it.scopedLive("downloads a directory dataset, then skips it on a re-run, then fetches what changed", () =>
     Effect.gen(function*() {
-      const server = yield* startServer({ files, pageSize: 3 })
+      const server = yield* startServer({ files, pageSize: 3, folderEntries: true })
       const client = yield* makeClient(server.url, data, { maxWorkers: 3 })
       const dest = NodePath.join(yield* tempDir, "out")
       const first = yield* client.downloadDataset("ds", dest)

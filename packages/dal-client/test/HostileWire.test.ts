@@ -24,23 +24,27 @@ const downloadFrom = (wire: string | Buffer, overrides: Parameters<typeof makeCl
   })
 
 describe("responses a DAL must never send (raw socket)", () => {
-  it.scopedLive("a small response followed by stray bytes in the same read neither hangs nor leaks into the next", () =>
-    Effect.gen(function*() {
-      for (const extra of ["\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL"]) {
-        // the n-th answer carries "r<n>": any answer built from the extra bytes would show up as EVIL or be short
-        const server = yield* rawServer((socket, _head, n) =>
-          void socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nr${n}${extra}`)
-        )
-        const client = yield* makeClient(server.url, data, { maxWorkers: 1, retries: 0 })
-        const dest = yield* tempDir
-        for (const name of ["a", "b", "c"]) yield* client.downloadFile(key, NodePath.join(dest, name))
-        const contents = yield* Effect.promise(() =>
-          Promise.all(["a", "b", "c"].map((name) => Fs.readFile(NodePath.join(dest, name), "utf8")))
-        )
-        assert.deepStrictEqual(contents.map((c) => c.length), [2, 2, 2], JSON.stringify(extra))
-        assert.isFalse(contents.includes("EV"))
-      }
-    }), 20_000)
+  it.scopedLive(
+    "a small response followed by stray bytes in the same read neither hangs nor leaks into the next",
+    () =>
+      Effect.gen(function*() {
+        for (const extra of ["\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL"]) {
+          // the n-th answer carries "r<n>": any answer built from the extra bytes would show up as EVIL or be short
+          const server = yield* rawServer((socket, _head, n) =>
+            void socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nr${n}${extra}`)
+          )
+          const client = yield* makeClient(server.url, data, { maxWorkers: 1, retries: 0 })
+          const dest = yield* tempDir
+          for (const name of ["a", "b", "c"]) yield* client.downloadFile(key, NodePath.join(dest, name))
+          const contents = yield* Effect.promise(() =>
+            Promise.all(["a", "b", "c"].map((name) => Fs.readFile(NodePath.join(dest, name), "utf8")))
+          )
+          assert.deepStrictEqual(contents.map((c) => c.length), [2, 2, 2], JSON.stringify(extra))
+          assert.isFalse(contents.includes("EV"))
+        }
+      }),
+    20_000
+  )
 
   it.scopedLive("a body framed by the end of the connection is refused, whether it ends cleanly or by a reset", () =>
     Effect.gen(function*() {
@@ -99,28 +103,38 @@ describe("responses a DAL must never send (raw socket)", () => {
       }
     }))
 
-  it.scopedLive("malformed framing that lax parsers accept is refused, and nothing is written", () =>
-    Effect.gen(function*() {
-      const wires: ReadonlyArray<readonly [string, string]> = [
-        ["folded header", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: a\r\n b\r\n\r\nok"],
-        ["bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"],
-        ["duplicate Transfer-Encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"],
-        ["Content-Length with Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"],
-        ["conflicting Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"],
-        ["negative Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"],
-        ["bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n"],
-        ["chunk without CRLF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\n0\n\n"],
-        ["not HTTP", "SSH-2.0-OpenSSH_9.2\r\n\r\n"]
-      ]
-      for (const [what, wire] of wires) {
-        const { dest, outcome } = yield* downloadFrom(wire)
-        assert.strictEqual(outcome._tag, "Left", what)
-        const error = outcome._tag === "Left" ? outcome.left : undefined
-        assert.include(["DalTransportError", "DalIntegrityError"], error?._tag, what)
-        assert.notInclude(error?.message ?? "", "\n")
-        assert.deepStrictEqual(yield* filesBelow(dest), [], what)
-      }
-    }), 30_000)
+  it.scopedLive(
+    "malformed framing that lax parsers accept is refused, and nothing is written",
+    () =>
+      Effect.gen(function*() {
+        const wires: ReadonlyArray<readonly [string, string]> = [
+          ["folded header", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: a\r\n b\r\n\r\nok"],
+          ["bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"],
+          [
+            "duplicate Transfer-Encoding",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+          ],
+          [
+            "Content-Length with Transfer-Encoding",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+          ],
+          ["conflicting Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"],
+          ["negative Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"],
+          ["bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n"],
+          ["chunk without CRLF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\n0\n\n"],
+          ["not HTTP", "SSH-2.0-OpenSSH_9.2\r\n\r\n"]
+        ]
+        for (const [what, wire] of wires) {
+          const { dest, outcome } = yield* downloadFrom(wire)
+          assert.strictEqual(outcome._tag, "Left", what)
+          const error = outcome._tag === "Left" ? outcome.left : undefined
+          assert.include(["DalTransportError", "DalIntegrityError"], error?._tag, what)
+          assert.notInclude(error?.message ?? "", "\n")
+          assert.deepStrictEqual(yield* filesBelow(dest), [], what)
+        }
+      }),
+    30_000
+  )
 
   it.scopedLive("a server dripping its headers byte by byte is timed out as a whole", () =>
     Effect.gen(function*() {
