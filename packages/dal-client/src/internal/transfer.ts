@@ -161,11 +161,12 @@ const toFile = (
   body: Body,
   path: string,
   flags: "a" | "w",
+  modified: number | undefined,
   onBytes: (n: number) => void
 ): Effect.Effect<number, Transient | DalError> =>
   Effect.async<number, Transient | DalError>((resume) => {
     let closed = Promise.resolve()
-    const sink = FileSink.open(path, flags, body.resume, () => body.destroy())
+    const sink = FileSink.open(path, flags, modified, body.resume, () => body.destroy())
     body.attach({
       onData: (chunk) => {
         onBytes(chunk.length)
@@ -270,7 +271,6 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
     const partial = job.absent === true ? undefined : yield* claimFile(subject, temp)
     let onDisk = partial !== undefined && same && previous.state === "partial" && isStrong(previous.etag) ? partial : 0
     let etag = onDisk > 0 ? previous?.etag : undefined
-    let modified: number | undefined
     // Whether a failed run should leave the partial file for the next one to resume.
     let resumable = onDisk > 0
     let counted = 0
@@ -296,7 +296,6 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
       }
       const start = opened.start
       resumed = resumed || start > 0
-      modified = opened.modified
       if (opened.etag !== etag) {
         etag = opened.etag
         resumable = false
@@ -312,7 +311,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
       tracker.add(start - counted)
       counted = start
       const pumped = yield* Effect.either(
-        toFile(exchange, subject, opened.body, temp, start > 0 ? "a" : "w", (n) => {
+        toFile(exchange, subject, opened.body, temp, start > 0 ? "a" : "w", opened.modified, (n) => {
           counted += n
           tracker.add(n)
         })
@@ -344,11 +343,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
         failures = n + 1
         yield* exchange.backoff(n, step.failure)
       }
-      // Stamped before the rename: a file at the final path always carries the DAL's date (see isComplete).
-      if (modified !== undefined) {
-        const at = new Date(modified)
-        yield* Effect.tryPromise({ try: () => Fs.lutimes(temp, at, at), catch: fileError(subject, temp) })
-      }
+      // The sink stamped the file with the DAL's date before the rename: a file at the final path always carries it.
       yield* fs.rename(temp, target).pipe(Effect.mapError(fileError(subject, target)))
     })
     yield* transfer.pipe(
