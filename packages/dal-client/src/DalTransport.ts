@@ -178,7 +178,8 @@ export const refusal = (
   return undefined
 }
 
-const flatHeaders = (headers: NodeHttp.IncomingHttpHeaders): Record<string, string | undefined> => {
+/** Node's parsed headers with repeated ones joined, as the service hands them out. */
+export const flatHeaders = (headers: NodeHttp.IncomingHttpHeaders): Record<string, string | undefined> => {
   const out: Record<string, string | undefined> = {}
   for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(", ") : value
   return out
@@ -297,7 +298,8 @@ export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
             clearTimeout(headTimer)
             // an unread body must never raise an unhandled 'error' event
             res.on("error", () => {})
-            const refused = refusal(request.method, res.statusCode ?? 0, res.rawHeaders, res.headers as never)
+            const headers = flatHeaders(res.headers)
+            const refused = refusal(request.method, res.statusCode ?? 0, res.rawHeaders, headers)
             if (refused !== undefined) {
               res.destroy()
               return resume(Effect.fail(new TransportFailure({ kind: "refused", reason: refused })))
@@ -305,7 +307,7 @@ export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
             const minRate = request.minBytesPerSecond
             resume(Effect.succeed({
               status: res.statusCode ?? 0,
-              headers: flatHeaders(res.headers),
+              headers,
               body: bodyOf(res, {
                 bodyStarted: (progress) => {
                   body = progress

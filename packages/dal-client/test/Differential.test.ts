@@ -33,7 +33,8 @@ type Outcome = string
 const reference = (url: string): Promise<Outcome> =>
   new Promise((resolve) => {
     const req = NodeHttp.get(url, { agent: false }, (res) => {
-      const refused = DalTransport.refusal("GET", res.statusCode ?? 0, res.rawHeaders, res.headers as never)
+      const headers = DalTransport.flatHeaders(res.headers)
+      const refused = DalTransport.refusal("GET", res.statusCode ?? 0, res.rawHeaders, headers)
       if (refused !== undefined) {
         res.destroy()
         return resolve("refused")
