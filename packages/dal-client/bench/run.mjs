@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Benchmark of `fedkit-dal download` against curl and the contract's whole-body-in-memory recipe, all against one
-// local dal-server (a separate process on loopback). Prints a table and rewrites the results block of
-// BENCHMARKS.md. Needs `pnpm build` first (dal-client and dal-server), curl, and ~3 GiB of free space in TMPDIR.
+// Benchmark of `fedkit-dal download` against curl, a plain node:http downloader, the contract's whole-body-in-memory
+// recipe and the official Python client (apheris-utils, 50 threads), all against local dal-server processes on
+// loopback (one answering at once, one after 10 ms per request). Prints a table and rewrites the results block of
+// BENCHMARKS.md. Needs `pnpm build` first (dal-client and dal-server), curl, the FLARE venv (`pnpm bootstrap`; the
+// official-client rows are skipped without it), and ~3 GiB of free space in TMPDIR.
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
@@ -15,11 +17,13 @@ const here = NodePath.dirname(fileURLToPath(import.meta.url))
 const pkg = NodePath.resolve(here, "..")
 const bin = NodePath.join(pkg, "dist", "bin.js")
 const serverBin = NodePath.resolve(pkg, "node_modules", "@fedkit", "dal-server", "dist", "bin.js")
+const python = NodePath.resolve(pkg, "..", "..", ".venv-flare", "bin", "python")
+const LATENCY_MS = 10
 const token = `bench-${randomBytes(12).toString("hex")}`
 const BIG = 1024 ** 3
 const MANY = 2000
 const SMALL = 256 * 1024
-const REPEAT = 3
+const REPEAT = Number(process.env["BENCH_REPEAT"] ?? 3)
 const hasTime = existsSync("/usr/bin/time")
 
 const log = (text) => process.stderr.write(`[bench] ${text}\n`)
@@ -36,7 +40,7 @@ const freePort = () =>
   })
 
 let serverPid
-/** CPU seconds the dal-server process has used so far (utime + stime from /proc). */
+/** CPU seconds the dal-server process in use has used so far (utime + stime from /proc). */
 const serverCpu = () => {
   try {
     const fields = spawnSync("cat", [`/proc/${serverPid}/stat`], { encoding: "utf8" }).stdout.split(") ")[1].split(" ")
@@ -110,7 +114,7 @@ const generate = async (root) => {
   }
 }
 
-const startServer = async (root, tokens) => {
+const startServer = async (root, tokens, extra = []) => {
   const port = await freePort()
   const child = spawn(process.execPath, [
     serverBin,
@@ -122,14 +126,14 @@ const startServer = async (root, tokens) => {
     "--port",
     String(port),
     "--tokens",
-    tokens
+    tokens,
+    ...extra
   ], { stdio: ["ignore", "pipe", "inherit"] })
   const url = await new Promise((resolve, reject) => {
     child.stdout.once("data", (d) => resolve(String(d).trim()))
     child.once("exit", (code) => reject(new Error(`dal-server exited ${code}`)))
   })
-  serverPid = child.pid
-  return { url, stop: () => child.kill() }
+  return { url, pid: child.pid, stop: () => child.kill() }
 }
 
 const checkFiles = async (dir, count, size) => {
@@ -151,18 +155,22 @@ const main = async () => {
   const out = NodePath.join(work, "out")
   const tokens = NodePath.join(work, "tokens.json")
   let server
+  let slowServer
   try {
     await generate(root)
     // The generator leaves 1.5 GiB of dirty pages; their writeback would land on whichever run comes first.
     execFileSync("sync")
     await Fs.writeFile(tokens, JSON.stringify({ tokens: [{ name: "bench", token, prefixes: ["s3://bkt/"] }] }))
     server = await startServer(root, tokens)
-    const env = {
+    slowServer = await startServer(root, tokens, ["--latency-ms", String(LATENCY_MS)])
+    serverPid = server.pid
+    const envFor = (url) => ({
       ...process.env,
-      APH_API_DAL_URL: server.url,
+      APH_API_DAL_URL: url,
       APH_DAL_TOKEN: token,
       APH_DATA: JSON.stringify({ big: "s3://bkt/big/blob.bin", many: "s3://bkt/many/" })
-    }
+    })
+    const env = envFor(server.url)
     const auth = ["-H", `Authorization: Bearer ${token}`]
     const fresh = async () => {
       await Fs.rm(out, { recursive: true, force: true })
@@ -199,7 +207,7 @@ const main = async () => {
       "-c",
       `xargs -a "$URLS" -P${parallel} -n1 curl -sS -f -H "Authorization: Bearer $TOKEN" --output-dir "$OUT" -O`
     ]
-    const small = { fedkit: [], curl1: [], curl16: [], loop: [] }
+    const small = { fedkit: [], curl1: [], curl16: [], loop: [], plain: [] }
     for (let i = 0; i < REPEAT; i++) {
       await fresh()
       log(`2,000 files: fedkit-dal download (${i + 1}/${REPEAT})`)
@@ -217,6 +225,43 @@ const main = async () => {
       log(`2,000 files: sequential whole-body loop (${i + 1}/${REPEAT})`)
       small.loop.push(await measure(process.execPath, [NodePath.join(here, "sequential-loop.mjs"), out], { env }))
       await checkFiles(out, MANY, SMALL)
+      await fresh()
+      log(`2,000 files: plain node:http, 16 connections (${i + 1}/${REPEAT})`)
+      small.plain.push(await measure(process.execPath, [NodePath.join(here, "plain-node-http.mjs"), out], { env }))
+      await checkFiles(out, MANY, SMALL)
+    }
+
+    // (3) the same 2,000 files from a DAL answering each request after 10 ms (a DAL in front of object storage)
+    serverPid = slowServer.pid
+    const slowEnv = envFor(slowServer.url)
+    const official = existsSync(python)
+    const slow = { fedkit: [], fedkit50: [], loop: [], official: [] }
+    for (let i = 0; i < REPEAT; i++) {
+      await fresh()
+      log(`10 ms latency: fedkit-dal download (${i + 1}/${REPEAT})`)
+      slow.fedkit.push(await measure(bin, ["download", "many", out], { env: slowEnv }))
+      await checkFiles(out, MANY, SMALL)
+      await fresh()
+      log(`10 ms latency: fedkit-dal download --concurrency 50 (${i + 1}/${REPEAT})`)
+      slow.fedkit50.push(await measure(bin, ["download", "many", out, "--concurrency", "50"], { env: slowEnv }))
+      await checkFiles(out, MANY, SMALL)
+      await fresh()
+      log(`10 ms latency: sequential whole-body loop (${i + 1}/${REPEAT})`)
+      slow.loop.push(
+        await measure(process.execPath, [NodePath.join(here, "sequential-loop.mjs"), out], { env: slowEnv })
+      )
+      await checkFiles(out, MANY, SMALL)
+      if (!official) continue
+      await fresh()
+      log(`10 ms latency: official Python client, 50 threads (${i + 1}/${REPEAT})`)
+      slow.official.push(
+        await measure(python, [
+          "-c",
+          "import sys; from apheris_utils.data import download_dataset; download_dataset('many', sys.argv[1])",
+          out
+        ], { env: { ...slowEnv, APH_MAX_WORKERS: "50" } })
+      )
+      await checkFiles(NodePath.join(out, "many"), MANY, SMALL)
     }
 
     const bigF = median(big.fedkit.map((r) => r.wall))
@@ -227,6 +272,11 @@ const main = async () => {
     const smallC1 = median(small.curl1.map((r) => r.wall))
     const smallC16 = median(small.curl16.map((r) => r.wall))
     const smallL = median(small.loop.map((r) => r.wall))
+    const smallP = median(small.plain.map((r) => r.wall))
+    const slowF = median(slow.fedkit.map((r) => r.wall))
+    const slowF50 = median(slow.fedkit50.map((r) => r.wall))
+    const slowL = median(slow.loop.map((r) => r.wall))
+    const slowO = official ? median(slow.official.map((r) => r.wall)) : Number.NaN
     const throughput = (seconds) => mib(BIG) / seconds
     const cpu = (runs) => `${median(runs.map((r) => r.cpu)).toFixed(2)} s`
     const serverCpuOf = (runs) => `${median(runs.map((r) => r.server)).toFixed(2)} s`
@@ -285,16 +335,71 @@ const main = async () => {
         "",
         cpu(small.loop),
         serverCpuOf(small.loop)
-      ]
+      ],
+      [
+        "(2) 2,000 x 256 KiB",
+        "plain node:http, 16 keep-alive connections",
+        `${smallP.toFixed(2)} s`,
+        `${(MANY / smallP).toFixed(0)} files/s`,
+        "",
+        cpu(small.plain),
+        serverCpuOf(small.plain)
+      ],
+      [
+        `(3) 2,000 x 256 KiB, ${LATENCY_MS} ms per request`,
+        "fedkit-dal download (16 workers)",
+        `${slowF.toFixed(2)} s`,
+        `${(MANY / slowF).toFixed(0)} files/s`,
+        `${Math.max(...slow.fedkit.map((r) => r.rss)).toFixed(0)} MiB`,
+        cpu(slow.fedkit),
+        serverCpuOf(slow.fedkit)
+      ],
+      [
+        `(3) 2,000 x 256 KiB, ${LATENCY_MS} ms per request`,
+        "fedkit-dal download --concurrency 50",
+        `${slowF50.toFixed(2)} s`,
+        `${(MANY / slowF50).toFixed(0)} files/s`,
+        `${Math.max(...slow.fedkit50.map((r) => r.rss)).toFixed(0)} MiB`,
+        cpu(slow.fedkit50),
+        serverCpuOf(slow.fedkit50)
+      ],
+      [
+        `(3) 2,000 x 256 KiB, ${LATENCY_MS} ms per request`,
+        "sequential whole-body loop (Node fetch)",
+        `${slowL.toFixed(2)} s`,
+        `${(MANY / slowL).toFixed(0)} files/s`,
+        "",
+        cpu(slow.loop),
+        serverCpuOf(slow.loop)
+      ],
+      ...(official
+        ? [[
+          `(3) 2,000 x 256 KiB, ${LATENCY_MS} ms per request`,
+          "official Python client (apheris-utils 0.39.1, 50 threads)",
+          `${slowO.toFixed(2)} s`,
+          `${(MANY / slowO).toFixed(0)} files/s`,
+          `${Math.max(...slow.official.map((r) => r.rss)).toFixed(0)} MiB`,
+          cpu(slow.official),
+          serverCpuOf(slow.official)
+        ]]
+        : [])
     ]
     const targets = [
       [`(1) throughput >= 0.9x curl`, `${ratio.toFixed(2)}x`, ratio >= 0.9],
       [`(1) peak RSS < 128 MiB`, `${peakF.toFixed(0)} MiB`, peakF < 128],
       [`(2) no slower than 16 parallel curl`, `${(smallC16 / smallF).toFixed(2)}x curl -P16`, smallF <= smallC16],
-      [`(2) >= 5x faster than the sequential loop`, `${(smallL / smallF).toFixed(1)}x`, smallL / smallF >= 5]
+      [`(2) faster than plain node:http (16 connections)`, `${(smallP / smallF).toFixed(2)}x`, smallF < smallP],
+      [`(3) >= 5x faster than the sequential loop`, `${(slowL / slowF).toFixed(1)}x`, slowL / slowF >= 5],
+      ...(official
+        ? [[
+          `(3) faster than the official Python client (both 50 in flight)`,
+          `${(slowO / slowF50).toFixed(2)}x`,
+          slowF50 < slowO
+        ]]
+        : [])
     ]
     const table = [
-      "| case | tool | wall (median of 3) | rate | peak RSS (max of 3) | client CPU | dal-server CPU |",
+      `| case | tool | wall (median of ${REPEAT}) | rate | peak RSS (max of ${REPEAT}) | client CPU | dal-server CPU |`,
       "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
       ...rows.map((r) => `| ${r.join(" | ")} |`),
       "",
@@ -324,6 +429,7 @@ const main = async () => {
     log(`results written to ${mdPath}`)
   } finally {
     server?.stop()
+    slowServer?.stop()
     await Fs.rm(work, { recursive: true, force: true })
   }
 }

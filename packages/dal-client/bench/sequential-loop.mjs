@@ -14,8 +14,10 @@ while (next !== undefined) {
   const response = await fetch(next, { headers })
   if (!response.ok) throw new Error(`listing: HTTP ${response.status}`)
   keys.push(...(await response.json()))
-  const link = /<([^>]*)>\s*;\s*rel="next"/.exec(response.headers.get("link") ?? "")
-  next = link === null ? undefined : new URL(link[1], next).toString()
+  // RFC 8288, or the bare suffix to `datasets/` that the official client follows
+  const link = response.headers.get("link") ?? ""
+  const rfc = /<([^>]*)>\s*;\s*rel="next"/.exec(link)
+  next = rfc !== null ? new URL(rfc[1], next).toString() : link === "" ? undefined : `${base}datasets/${link}`
 }
 for (const key of keys) {
   if (key.endsWith("/")) continue

@@ -36,6 +36,16 @@ const retries = Options.integer("retries").pipe(
   Options.withDescription("retries of a transient failure (default: APH_RETRIES, or 5)"),
   Options.optional
 )
+const deadline = Options.float("deadline").pipe(
+  Options.withDescription("seconds the whole command may take before it fails (default: APH_DEADLINE, or none)"),
+  Options.optional
+)
+const minRate = Options.integer("min-rate").pipe(
+  Options.withDescription(
+    "bytes per second a transfer must average over each timeout-long window, else it is cut and resumed (default: APH_MIN_RATE, or none)"
+  ),
+  Options.optional
+)
 const concurrency = Options.integer("concurrency").pipe(
   Options.withDescription("files to transfer at once (default: APH_MAX_WORKERS, or 16)"),
   Options.optional
@@ -47,6 +57,8 @@ const extract = Options.boolean("extract").pipe(
 interface Tuning {
   readonly timeout: Option.Option<number>
   readonly retries: Option.Option<number>
+  readonly deadline: Option.Option<number>
+  readonly minRate: Option.Option<number>
   readonly concurrency?: Option.Option<number>
 }
 
@@ -61,6 +73,8 @@ const withClient = <A>(
         DalSettings.override(s, {
           timeout: Option.getOrUndefined(Option.map(tuning.timeout, (seconds) => seconds * 1000)),
           retries: Option.getOrUndefined(tuning.retries),
+          deadline: Option.getOrUndefined(Option.map(tuning.deadline, (seconds) => seconds * 1000)),
+          minRate: Option.getOrUndefined(tuning.minRate),
           maxWorkers: Option.getOrUndefined(tuning.concurrency ?? Option.none())
         })
       )
@@ -77,7 +91,7 @@ const printJson = (value: unknown) => Console.log(JSON.stringify(value))
 
 const ls = Command.make(
   "ls",
-  { datasetId, json, timeout, retries },
+  { datasetId, json, timeout, retries, deadline, minRate },
   (args) =>
     withClient(args, (client) =>
       Effect.gen(function*() {
@@ -96,7 +110,17 @@ const ls = Command.make(
 
 const download = Command.make(
   "download",
-  { datasetId, dest: Args.directory({ name: "dest", exists: "either" }), concurrency, timeout, retries, extract, json },
+  {
+    datasetId,
+    dest: Args.directory({ name: "dest", exists: "either" }),
+    concurrency,
+    timeout,
+    retries,
+    deadline,
+    minRate,
+    extract,
+    json
+  },
   (args) =>
     withClient(args, (client) =>
       Effect.gen(function*() {
@@ -123,7 +147,7 @@ const download = Command.make(
 
 const policy = Command.make(
   "policy",
-  { datasetId, json, timeout, retries },
+  { datasetId, json, timeout, retries, deadline, minRate },
   (args) =>
     withClient(args, (client) =>
       Effect.flatMap(
@@ -139,7 +163,9 @@ const put = Command.make(
     file: Args.file({ name: "file", exists: "yes" }),
     json,
     timeout,
-    retries
+    retries,
+    deadline,
+    minRate
   },
   (args) =>
     withClient(args, (client) =>

@@ -5,17 +5,15 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createReadStream } from "node:fs"
 import * as Fs from "node:fs/promises"
-import type * as NodeHttp from "node:http"
-import type * as NodeHttps from "node:https"
 import * as NodePath from "node:path"
 import { AssetPolicy } from "./AssetPolicy.js"
 import {
@@ -24,15 +22,16 @@ import {
   DalIntegrityError,
   DalInvalidArgument,
   DalNotFound,
+  DalTransportError,
   DalUnsafePath,
   type Subject
 } from "./DalError.js"
 import * as DalKey from "./DalKey.js"
 import { DalSettings, layer as settingsLayer, type Settings } from "./DalSettings.js"
-import * as Http from "./internal/http.js"
+import * as DalTransport from "./DalTransport.js"
+import * as Exchange from "./internal/exchange.js"
 import * as Listing from "./internal/listing.js"
 import * as Manifest from "./internal/manifest.js"
-import * as RawHttp from "./internal/rawHttp.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 import * as Tracker from "./internal/tracker.js"
 import * as Transfer from "./internal/transfer.js"
@@ -117,22 +116,12 @@ export interface DalClientService {
 
 export class DalClient extends Context.Tag("@fedkit/dal-client/DalClient")<DalClient, DalClientService>() {}
 
-/**
- * The keep-alive connection pools the client sends through: a `node:http` and a `node:https` Agent (bring your own
- * to set TLS options such as a custom CA, or socket limits).
- */
-export class ConnectionPool extends Context.Tag("@fedkit/dal-client/ConnectionPool")<
-  ConnectionPool,
-  { readonly http: NodeHttp.Agent; readonly https: NodeHttps.Agent }
->() {}
-
-/** Fresh keep-alive pools, closed when the layer is released. */
-export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
-  ConnectionPool,
-  Effect.acquireRelease(Effect.sync(Http.makeAgents), (agents) => Effect.sync(() => Http.destroyAgents(agents)))
-)
+export { ConnectionPool, layerConnectionPool } from "./DalTransport.js"
 
 const decodePolicy = Schema.decodeUnknownEither(Schema.parseJson(AssetPolicy))
+
+// An asset policy is a few hundred bytes; anything near this is not one.
+const maxPolicyBytes = 1024 * 1024
 
 const checkKey = (subject: Subject, key: string, directory: boolean | undefined) => {
   const decoded = Schema.decodeUnknownEither(DalKey.DalKey)(key)
@@ -206,16 +195,42 @@ const folderNames = () => {
 
 const isZip = (path: string): boolean => /\.zip$/i.test(path)
 
+/** Refuses a file name longer than file systems take, before anything is written. */
+const checkNameLength = (subject: Subject, entry: DalKey.Entry): Either.Either<void, DalUnsafePath> =>
+  entry.segments.some((segment) => Buffer.byteLength(segment) > Transfer.maxNameBytes)
+    ? Either.left(
+      new DalUnsafePath({
+        ...subject,
+        entry: entry.key,
+        reason: `has a name longer than ${Transfer.maxNameBytes} bytes, which file systems refuse`
+      })
+    )
+    : Either.void
+
 export const make: Effect.Effect<
   DalClientService,
   never,
-  DalSettings | ConnectionPool | FileSystem.FileSystem | Scope.Scope
+  DalSettings | DalTransport.DalTransport | FileSystem.FileSystem
 > = Effect.gen(function*() {
   const settings = yield* DalSettings
   const fs = yield* FileSystem.FileSystem
-  // plain-HTTP connections of the bulk download path, closed with the client
-  const raw = yield* Effect.acquireRelease(Effect.sync(RawHttp.makePool), (pool) => Effect.sync(pool.destroy))
-  const http = Http.make(settings, yield* ConnectionPool, raw)
+  const exchange = Exchange.make(settings, yield* DalTransport.DalTransport)
+
+  const deadlineError = (subject: Subject, deadline: Duration.Duration) =>
+    new DalTransportError({
+      ...subject,
+      reason: `not finished within the deadline of ${Duration.format(deadline)}`,
+      attempts: 1,
+      advice: "raise APH_DEADLINE (or --deadline), or check the DAL's speed"
+    })
+
+  /** Fails `effect` with a clear error when the optional overall deadline passes. */
+  const withDeadline = (subject: Subject) => <A, E, R>(effect: Effect.Effect<A, E, R>) => {
+    const deadline = settings.deadline
+    return deadline === undefined
+      ? effect
+      : Effect.timeoutFail(effect, { duration: deadline, onTimeout: () => deadlineError(subject, deadline) })
+  }
 
   const resolve = (datasetId: string) =>
     Effect.suspend(() => {
@@ -228,15 +243,21 @@ export const make: Effect.Effect<
   const list: DalClientService["list"] = (key, options) =>
     Effect.suspend(() => {
       const subject: Subject = { operation: "list", datasetId: options?.datasetId, key }
-      return Effect.flatMap(checkKey(subject, key, true), (k) => Listing.list(http, subject, k))
+      return Effect.flatMap(checkKey(subject, key, true), (k) => Listing.list(exchange, subject, k)).pipe(
+        withDeadline(subject)
+      )
     })
 
   const stream: DalClientService["stream"] = (key, options) =>
     Stream.suspend(() => {
       const subject: Subject = { operation: "stream", datasetId: options?.datasetId, key }
+      const deadline = settings.deadline
       return Either.match(checkKey(subject, key, false), {
         onLeft: Stream.fail,
-        onRight: (k) => Transfer.stream(http, subject, k)
+        onRight: (k) =>
+          deadline === undefined ? Transfer.stream(exchange, subject, k) : Transfer.stream(exchange, subject, k).pipe(
+            Stream.interruptWhen(Effect.zipRight(Effect.sleep(deadline), Effect.fail(deadlineError(subject, deadline))))
+          )
       })
     })
 
@@ -246,19 +267,21 @@ export const make: Effect.Effect<
       const k = yield* checkKey(subject, key, false)
       const target = NodePath.resolve(path)
       const dir = NodePath.dirname(target)
+      yield* checkNameLength(subject, { key: k, segments: [NodePath.basename(target)], directory: false })
       yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fileError(subject, dir)))
       const manifest = yield* Manifest.open(fs, subject, dir)
       const tracker = yield* Tracker.make({ datasetId: options?.datasetId, key, filesTotal: 1 }, options?.onProgress)
-      const outcome = yield* Transfer.downloadFile({ http, fs, manifest, tracker }, {
+      const outcome = yield* Transfer.downloadFile({ exchange, fs, manifest, tracker }, {
         subject,
         key: k,
         dir,
         name: NodePath.basename(target),
         record: NodePath.basename(target)
       })
-      yield* manifest.flush
+      yield* manifest.finish
       return outcome
-    }).pipe(Effect.scoped)
+    }).pipe(Effect.scoped, (effect) =>
+      withDeadline({ operation: "download", datasetId: options?.datasetId, key })(effect))
 
   const downloadDataset: DalClientService["downloadDataset"] = (datasetId, dest, options = {}) =>
     Effect.gen(function*() {
@@ -267,7 +290,7 @@ export const make: Effect.Effect<
       const directory = DalKey.isDirectory(key)
       const extract = options.extract !== undefined && options.extract !== false
       const entries: ReadonlyArray<DalKey.Entry> = directory
-        ? yield* Listing.list(http, { ...subject, operation: "list" }, key)
+        ? yield* Listing.list(exchange, { ...subject, operation: "list" }, key)
         : [{
           key,
           directory: false,
@@ -280,6 +303,7 @@ export const make: Effect.Effect<
         }]
       // Every entry is checked before the first byte is written.
       yield* conflicts(subject, entries, extract)
+      for (const entry of entries) yield* checkNameLength(subject, entry)
       const dirs = yield* makeSafeDirs(subject, dest)
       for (const entry of entries) if (entry.directory) yield* dirs.ensure(subject, entry.segments)
       const files = entries.filter((e) => !e.directory)
@@ -293,18 +317,18 @@ export const make: Effect.Effect<
             const dir = yield* dirs.ensure(subject, entry.segments.slice(0, -1))
             const name = entry.segments[entry.segments.length - 1] ?? ""
             const present = yield* namesIn(dir)
-            return yield* Transfer.downloadFile({ http, fs, manifest, tracker }, {
+            return yield* Transfer.downloadFile({ exchange, fs, manifest, tracker }, {
               subject: { ...subject, key: entry.key },
               key: entry.key,
               dir,
               name,
               record: entry.segments.join("/"),
-              absent: present !== undefined && !present.has(name) && !present.has(name + DalKey.reserved.partialSuffix)
+              absent: present !== undefined && !present.has(name) && !present.has(Transfer.partialName(name))
             })
           }),
         { concurrency: options.concurrency ?? settings.maxWorkers }
       )
-      yield* manifest.flush
+      yield* manifest.finish
       const extracted = extract
         ? yield* Effect.forEach(outcomes.filter((o) => isZip(o.path)), (outcome) =>
           Effect.gen(function*() {
@@ -335,27 +359,32 @@ export const make: Effect.Effect<
         skipped: count("skipped"),
         extracted
       }
-    }).pipe(Effect.scoped)
+    }).pipe(Effect.scoped, (effect) => withDeadline({ operation: "download", datasetId })(effect))
 
   const policy: DalClientService["policy"] = (datasetId) =>
     Effect.gen(function*() {
       const key = yield* resolve(datasetId)
       const subject: Subject = { operation: "policy", datasetId, key }
-      const url = http.url(`policies/${DalKey.encode(key)}`)
-      const text = yield* http.retrying(() =>
+      const url = exchange.url(`policies/${DalKey.encode(key)}`)
+      const body = yield* exchange.retrying(() =>
         Effect.flatMap(
-          http.send(subject, { method: "GET", url, headers: { accept: "application/json" } }),
-          (reply) => http.text(subject, reply)
+          exchange.send(subject, {
+            method: "GET",
+            url,
+            headers: { accept: "application/json", "accept-encoding": "identity" }
+          }),
+          (response) => exchange.collect(subject, response, { bytes: maxPolicyBytes, what: "the asset policy" })
         ).pipe(Effect.scoped)
       )
-      return yield* Either.mapLeft(decodePolicy(text), (e) =>
+      return yield* Either.mapLeft(decodePolicy(body.toString("utf8")), (e) =>
         new DalIntegrityError({
           ...subject,
+          // the decoder quotes what it got, which a hostile DAL could fill with the token
           reason: `the policy is not a valid asset policy (${
-            ParseResult.TreeFormatter.formatErrorSync(e).split("\n").join(" ").slice(0, 200)
+            exchange.scrub.text(ParseResult.TreeFormatter.formatErrorSync(e).split("\n").join(" ")).slice(0, 200)
           })`
         }))
-    })
+    }).pipe((effect) => withDeadline({ operation: "policy", datasetId })(effect))
 
   const putDerived: DalClientService["putDerived"] = (name, file, source) =>
     Effect.gen(function*() {
@@ -372,7 +401,7 @@ export const make: Effect.Effect<
         DalKey.relativeSegments(file),
         (reason) => new DalInvalidArgument({ ...subject, argument: "file name", reason })
       )
-      const url = http.url(
+      const url = exchange.url(
         `dataset/${encodeURIComponent(name)}/${fileSegments.map(encodeURIComponent).join("/")}`
       )
       const body = source instanceof Uint8Array
@@ -381,32 +410,40 @@ export const make: Effect.Effect<
           open: () => createReadStream(source.path),
           length: Number((yield* fs.stat(source.path).pipe(Effect.mapError(fileError(subject, source.path)))).size)
         }
-      yield* http.retrying(() =>
+      yield* exchange.retrying(() =>
         Effect.flatMap(
-          http.send(subject, {
+          exchange.send(subject, {
             method: "PUT",
             url,
             headers: { "content-type": "application/octet-stream" },
             body
           }),
-          (reply) => http.text(subject, reply)
+          (response) => exchange.collect(subject, response, { bytes: maxPolicyBytes, what: "the answer to the upload" })
         ).pipe(Effect.scoped)
       )
       return { name, file, bytes: body.length }
-    })
+    }).pipe((effect) => withDeadline({ operation: "upload", datasetId: name, key: file })(effect))
 
   return { settings, resolve, list, stream, downloadFile, downloadDataset, policy, putDerived }
 })
 
-/** The client, given settings, a connection pool and a FileSystem. */
-export const layer: Layer.Layer<DalClient, never, DalSettings | ConnectionPool | FileSystem.FileSystem> = Layer.scoped(
+/** The client, given settings, a transport and a FileSystem. */
+export const layerWithTransport: Layer.Layer<
   DalClient,
-  make
-)
+  never,
+  DalSettings | DalTransport.DalTransport | FileSystem.FileSystem
+> = Layer.effect(DalClient, make)
+
+/** The client over the live transport, given settings, a connection pool and a FileSystem. */
+export const layer: Layer.Layer<
+  DalClient,
+  never,
+  DalSettings | DalTransport.ConnectionPool | FileSystem.FileSystem
+> = layerWithTransport.pipe(Layer.provide(DalTransport.layer))
 
 /** Everything but the settings: fresh connection pools and the Node file system. */
 export const layerWithoutSettings: Layer.Layer<DalClient, never, DalSettings> = layer.pipe(
-  Layer.provide(Layer.mergeAll(layerConnectionPool, NodeFileSystem.layer))
+  Layer.provide(Layer.mergeAll(DalTransport.layerConnectionPool, NodeFileSystem.layer))
 )
 
 /** The client on Node, settings from the `APH_*` variables. */

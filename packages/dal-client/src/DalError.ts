@@ -86,11 +86,12 @@ export class DalStatusError extends Data.TaggedError("DalStatusError")<
 
 /** The connection failed or timed out (after retries). */
 export class DalTransportError extends Data.TaggedError("DalTransportError")<
-  Subject & { readonly reason: string; readonly attempts: number }
+  Subject & { readonly reason: string; readonly attempts: number; readonly advice?: string | undefined }
 > {
   override get message(): string {
     const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
-    return `${describe(this)}: ${this.reason}${tries}; check APH_API_DAL_URL and the network, or raise APH_TIMEOUT`
+    const advice = this.advice ?? "check APH_API_DAL_URL and the network, or raise APH_TIMEOUT"
+    return `${describe(this)}: ${this.reason}${tries}; ${advice}`
   }
 }
 

@@ -31,6 +31,14 @@ export interface Settings {
   /** First backoff ceiling; it doubles per retry up to {@link retryMaxDelay}, and the delay is drawn from [0, ceiling]. */
   readonly retryBaseDelay: Duration.Duration
   readonly retryMaxDelay: Duration.Duration
+  /** When set, an operation (a listing, a download, ...) that has not finished by then fails. */
+  readonly deadline: Duration.Duration | undefined
+  /** When set, a body slower than this many bytes per second over a {@link timeout}-long window is cut and resumed. */
+  readonly minRate: number | undefined
+  /** One listing page larger than this is refused. */
+  readonly maxListingPageBytes: number
+  /** A listing with more entries than this (all pages and folders together) is refused. */
+  readonly maxListingEntries: number
 }
 
 /** Settings given in code; everything but `url` and `token` has a default. */
@@ -43,6 +51,10 @@ export interface Input {
   readonly retries?: number | undefined
   readonly retryBaseDelay?: Duration.DurationInput | undefined
   readonly retryMaxDelay?: Duration.DurationInput | undefined
+  readonly deadline?: Duration.DurationInput | undefined
+  readonly minRate?: number | undefined
+  readonly maxListingPageBytes?: number | undefined
+  readonly maxListingEntries?: number | undefined
 }
 
 /** The defaults, also documented in the README. */
@@ -51,7 +63,12 @@ export const defaults = {
   maxWorkers: 16,
   retries: 5,
   retryBaseDelay: Duration.millis(250),
-  retryMaxDelay: Duration.seconds(30)
+  retryMaxDelay: Duration.seconds(30),
+  deadline: undefined,
+  minRate: undefined,
+  // 10 million keys of ~60 bytes fit in ~20 pages of this size; a page is held whole only as bytes being decoded
+  maxListingPageBytes: 64 * 1024 * 1024,
+  maxListingEntries: 10_000_000
 } as const
 
 /** The environment variables, by setting. */
@@ -63,7 +80,11 @@ export const variables = {
   maxWorkers: "APH_MAX_WORKERS",
   retries: "APH_RETRIES",
   retryBaseDelay: "APH_RETRY_BASE_DELAY",
-  retryMaxDelay: "APH_RETRY_MAX_DELAY"
+  retryMaxDelay: "APH_RETRY_MAX_DELAY",
+  deadline: "APH_DEADLINE",
+  minRate: "APH_MIN_RATE",
+  maxListingPageBytes: "APH_MAX_LISTING_PAGE_BYTES",
+  maxListingEntries: "APH_MAX_LISTING_ENTRIES"
 } as const
 
 /** The settings service. */
@@ -134,7 +155,11 @@ const assemble = (
     maxWorkers: ok(fields.maxWorkers),
     retries: ok(fields.retries),
     retryBaseDelay: ok(fields.retryBaseDelay),
-    retryMaxDelay: ok(fields.retryMaxDelay)
+    retryMaxDelay: ok(fields.retryMaxDelay),
+    deadline: ok(fields.deadline),
+    minRate: ok(fields.minRate),
+    maxListingPageBytes: ok(fields.maxListingPageBytes),
+    maxListingEntries: ok(fields.maxListingEntries)
   })
 }
 
@@ -142,12 +167,16 @@ const optional = <A>(raw: Option.Option<string>, parse: (s: string) => Check<A>,
   Option.match(raw, { onNone: () => Either.right(fallback), onSome: parse })
 
 const maxWorkersCheck = checkInt(1, 1024)
+const minRateCheck = checkInt(1, 2 ** 40)
+const pageBytesCheck = checkInt(1024, 2 ** 40)
+const entriesCheck = checkInt(1, 2 ** 40)
 const retriesCheck = checkInt(0, 100)
 
 /**
  * Reads the `APH_*` variables through the current `ConfigProvider` (the environment by default): `APH_API_DAL_URL`,
  * `APH_DAL_TOKEN`, `APH_DATA` (JSON object id → key), and optionally `APH_TIMEOUT` (seconds), `APH_MAX_WORKERS`,
- * `APH_RETRIES`, `APH_RETRY_BASE_DELAY` and `APH_RETRY_MAX_DELAY` (seconds).
+ * `APH_RETRIES`, `APH_RETRY_BASE_DELAY` and `APH_RETRY_MAX_DELAY` (seconds), `APH_DEADLINE` (seconds), `APH_MIN_RATE`
+ * (bytes per second), `APH_MAX_LISTING_PAGE_BYTES` and `APH_MAX_LISTING_ENTRIES`.
  */
 export const fromEnv: Effect.Effect<Settings, DalConfigError> = Effect.gen(function*() {
   const raw = yield* Config.all({
@@ -158,7 +187,11 @@ export const fromEnv: Effect.Effect<Settings, DalConfigError> = Effect.gen(funct
     maxWorkers: Config.option(Config.string(variables.maxWorkers)),
     retries: Config.option(Config.string(variables.retries)),
     retryBaseDelay: Config.option(Config.string(variables.retryBaseDelay)),
-    retryMaxDelay: Config.option(Config.string(variables.retryMaxDelay))
+    retryMaxDelay: Config.option(Config.string(variables.retryMaxDelay)),
+    deadline: Config.option(Config.string(variables.deadline)),
+    minRate: Config.option(Config.string(variables.minRate)),
+    maxListingPageBytes: Config.option(Config.string(variables.maxListingPageBytes)),
+    maxListingEntries: Config.option(Config.string(variables.maxListingEntries))
   }).pipe(
     Effect.mapError((e) => new DalConfigError({ problems: [{ variable: "APH_*", reason: String(e) }] }))
   )
@@ -174,7 +207,23 @@ export const fromEnv: Effect.Effect<Settings, DalConfigError> = Effect.gen(funct
     maxWorkers: optional(raw.maxWorkers, (s) => Either.flatMap(integer(s), maxWorkersCheck), defaults.maxWorkers),
     retries: optional(raw.retries, (s) => Either.flatMap(integer(s), retriesCheck), defaults.retries),
     retryBaseDelay: optional(raw.retryBaseDelay, seconds, defaults.retryBaseDelay),
-    retryMaxDelay: optional(raw.retryMaxDelay, seconds, defaults.retryMaxDelay)
+    retryMaxDelay: optional(raw.retryMaxDelay, seconds, defaults.retryMaxDelay),
+    deadline: optional<Duration.Duration | undefined>(raw.deadline, seconds, defaults.deadline),
+    minRate: optional<number | undefined>(
+      raw.minRate,
+      (s) => Either.flatMap(integer(s), minRateCheck),
+      defaults.minRate
+    ),
+    maxListingPageBytes: optional(
+      raw.maxListingPageBytes,
+      (s) => Either.flatMap(integer(s), pageBytesCheck),
+      defaults.maxListingPageBytes
+    ),
+    maxListingEntries: optional(
+      raw.maxListingEntries,
+      (s) => Either.flatMap(integer(s), entriesCheck),
+      defaults.maxListingEntries
+    )
   })
 })
 
@@ -188,7 +237,11 @@ export const make = (input: Input): Effect.Effect<Settings, DalConfigError> =>
     maxWorkers: maxWorkersCheck(input.maxWorkers ?? defaults.maxWorkers),
     retries: retriesCheck(input.retries ?? defaults.retries),
     retryBaseDelay: checkDuration(Duration.decode(input.retryBaseDelay ?? defaults.retryBaseDelay)),
-    retryMaxDelay: checkDuration(Duration.decode(input.retryMaxDelay ?? defaults.retryMaxDelay))
+    retryMaxDelay: checkDuration(Duration.decode(input.retryMaxDelay ?? defaults.retryMaxDelay)),
+    deadline: input.deadline === undefined ? Either.right(undefined) : checkDuration(Duration.decode(input.deadline)),
+    minRate: input.minRate === undefined ? Either.right(undefined) : minRateCheck(input.minRate),
+    maxListingPageBytes: pageBytesCheck(input.maxListingPageBytes ?? defaults.maxListingPageBytes),
+    maxListingEntries: entriesCheck(input.maxListingEntries ?? defaults.maxListingEntries)
   })
 
 /** Settings from the environment (see {@link fromEnv}). */

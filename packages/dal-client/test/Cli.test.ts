@@ -86,16 +86,16 @@ describe("fedkit-dal CLI (spawned)", () => {
       const { env, server } = yield* serve
       const ls = yield* fedkitDal(["ls", "ds"], env)
       assert.strictEqual(ls.code, 0)
-      assert.strictEqual(ls.stdout, "s3://bkt/ds/a.txt\ns3://bkt/ds/sub/\ns3://bkt/ds/sub/b.bin\n")
+      assert.strictEqual(ls.stdout, "s3://bkt/ds/a.txt\ns3://bkt/ds/sub/b.bin\n")
       const lsJson = JSON.parse((yield* fedkitDal(["ls", "ds", "--json"], env)).stdout)
-      assert.deepStrictEqual(lsJson.entries[2], { key: "s3://bkt/ds/sub/b.bin", path: "sub/b.bin", directory: false })
+      assert.deepStrictEqual(lsJson.entries[1], { key: "s3://bkt/ds/sub/b.bin", path: "sub/b.bin", directory: false })
 
       const dest = NodePath.join(yield* tempDir, "out")
       const download = yield* fedkitDal(["download", "ds", dest, "--concurrency", "2"], env)
       assert.strictEqual(download.code, 0, download.stderr)
       assert.match(download.stdout, /^2 file\(s\), 195\.3 KiB in .*: 2 downloaded, 0 resumed, 0 already complete\n$/)
       assert.match(download.stderr, /^progress: 2\/2 files, 195\.3 KiB\/195\.3 KiB 100%/m)
-      assert.deepStrictEqual(yield* filesBelow(dest), [".fedkit-dal.jsonl", "a.txt", "sub/b.bin"])
+      assert.deepStrictEqual(yield* filesBelow(dest), ["a.txt", "sub/b.bin"])
 
       const again = JSON.parse((yield* fedkitDal(["download", "ds", dest, "--json"], env)).stdout)
       assert.strictEqual(again.skipped, 2)
@@ -103,7 +103,7 @@ describe("fedkit-dal CLI (spawned)", () => {
 
       const single = yield* tempDir
       assert.strictEqual((yield* fedkitDal(["download", "single", single], env)).code, 0)
-      assert.deepStrictEqual(yield* filesBelow(single), [".fedkit-dal.jsonl", "weights.bin"])
+      assert.deepStrictEqual(yield* filesBelow(single), ["weights.bin"])
 
       const policy = yield* fedkitDal(["policy", "ds", "--json"], env)
       assert.deepStrictEqual(JSON.parse(policy.stdout), {

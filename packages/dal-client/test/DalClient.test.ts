@@ -22,9 +22,24 @@ const data = { ds: "s3://bkt/ds/", single: "s3://bkt/single/model weights.bin" }
 const datasetFiles = ["a.txt", "empty", "sub dir/b #1?.bin", "sub dir/deeper/c%20d.txt", "ünï/日本.txt"]
 
 describe("DalClient against dal-server", () => {
-  it.scopedLive("lists a directory dataset across pages, special names included", () =>
+  it.scopedLive("lists a directory dataset across pages in both listing shapes, special names included", () =>
     Effect.gen(function*() {
-      const server = yield* startServer({ files, pageSize: 2 })
+      // The official client's shape (dal-server's default): file keys only, a bare `Link` suffix.
+      const plain = yield* startServer({ files, pageSize: 2 })
+      const fileKeys = [
+        "s3://bkt/ds/a.txt",
+        "s3://bkt/ds/sub dir/b #1?.bin",
+        "s3://bkt/ds/sub dir/deeper/c%20d.txt",
+        "s3://bkt/ds/ünï/日本.txt"
+      ]
+      const listed = yield* (yield* makeClient(plain.url, data)).list("s3://bkt/ds/", { datasetId: "ds" })
+      assert.deepStrictEqual(listed.map((e) => e.key), fileKeys)
+      assert.deepStrictEqual(listed[2]?.segments, ["sub dir", "deeper", "c%20d.txt"])
+      const plainPages = (yield* plain.requests).filter((r) => r.key === "s3://bkt/ds/")
+      assert.strictEqual(plainPages.length, 2, "4 keys at 2 per page")
+
+      // The tutorial's shape: folder entries too, RFC 8288 links.
+      const server = yield* startServer({ files, pageSize: 2, folderEntries: true, pageLinks: "rfc8288" })
       const client = yield* makeClient(server.url, data)
       const entries = yield* client.list("s3://bkt/ds/", { datasetId: "ds" })
       assert.deepStrictEqual(entries.map((e) => e.key), [
@@ -37,7 +52,6 @@ describe("DalClient against dal-server", () => {
         "s3://bkt/ds/ünï/",
         "s3://bkt/ds/ünï/日本.txt"
       ])
-      assert.deepStrictEqual(entries[5]?.segments, ["sub dir", "deeper", "c%20d.txt"])
       const pages = (yield* server.requests).filter((r) => r.key === "s3://bkt/ds/")
       assert.strictEqual(pages.length, 4, "8 keys at 2 per page")
       assert.strictEqual(pages.filter((r) => r.cursor !== undefined).length, 3)
@@ -46,14 +60,13 @@ describe("DalClient against dal-server", () => {
 
   it.scopedLive("downloads a directory dataset, then skips it on a re-run, then fetches what changed", () =>
     Effect.gen(function*() {
-      const server = yield* startServer({ files, pageSize: 3 })
+      const server = yield* startServer({ files, pageSize: 3, folderEntries: true })
       const client = yield* makeClient(server.url, data, { maxWorkers: 3 })
       const dest = NodePath.join(yield* tempDir, "out")
       const first = yield* client.downloadDataset("ds", dest)
       assert.strictEqual(first.downloaded, 4)
       assert.strictEqual(first.bytes, 5 + 70_000 + 7 + 7)
       assert.deepStrictEqual(yield* filesBelow(dest), [
-        ".fedkit-dal.jsonl",
         ...datasetFiles.filter((f) => f !== "empty")
       ])
       assert.isTrue((yield* Effect.promise(() => Fs.stat(NodePath.join(dest, "empty")))).isDirectory())
@@ -71,11 +84,16 @@ describe("DalClient against dal-server", () => {
       assert.deepStrictEqual(
         rerun.filter((r) => !r.key?.endsWith("/")).map((r) => r.method),
         ["HEAD", "HEAD", "HEAD", "HEAD"],
-        "a re-run only asks for sizes and ETags"
+        "a re-run only asks for sizes and dates"
       )
 
-      // Same size, new content: the ETag changes, so the file is fetched again.
-      yield* Effect.promise(() => Fs.writeFile(NodePath.join(server.root, "bkt", "ds", "a.txt"), "ALPHA"))
+      // Same size, new content, a later Last-Modified: the file is fetched again.
+      const changed = NodePath.join(server.root, "bkt", "ds", "a.txt")
+      yield* Effect.promise(async () => {
+        await Fs.writeFile(changed, "ALPHA")
+        const later = new Date(Date.now() + 5_000)
+        await Fs.utimes(changed, later, later)
+      })
       const third = yield* client.downloadDataset("ds", dest)
       assert.deepStrictEqual(third.files.find((f) => f.key === "s3://bkt/ds/a.txt")?.status, "downloaded")
       assert.strictEqual(third.skipped, 3)
@@ -229,7 +247,7 @@ describe("DalClient against dal-server", () => {
         new Uint8Array(yield* Effect.promise(() => Fs.readFile(NodePath.join(dest, "blob.bin")))),
         big
       )
-      assert.deepStrictEqual(yield* filesBelow(dest), [".fedkit-dal.jsonl", "blob.bin"])
+      assert.deepStrictEqual(yield* filesBelow(dest), ["blob.bin"])
     }))
 
   it.scopedLive("starts over when the partial copy is already whole (the rename was all that was missing)", () =>
@@ -243,9 +261,15 @@ describe("DalClient against dal-server", () => {
       yield* Effect.promise(() =>
         Fs.rename(NodePath.join(dest, "blob.bin"), NodePath.join(dest, "blob.bin.fedkit-part"))
       )
-      const manifest = yield* readText(NodePath.join(dest, ".fedkit-dal.jsonl"))
-      const partialLine = manifest.split("\n").find((l) => l.includes("\"partial\""))!
-      yield* Effect.promise(() => Fs.appendFile(NodePath.join(dest, ".fedkit-dal.jsonl"), partialLine + "\n"))
+      // and as if the journal had recorded its ETag for a resume (a finished download leaves no journal)
+      const etag = yield* Effect.promise(() =>
+        fetch(`${server.url}datasets/s3://bkt/big/blob.bin`, {
+          method: "HEAD",
+          headers: { authorization: `Bearer ${TOKEN}` }
+        }).then((r) => r.headers.get("etag")!)
+      )
+      const partialLine = JSON.stringify({ path: "blob.bin", key: "s3://bkt/big/blob.bin", state: "partial", etag })
+      yield* Effect.promise(() => Fs.writeFile(NodePath.join(dest, ".fedkit-dal.jsonl"), partialLine + "\n"))
       const again = yield* client.downloadDataset("big", dest)
       assert.strictEqual(again.downloaded, 1)
       const gets = (yield* server.requests).filter((r) => r.method === "GET")

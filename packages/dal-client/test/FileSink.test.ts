@@ -23,9 +23,9 @@ const feed = (sink: FileSink.FileSink, data: Uint8Array, sizes: ReadonlyArray<nu
     return sink.close()
   })
 
-const open = (path: string, flags: "a" | "w") => {
+const open = (path: string, flags: "a" | "w", modified?: number) => {
   let wake = () => {}
-  const sink = FileSink.open(path, flags, () => wake(), () => {})
+  const sink = FileSink.open(path, flags, modified, () => wake(), () => {})
   const ready = () => new Promise<void>((resolve) => void (wake = resolve))
   return { sink, ready }
 }
@@ -47,14 +47,16 @@ describe("FileSink", () => {
     { fastCheck: { numRuns: 12 } }
   )
 
-  it.scoped("appends after what is there (a resume)", () =>
+  it.scoped("appends after what is there (a resume), and stamps the DAL's date as it closes", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = NodePath.join(dir, "partial.bin")
       yield* Effect.promise(() => Fs.writeFile(path, "first part, "))
-      const { ready, sink } = open(path, "a")
+      const modified = Date.parse("Tue, 01 Dec 2026 10:00:00 GMT")
+      const { ready, sink } = open(path, "a", modified)
       yield* feed(sink, Buffer.from("then the rest"), [5], ready)
       assert.strictEqual(yield* Effect.promise(() => Fs.readFile(path, "utf8")), "first part, then the rest")
+      assert.strictEqual((yield* Effect.promise(() => Fs.stat(path))).mtimeMs, modified)
     }))
 
   it.scoped("never writes through a symlink at the path", () =>
@@ -67,7 +69,7 @@ describe("FileSink", () => {
         await Fs.symlink(outside, path)
       })
       let failed: Error | undefined
-      const sink = FileSink.open(path, "w", () => {}, (cause) => void (failed = cause))
+      const sink = FileSink.open(path, "w", undefined, () => {}, (cause) => void (failed = cause))
       sink.write(Buffer.from("payload"), 0, 7)
       const error = yield* Effect.promise(() => sink.close().then(() => undefined, (e: NodeJS.ErrnoException) => e))
       assert.strictEqual(error?.code, "ELOOP")

@@ -40,7 +40,6 @@ it.scopedLive("the README example runs against a local DAL, configured by APH_* 
     const result = yield* program(dest).pipe(Effect.provide(DalClient.layerNode), Effect.withConfigProvider(env))
     assert.strictEqual(result.downloaded, 2)
     assert.deepStrictEqual(yield* filesBelow(dest), [
-      ".fedkit-dal.jsonl",
       "Dataset004_Hippocampus_A.zip",
       NodePath.join("Dataset004_Hippocampus_A", "imagesTr", "a.nii.gz"),
       "dataset.json"

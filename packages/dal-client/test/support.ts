@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs/promises"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { crc32, deflateRawSync } from "node:zlib"
@@ -182,3 +182,48 @@ export const makeZip = (entries: ReadonlyArray<ZipEntry>): Buffer => {
 }
 
 export const nodeFileSystem = NodeFileSystem.layer
+
+/** Every run of at least 8 characters of the token: none may appear in anything the client prints. */
+export const assertNoTokenPart = (text: string, what = "output") => {
+  for (let at = 0; at + 8 <= TOKEN.length; at++) {
+    const part = TOKEN.slice(at, at + 8)
+    if (text.includes(part)) throw new Error(`${what} shows part of the token (${JSON.stringify(part)}): ${text}`)
+  }
+}
+
+/**
+ * A TCP server on loopback that answers every request (each head up to its blank line; bodies are ignored) with
+ * `answer(socket, head, n)`, writing raw bytes: for responses no HTTP library would send.
+ */
+export const rawServer = (
+  answer: (socket: Socket, head: string, n: number) => void
+): Effect.Effect<{ readonly url: string; readonly heads: Array<string> }, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const heads: Array<string> = []
+    const sockets = new Set<Socket>()
+    const server = createTcpServer((socket) => {
+      sockets.add(socket)
+      socket.setNoDelay(true)
+      socket.on("error", () => {})
+      socket.on("close", () => sockets.delete(socket))
+      let pending = ""
+      socket.on("data", (data: Buffer) => {
+        pending += data.toString("latin1")
+        for (let end = pending.indexOf("\r\n\r\n"); end !== -1; end = pending.indexOf("\r\n\r\n")) {
+          const head = pending.slice(0, end)
+          pending = pending.slice(end + 4)
+          heads.push(head)
+          answer(socket, head, heads.length)
+        }
+      })
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+      () =>
+        Effect.async<void>((resume) => {
+          for (const socket of sockets) socket.destroy()
+          server.close(() => resume(Effect.void))
+        })
+    )
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, heads }
+  })

@@ -31,12 +31,14 @@ interface Staged {
 }
 
 /**
- * Opens `path` for writing ("w") or appending ("a"). `onReady` is called when a paused source may go on; `onFailed`
- * when the disk refused a write or the open (the source should then stop: nothing more will be written).
+ * Opens `path` for writing ("w") or appending ("a"). `modified` (epoch milliseconds), when given, becomes the file's
+ * modification time as it is closed. `onReady` is called when a paused source may go on; `onFailed` when the disk
+ * refused a write or the open (the source should then stop: nothing more will be written).
  */
 export const open = (
   path: string,
   flags: "a" | "w",
+  modified: number | undefined,
   onReady: () => void,
   onFailed: (cause: Error) => void
 ): FileSink => {
@@ -62,6 +64,14 @@ export const open = (
     const { reject, resolve } = closing
     closing = undefined
     if (fd === undefined) return failure === undefined ? resolve(written) : reject(failure)
+    if (modified !== undefined && failure === undefined) {
+      // one syscall on an open descriptor: cheaper than a thread-pool round trip by path after the close
+      try {
+        Fs.futimesSync(fd, modified / 1000, modified / 1000)
+      } catch (cause) {
+        failure = cause instanceof Error ? cause : new Error(String(cause))
+      }
+    }
     Fs.close(fd, (error) => {
       const cause = failure ?? error ?? undefined
       if (cause !== undefined) reject(cause)

@@ -1,17 +1,16 @@
 /**
  * Listing a directory key: every page (RFC 8288 `Link: <url>; rel="next"`, or the bare suffix form the official
  * client follows), then every listed directory whose children the listing did not include, without duplicates.
+ * Pages are decoded as they arrive (keyArray.ts); limits: `maxListingPageBytes` per page, `maxListingEntries` in all.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import { type DalError, DalIntegrityError, DalUnsafePath, type Subject } from "../DalError.js"
 import * as DalKey from "../DalKey.js"
-import type { Http, Transient } from "./http.js"
-
-const Page = Schema.parseJson(Schema.Array(Schema.String))
-const decodePage = Schema.decodeUnknownEither(Page)
+import type { Response } from "../DalTransport.js"
+import type { Exchange } from "./exchange.js"
+import * as KeyArray from "./keyArray.js"
+import type { Transient } from "./retry.js"
 
 const relIsNext = (params: string): boolean => {
   const rel = /(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;"]+))/i.exec(params)
@@ -33,71 +32,81 @@ export const nextPage = (header: string | undefined, requestUrl: string, base: s
   return undefined
 }
 
+/** Feeds a page's body to `onKey` as it arrives, within the page size limit. */
+const decodePage = (
+  exchange: Exchange,
+  subject: Subject,
+  response: Response,
+  onKey: (key: string) => DalError | undefined
+): Effect.Effect<void, Transient | DalError> =>
+  Effect.async((resume) => {
+    const limit = exchange.settings.maxListingPageBytes
+    const tooLarge = () =>
+      new DalIntegrityError({
+        ...subject,
+        reason: `a listing page is larger than ${limit} bytes (APH_MAX_LISTING_PAGE_BYTES)`
+      })
+    if (Number(response.headers["content-length"] ?? 0) > limit) {
+      response.body.destroy()
+      return resume(Effect.fail(tooLarge()))
+    }
+    let refused: DalError | undefined
+    let size = 0
+    const decoder = KeyArray.make((key) => {
+      refused = onKey(key)
+      return refused === undefined ? undefined : "refused"
+    })
+    const stop = (error: DalError) => {
+      refused = error
+      response.body.destroy()
+      return false
+    }
+    response.body.attach({
+      onData: (chunk) => {
+        if (refused !== undefined) return false
+        size += chunk.length
+        if (size > limit) return stop(tooLarge())
+        const problem = decoder.feed(chunk)
+        if (problem === undefined) return true
+        return stop(refused ?? new DalIntegrityError({ ...subject, reason: problem }))
+      },
+      onEnd: (failure) => {
+        if (refused !== undefined) return resume(Effect.fail(refused))
+        if (failure !== undefined) return resume(Effect.fail(exchange.bodyFailure(subject, failure)))
+        const problem = decoder.end()
+        resume(
+          problem === undefined ? Effect.void : Effect.fail(new DalIntegrityError({ ...subject, reason: problem }))
+        )
+      }
+    })
+  })
+
 /** Every entry below `key` (a directory key), sorted by key. */
-export const list = (http: Http, subject: Subject, key: string): Effect.Effect<ReadonlyArray<DalKey.Entry>, DalError> =>
+export const list = (
+  exchange: Exchange,
+  subject: Subject,
+  key: string
+): Effect.Effect<ReadonlyArray<DalKey.Entry>, DalError> =>
   Effect.gen(function*() {
+    const { scrub, settings } = exchange
     const found = new Map<string, DalKey.Entry>()
     const visited = new Set<string>([key])
     const pagesSeen = new Set<string>()
-    const requests = yield* Effect.makeSemaphore(http.settings.maxWorkers)
-
-    const page = (url: string, directory: string) =>
-      http.retrying((): Effect.Effect<
-        { keys: ReadonlyArray<string>; next: string | undefined },
-        Transient | DalError
-      > =>
-        Effect.scoped(
-          Effect.gen(function*() {
-            const reply = yield* http.send({ ...subject, key: directory }, {
-              method: "GET",
-              url,
-              headers: { accept: "application/json" }
-            })
-            const text = yield* http.text({ ...subject, key: directory }, reply)
-            const keys = yield* Either.mapLeft(
-              decodePage(text),
-              (e) =>
-                new DalIntegrityError({
-                  ...subject,
-                  key: directory,
-                  reason: `the listing is not a JSON array of keys (${
-                    ParseResult.TreeFormatter.formatErrorSync(e).split("\n").join(" ").slice(0, 160)
-                  })`
-                })
-            )
-            return { keys, next: nextPage(reply.headers["link"], url, http.settings.url) }
-          })
-        )
-      ).pipe(requests.withPermits(1))
+    const requests = yield* Effect.makeSemaphore(settings.maxWorkers)
 
     const listDirectory = (directory: string): Effect.Effect<void, DalError> =>
       Effect.gen(function*() {
-        const keys: Array<string> = []
-        let url: string | undefined = http.url(`datasets/${DalKey.encode(directory)}`)
-        while (url !== undefined) {
-          if (!url.startsWith(http.settings.url)) {
-            // Following it would hand the bearer token to another server.
-            return yield* new DalIntegrityError({
-              ...subject,
-              key: directory,
-              reason: `the pagination link ${JSON.stringify(url)} leaves the DAL base URL`
-            })
-          }
-          if (pagesSeen.has(url)) {
-            return yield* new DalIntegrityError({
-              ...subject,
-              key: directory,
-              reason: `the pagination links loop back to ${JSON.stringify(url)}`
-            })
-          }
-          pagesSeen.add(url)
-          const result: { keys: ReadonlyArray<string>; next: string | undefined } = yield* page(url, directory)
-          keys.push(...result.keys)
-          url = result.next
-        }
-        // Directories that have a listed descendant: their children came with this listing.
+        const at: Subject = { ...subject, key: directory }
+        // Directories that have a listed descendant (their children came with this listing), and listed ones.
         const parents = new Set<string>()
-        for (const listed of keys) {
+        const listedDirectories = new Set<string>()
+        const unsafe = (listed: string, reason: string) =>
+          new DalUnsafePath({ ...at, entry: scrub.text(listed), reason })
+
+        const onKey = (listed: string): DalError | undefined => {
+          if (scrub.leaks(listed)) return unsafe(listed, "contains the bearer token (the DAL echoes credentials)")
+          // A directory may list itself (an S3 folder marker): harmless, nothing to write.
+          if (listed === directory) return undefined
           for (
             let i = listed.indexOf("/", directory.length);
             i !== -1 && i < listed.length - 1;
@@ -105,17 +114,52 @@ export const list = (http: Http, subject: Subject, key: string): Effect.Effect<R
           ) {
             parents.add(listed.slice(0, i + 1))
           }
-        }
-        const descend: Array<string> = []
-        for (const listed of keys) {
-          // A directory may list itself (an S3 folder marker): harmless, nothing to write.
-          if (listed === directory || found.has(listed)) continue
+          if (found.has(listed)) return undefined
           const placed = Either.flatMap(DalKey.entryOf(directory, listed), () => DalKey.entryOf(key, listed))
-          if (Either.isLeft(placed)) {
-            return yield* new DalUnsafePath({ ...subject, key: directory, entry: listed, reason: placed.left })
+          if (Either.isLeft(placed)) return unsafe(listed, placed.left)
+          if (found.size >= settings.maxListingEntries) {
+            return new DalIntegrityError({
+              ...at,
+              reason: `the listing has more than ${settings.maxListingEntries} entries (APH_MAX_LISTING_ENTRIES)`
+            })
           }
           found.set(listed, placed.right)
-          if (placed.right.directory && !visited.has(listed) && !parents.has(listed)) {
+          if (placed.right.directory) listedDirectories.add(listed)
+          return undefined
+        }
+
+        let url: string | undefined = exchange.url(`datasets/${DalKey.encode(directory)}`)
+        while (url !== undefined) {
+          if (!url.startsWith(settings.url)) {
+            // Following it would hand the bearer token to another server.
+            return yield* new DalIntegrityError({
+              ...at,
+              reason: `the pagination link ${JSON.stringify(scrub.text(url))} leaves the DAL base URL`
+            })
+          }
+          if (pagesSeen.has(url)) {
+            return yield* new DalIntegrityError({
+              ...at,
+              reason: `the pagination links loop back to ${JSON.stringify(scrub.text(url))}`
+            })
+          }
+          pagesSeen.add(url)
+          const pageUrl: string = url
+          url = yield* exchange.retrying(() =>
+            Effect.gen(function*() {
+              const response = yield* exchange.send(at, {
+                method: "GET",
+                url: pageUrl,
+                headers: { accept: "application/json", "accept-encoding": "identity" }
+              })
+              yield* decodePage(exchange, at, response, onKey)
+              return nextPage(response.headers["link"], pageUrl, settings.url)
+            }).pipe(Effect.scoped)
+          ).pipe(requests.withPermits(1))
+        }
+        const descend: Array<string> = []
+        for (const listed of listedDirectories) {
+          if (!visited.has(listed) && !parents.has(listed)) {
             visited.add(listed)
             descend.push(listed)
           }

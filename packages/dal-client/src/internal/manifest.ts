@@ -1,8 +1,10 @@
 /**
- * The download manifest: `.fedkit-dal.jsonl` in a destination folder, one JSON line per event, the last line for a
- * path winning. A line is appended when a transfer learns its ETag (so an interrupted file can resume in a later
- * run) and when a file is complete (so a re-run can skip it). Appending keeps it linear in cost and crash-tolerant
- * (a lost or torn line only means that file is fetched again); it is compacted when it grows to twice its live size.
+ * The download journal: `.fedkit-dal.jsonl` in a destination folder while a download is unfinished, one JSON line per
+ * event, the last line for a path winning. A line is appended when a transfer learns its ETag (so an interrupted file
+ * can resume in a later run) and when a file is complete. Appending keeps it linear in cost and crash-tolerant (a lost
+ * or torn line only means that file is fetched again); it is compacted when it grows to twice its live size. A
+ * download that succeeds removes it (`finish`), so a finished destination holds only the dataset's files; complete
+ * files are recognised without it (see transfer.ts).
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
@@ -11,6 +13,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
+import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { type DalFileError, DalUnsafePath, type Subject } from "../DalError.js"
 import { reserved } from "../DalKey.js"
@@ -30,6 +33,11 @@ export interface Manifest {
   readonly put: (record: Record) => Effect.Effect<void, DalFileError>
   /** Writes out batched records. */
   readonly flush: Effect.Effect<void, DalFileError>
+  /**
+   * The download succeeded: the journal is removed when it holds no resume record of another download (else
+   * rewritten to hold just those); nothing is recorded after this.
+   */
+  readonly finish: Effect.Effect<void, DalFileError>
 }
 
 const decodeLine = Schema.decodeUnknownEither(Schema.parseJson(Record))
@@ -81,12 +89,13 @@ export const open = (
     // The handle lives in a child scope closed by the finalizer below, after the last flush.
     const files = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     let handle: FileSystem.File | undefined
+    let finished = false
     let pending = ""
     let flushed = Date.now()
     const lock = yield* Effect.makeSemaphore(1)
     const flush = lock.withPermits(1)(
       Effect.gen(function*() {
-        if (pending === "") return
+        if (pending === "" || finished) return
         const text = pending
         pending = ""
         flushed = Date.now()
@@ -95,6 +104,21 @@ export const open = (
       }).pipe(Effect.mapError(fileError(subject, path)))
     )
     yield* Effect.addFinalizer(() => Effect.ignore(flush).pipe(Effect.zipRight(Scope.close(files, Exit.void))))
+    const finish = lock.withPermits(1)(
+      Effect.gen(function*() {
+        finished = true
+        pending = ""
+        const left = [...records.values()].filter((r) => r.state === "partial")
+        if (left.length === 0) {
+          return yield* Effect.tryPromise({ try: () => Fs.rm(path, { force: true }), catch: fileError(subject, path) })
+        }
+        const temp = path + reserved.partialSuffix
+        yield* fs.writeFileString(temp, left.map(line).join("")).pipe(
+          Effect.zipRight(fs.rename(temp, path)),
+          Effect.mapError(fileError(subject, path))
+        )
+      })
+    )
     return {
       get: (p) => records.get(p),
       put: (record) =>
@@ -105,6 +129,7 @@ export const open = (
             ? flush
             : Effect.void
         }),
-      flush
+      flush,
+      finish
     }
   })

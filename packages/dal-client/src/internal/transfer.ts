@@ -2,21 +2,30 @@
  * Moving one file's bytes: opening at an offset (Range, guarded by If-Range), piping to a temporary file beside the
  * target in constant memory, resuming after a broken or short body, renaming only when the size matches, and the
  * re-run check that skips complete files. Also the same resume logic for a pure byte stream.
+ *
+ * A file reaches its final path only by a rename once whole, stamped with the DAL's Last-Modified: a re-run knows
+ * it is complete from its size and that stamp, whatever the journal (manifest.ts) managed to record. A temporary
+ * file is kept after a failure only when a resume record (strong ETag) was written for it.
  */
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
+import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
+import { Readable } from "node:stream"
 import { type DalError, DalFileError, DalIntegrityError, DalStatusError, type Subject } from "../DalError.js"
 import * as DalKey from "../DalKey.js"
+import { type Body, type Response, TransportFailure } from "../DalTransport.js"
+import type { Exchange } from "./exchange.js"
 import * as FileSink from "./fileSink.js"
-import { type Http, type Reply, Transient } from "./http.js"
 import type { Manifest } from "./manifest.js"
-import type * as RawHttp from "./rawHttp.js"
+import { Transient } from "./retry.js"
 import { claimFile, fileError, lstat, reasonOf } from "./safeFs.js"
 import type { Tracker } from "./tracker.js"
 
@@ -30,39 +39,73 @@ export interface FileOutcome {
   readonly status: FileStatus
 }
 
-/** Where a reply's bytes sit in the file. */
+/** Where a response's bytes sit in the file, and what the DAL says about the file. */
 interface Position {
   /** Offset of the first body byte in the file. */
   readonly start: number
   readonly total: number | undefined
   readonly etag: string | undefined
+  /** Last-Modified, in epoch milliseconds. */
+  readonly modified: number | undefined
 }
 
 // Below this size a broken transfer simply starts over, so no resume record is worth writing for it.
 const resumeRecordMinBytes = 1024 * 1024
 
+// The longest file name common file systems take, in bytes.
+export const maxNameBytes = 255
+
 const numberHeader = (value: string | undefined): number | undefined =>
   value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined
 
-const parsePosition = (
-  subject: Subject,
-  reply: { readonly status: number; readonly headers: Reply["headers"] }
-): Either.Either<Position, DalError> => {
-  const etag = reply.headers["etag"]
-  if (reply.status !== 206) {
-    return Either.right({ start: 0, total: numberHeader(reply.headers["content-length"]), etag })
+const dateHeader = (value: string | undefined): number | undefined => {
+  const at = value === undefined ? Number.NaN : Date.parse(value)
+  return Number.isNaN(at) ? undefined : at
+}
+
+/** The validators the DAL sent, minus any that echo the token (they would be written to the journal). */
+const facts = (exchange: Exchange, headers: Response["headers"]) => {
+  const etag = headers["etag"]
+  return {
+    etag: etag === undefined || exchange.scrub.leaks(etag) ? undefined : etag,
+    modified: dateHeader(headers["last-modified"])
   }
-  const range = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(reply.headers["content-range"]?.trim() ?? "")
+}
+
+const parsePosition = (
+  exchange: Exchange,
+  subject: Subject,
+  response: Response
+): Either.Either<Position, DalError> => {
+  const { etag, modified } = facts(exchange, response.headers)
+  if (response.status !== 206) {
+    return Either.right({ start: 0, total: numberHeader(response.headers["content-length"]), etag, modified })
+  }
+  const range = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers["content-range"]?.trim() ?? "")
   if (range === null) {
     return Either.left(new DalIntegrityError({ ...subject, reason: "HTTP 206 without a valid Content-Range header" }))
   }
-  return Either.right({ start: Number(range[1]), total: range[3] === "*" ? undefined : Number(range[3]), etag })
+  return Either.right({
+    start: Number(range[1]),
+    total: range[3] === "*" ? undefined : Number(range[3]),
+    etag,
+    modified
+  })
 }
 
 const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith("W/")
 
 /** The URL of a key's bytes. */
-export const dataUrl = (http: Http, key: string): string => http.url(`datasets/${DalKey.encode(key)}`)
+export const dataUrl = (exchange: Exchange, key: string): string => exchange.url(`datasets/${DalKey.encode(key)}`)
+
+/**
+ * The temporary name a file is written under, beside it: `<name>.fedkit-part`, or, when that would be longer than
+ * a file system takes, a digest of the name with the same suffix.
+ */
+export const partialName = (name: string): string =>
+  Buffer.byteLength(name) + DalKey.reserved.partialSuffix.length <= maxNameBytes
+    ? name + DalKey.reserved.partialSuffix
+    : createHash("sha256").update(name).digest("hex").slice(0, 40) + DalKey.reserved.partialSuffix
 
 /** GET headers for the bytes from `offset`; `etag` makes the DAL restart from 0 if the file changed. */
 const rangeHeaders = (offset: number, etag: string | undefined): Record<string, string> => ({
@@ -76,34 +119,26 @@ const rangeHeaders = (offset: number, etag: string | undefined): Record<string, 
  * GET from `offset`, retrying until the headers arrive. A 416 means the partial copy is not shorter than the file
  * (it shrank, or only the rename was missing): start over from 0.
  */
-const openAt = <A extends Position>(
-  http: Http,
+const open = (
+  exchange: Exchange,
+  subject: Subject,
+  key: string,
   offset: number,
-  etag: string | undefined,
-  attempt: (headers: Record<string, string>) => Effect.Effect<A, Transient | DalError, Scope.Scope>
-): Effect.Effect<A, DalError, Scope.Scope> =>
-  http.retrying(() => attempt(rangeHeaders(offset, etag))).pipe(
+  etag: string | undefined
+): Effect.Effect<Position & { readonly body: Body }, DalError, Scope.Scope> => {
+  const attempt = (headers: Record<string, string>) =>
+    Effect.flatMap(
+      exchange.send(subject, { method: "GET", url: dataUrl(exchange, key), headers }),
+      (response) =>
+        Either.map(parsePosition(exchange, subject, response), (position) => ({ ...position, body: response.body }))
+    )
+  return exchange.retrying(() => attempt(rangeHeaders(offset, etag))).pipe(
     Effect.catchIf(
       (e) => offset > 0 && e instanceof DalStatusError && e.status === 416,
-      () => http.retrying(() => attempt(rangeHeaders(0, undefined)))
+      () => exchange.retrying(() => attempt(rangeHeaders(0, undefined)))
     )
   )
-
-/** Opens a key's bytes as a Node stream (for `stream`). */
-const openStream = (http: Http, subject: Subject, key: string, offset: number, etag: string | undefined) =>
-  openAt(http, offset, etag, (headers) =>
-    Effect.flatMap(
-      http.send(subject, { method: "GET", url: dataUrl(http, key), headers }),
-      (reply) => Either.map(parsePosition(subject, reply), (position) => ({ ...position, reply }))
-    ))
-
-/** Opens a key's bytes as a push body (for downloads to disk). */
-const openBody = (http: Http, subject: Subject, key: string, offset: number, etag: string | undefined) =>
-  openAt(http, offset, etag, (headers) =>
-    Effect.flatMap(
-      http.getBody(subject, dataUrl(http, key), headers),
-      (reply) => Either.map(parsePosition(subject, reply), (position) => ({ ...position, body: reply.body }))
-    ))
+}
 
 const truncated = (subject: Subject, got: number, total: number): Transient =>
   new Transient({
@@ -121,25 +156,28 @@ const oversized = (subject: Subject, got: number, total: number): DalIntegrityEr
  * where a resume starts. A refused write stops the body and fails with the disk's reason.
  */
 const toFile = (
-  http: Http,
+  exchange: Exchange,
   subject: Subject,
-  body: RawHttp.Body,
+  body: Body,
   path: string,
   flags: "a" | "w",
+  modified: number | undefined,
   onBytes: (n: number) => void
 ): Effect.Effect<number, Transient | DalError> =>
   Effect.async<number, Transient | DalError>((resume) => {
     let closed = Promise.resolve()
-    const sink = FileSink.open(path, flags, body.resume, () => body.destroy())
+    const sink = FileSink.open(path, flags, modified, body.resume, () => body.destroy())
     body.attach({
-      onBody: (buffer, start, end) => {
-        onBytes(end - start)
-        return sink.write(buffer, start, end)
+      onData: (chunk) => {
+        onBytes(chunk.length)
+        return sink.write(chunk, 0, chunk.length)
       },
-      onEnd: (cause) => {
+      onEnd: (failure) => {
         closed = sink.close().then(
           (written) =>
-            resume(cause === undefined ? Effect.succeed(written) : Effect.fail(http.bodyFailure(subject, cause))),
+            resume(
+              failure === undefined ? Effect.succeed(written) : Effect.fail(exchange.bodyFailure(subject, failure))
+            ),
           (error: unknown) => resume(Effect.fail(new DalFileError({ ...subject, path, reason: reasonOf(error) })))
         )
       }
@@ -150,12 +188,12 @@ const toFile = (
     })
   })
 
-/** HEAD: the size and ETag the DAL announces, or undefined when it cannot say (e.g. HEAD not allowed). */
-const remoteInfo = (http: Http, subject: Subject, key: string) =>
-  http.retrying(() =>
+/** HEAD: the size and validators the DAL announces, or undefined when it cannot say (e.g. HEAD not allowed). */
+const remoteInfo = (exchange: Exchange, subject: Subject, key: string) =>
+  exchange.retrying(() =>
     Effect.map(
-      http.send(subject, { method: "HEAD", url: dataUrl(http, key) }),
-      (reply) => ({ size: numberHeader(reply.headers["content-length"]), etag: reply.headers["etag"] })
+      exchange.send(subject, { method: "HEAD", url: dataUrl(exchange, key) }),
+      (response) => ({ size: numberHeader(response.headers["content-length"]), ...facts(exchange, response.headers) })
     )
   ).pipe(
     Effect.scoped,
@@ -178,7 +216,7 @@ export interface FileJob {
 }
 
 export interface Env {
-  readonly http: Http
+  readonly exchange: Exchange
   readonly fs: FileSystem.FileSystem
   readonly manifest: Manifest
   readonly tracker: Tracker
@@ -193,31 +231,35 @@ type Step =
     readonly progressed: boolean
   }
 
+/** Whether a file at the final path is the DAL's file: same size, and the Last-Modified it was stamped with. */
+const isComplete = (
+  local: { readonly size: number; readonly mtimeMs: number },
+  remote: {
+    readonly size: number | undefined
+    readonly etag: string | undefined
+    readonly modified: number | undefined
+  },
+  journal: { readonly state: string; readonly etag?: string | undefined } | undefined
+): boolean => {
+  if (remote.size !== local.size) return false
+  if (remote.modified !== undefined) return Math.floor(local.mtimeMs / 1000) === Math.floor(remote.modified / 1000)
+  return remote.etag === undefined || (journal?.state === "complete" && journal.etag === remote.etag)
+}
+
 /** Skips the file when it is already complete, else downloads (or resumes) it. */
 export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome, DalError> =>
   Effect.gen(function*() {
-    const { fs, http, manifest, tracker } = env
+    const { exchange, fs, manifest, tracker } = env
     const { subject } = job
     const target = NodePath.join(job.dir, job.name)
-    const temp = target + DalKey.reserved.partialSuffix
+    const temp = NodePath.join(job.dir, partialName(job.name))
     const previous = manifest.get(job.record)
     const same = previous !== undefined && previous.key === job.key
 
     const existing = job.absent === true ? undefined : yield* lstat(subject, target)
     if (existing?.isFile()) {
-      const remote = yield* remoteInfo(http, subject, job.key)
-      const complete = remote !== undefined && remote.size === existing.size &&
-        (remote.etag === undefined || (same && previous.state === "complete" && previous.etag === remote.etag))
-      if (complete) {
-        if (!same || previous.state !== "complete" || previous.size !== existing.size) {
-          yield* manifest.put({
-            path: job.record,
-            key: job.key,
-            state: "complete",
-            size: existing.size,
-            etag: remote.etag
-          })
-        }
+      const remote = yield* remoteInfo(exchange, subject, job.key)
+      if (remote !== undefined && isComplete(existing, remote, same ? previous : undefined)) {
         tracker.sized(existing.size)
         tracker.add(existing.size)
         yield* tracker.fileDone(true)
@@ -229,13 +271,15 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
     const partial = job.absent === true ? undefined : yield* claimFile(subject, temp)
     let onDisk = partial !== undefined && same && previous.state === "partial" && isStrong(previous.etag) ? partial : 0
     let etag = onDisk > 0 ? previous?.etag : undefined
+    // Whether a failed run should leave the partial file for the next one to resume.
+    let resumable = onDisk > 0
     let counted = 0
     let sized = false
     let resumed = false
 
     const attempt = Effect.gen(function*() {
       const asked = onDisk
-      const opened = yield* openBody(http, subject, job.key, asked, etag)
+      const opened = yield* open(exchange, subject, job.key, asked, etag)
       if (opened.start !== asked) {
         // Only a restart from byte 0 (no Range support, or If-Range saw a changed file) is acceptable.
         if (opened.start !== 0) {
@@ -254,8 +298,10 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
       resumed = resumed || start > 0
       if (opened.etag !== etag) {
         etag = opened.etag
+        resumable = false
         if (isStrong(etag) && (opened.total ?? 0) >= resumeRecordMinBytes) {
           yield* manifest.put({ path: job.record, key: job.key, state: "partial", etag })
+          resumable = true
         }
       }
       if (!sized && opened.total !== undefined) {
@@ -265,7 +311,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
       tracker.add(start - counted)
       counted = start
       const pumped = yield* Effect.either(
-        toFile(http, subject, opened.body, temp, start > 0 ? "a" : "w", (n) => {
+        toFile(exchange, subject, opened.body, temp, start > 0 ? "a" : "w", opened.modified, (n) => {
           counted += n
           tracker.add(n)
         })
@@ -286,18 +332,27 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
       return { _tag: "Done" } satisfies Step
     }).pipe(Effect.scoped)
 
-    let failures = 0
-    while (true) {
-      const step: Step = yield* attempt
-      if (step._tag === "Done") break
-      if (step.failure === undefined) continue
-      // Bytes gained since the last attempt restore the full retry budget: a slow but moving transfer never gives up.
-      const n = step.progressed ? 0 : failures
-      failures = n + 1
-      yield* http.backoff(n, step.failure)
-    }
-
-    yield* fs.rename(temp, target).pipe(Effect.mapError(fileError(subject, target)))
+    const transfer = Effect.gen(function*() {
+      let failures = 0
+      while (true) {
+        const step: Step = yield* attempt
+        if (step._tag === "Done") break
+        if (step.failure === undefined) continue
+        // Bytes gained since the last attempt restore the full retry budget: a moving transfer never gives up.
+        const n = step.progressed ? 0 : failures
+        failures = n + 1
+        yield* exchange.backoff(n, step.failure)
+      }
+      // The sink stamped the file with the DAL's date before the rename: a file at the final path always carries it.
+      yield* fs.rename(temp, target).pipe(Effect.mapError(fileError(subject, target)))
+    })
+    yield* transfer.pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit) || resumable
+          ? Effect.void
+          : Effect.promise(() => Fs.rm(temp, { force: true }).catch(() => undefined))
+      )
+    )
     yield* manifest.put({ path: job.record, key: job.key, state: "complete", size: onDisk, etag })
     yield* tracker.fileDone(false)
     return { key: job.key, path: target, bytes: onDisk, status: resumed ? "resumed" as const : "downloaded" as const }
@@ -317,16 +372,32 @@ const dropBytes = (count: number) => <E>(stream: Stream.Stream<Uint8Array, E>) =
     )
   })
 
+/** A push body as a Node stream (which pulls, and so paces the body). */
+const readableOf = (body: Body): Readable => {
+  const readable = new Readable({
+    read: () => body.resume(),
+    destroy: (error, done) => {
+      body.destroy()
+      done(error)
+    }
+  })
+  body.attach({
+    onData: (chunk) => readable.push(chunk),
+    onEnd: (failure) => failure === undefined ? readable.push(null) : readable.destroy(failure)
+  })
+  return readable
+}
+
 /**
  * A file's bytes as a stream, never touching disk. A broken body resumes with Range; if the DAL can only restart,
  * the bytes already emitted are skipped, provided the strong ETag shows the file is unchanged.
  */
-export const stream = (http: Http, subject: Subject, key: string): Stream.Stream<Uint8Array, DalError> =>
+export const stream = (exchange: Exchange, subject: Subject, key: string): Stream.Stream<Uint8Array, DalError> =>
   Stream.suspend(() => {
     let delivered = 0
     let etag: string | undefined
     const attempt = (failures: number): Stream.Stream<Uint8Array, DalError> =>
-      Stream.unwrapScoped(Effect.map(openStream(http, subject, key, delivered, etag), (opened) => {
+      Stream.unwrapScoped(Effect.map(open(exchange, subject, key, delivered, etag), (opened) => {
         let skip = 0
         const changed = delivered > 0 && opened.etag !== etag
         if (opened.start !== delivered || changed) {
@@ -351,8 +422,14 @@ export const stream = (http: Http, subject: Subject, key: string): Stream.Stream
             : Stream.empty
         )
         return NodeStream.fromReadable<Transient | DalError>(
-          () => opened.reply.body,
-          (cause) => http.bodyFailure(subject, cause)
+          () => readableOf(opened.body),
+          (cause) =>
+            exchange.bodyFailure(
+              subject,
+              cause instanceof TransportFailure
+                ? cause
+                : new TransportFailure({ kind: "cut", reason: String(cause) })
+            )
         ).pipe(
           dropBytes(skip),
           Stream.tap((chunk) => Effect.sync(() => void (delivered += chunk.length))),
@@ -360,7 +437,7 @@ export const stream = (http: Http, subject: Subject, key: string): Stream.Stream
           Stream.catchAll((e): Stream.Stream<Uint8Array, DalError> => {
             if (!(e instanceof Transient)) return Stream.fail(e)
             const n = delivered > start ? 0 : failures
-            return Stream.unwrap(Effect.as(http.backoff(n, e), attempt(n + 1)))
+            return Stream.unwrap(Effect.as(exchange.backoff(n, e), attempt(n + 1)))
           })
         )
       }))

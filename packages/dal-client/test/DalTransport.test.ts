@@ -4,7 +4,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as NodeHttp from "node:http"
@@ -14,107 +13,7 @@ import type { AddressInfo } from "node:net"
 import * as NodePath from "node:path"
 import * as DalClient from "../src/DalClient.js"
 import * as DalSettings from "../src/DalSettings.js"
-import * as RawHttp from "../src/internal/rawHttp.js"
-import * as Parser from "../src/internal/responseParser.js"
 import { bytes, hostileServer, makeClient, quick, tempDir, TOKEN } from "./support.js"
-
-/** Parses `wire` fed in pieces cut at `cuts`; answers the head, the body and how parsing ended. */
-const parseInPieces = (wire: Buffer, cuts: ReadonlyArray<number>) => {
-  let head: Parser.Head | undefined
-  const body: Array<Buffer> = []
-  let completed = false
-  const parser = Parser.make({
-    onHead: (h) => void (head = h),
-    onBody: (buffer, start, end) => void body.push(Buffer.from(buffer.subarray(start, end))),
-    onComplete: () => void (completed = true)
-  })
-  const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b)
-  let from = 0
-  let result: Parser.Feed = { _tag: "More" }
-  for (const to of [...points, wire.length]) {
-    if (to <= from) continue
-    // every piece in a buffer of its own, at an offset, as the connection's reused buffer would hold it
-    const piece = Buffer.concat([Buffer.from("junk"), wire.subarray(from, to)])
-    result = parser.feed(piece, 4, piece.length)
-    from = to
-    if (result._tag !== "More") break
-  }
-  return { head, body: Buffer.concat(body), completed, result }
-}
-
-const chunked = (body: Buffer, sizes: ReadonlyArray<number>): Buffer => {
-  const parts: Array<Buffer> = [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")]
-  let at = 0
-  for (const size of [...sizes, body.length]) {
-    const take = Math.min(Math.max(1, size), body.length - at)
-    if (take <= 0) break
-    parts.push(Buffer.from(`${take.toString(16)};ext=1\r\n`), body.subarray(at, at + take), Buffer.from("\r\n"))
-    at += take
-  }
-  parts.push(Buffer.from("0\r\nx-trailer: 1\r\n\r\n"))
-  return Buffer.concat(parts)
-}
-
-const Body = Schema.Uint8ArrayFromSelf
-const Cuts = Schema.Array(Schema.Int.pipe(Schema.between(0, 100_000)))
-
-describe("response parser", () => {
-  it.prop("a Content-Length body arrives whole however the bytes are split", [Body, Cuts], ([body, cuts]) => {
-    const wire = Buffer.concat([
-      Buffer.from(
-        `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 206 Partial\r\nContent-Length: ${body.length}\r\nETag: "x"\r\n\r\n`
-      ),
-      body
-    ])
-    const parsed = parseInPieces(wire, cuts)
-    assert.strictEqual(parsed.head?.status, 206)
-    assert.strictEqual(parsed.head?.headers.etag, "\"x\"")
-    assert.isTrue(parsed.completed)
-    assert.isTrue(Buffer.from(body).equals(parsed.body))
-  })
-
-  it.prop(
-    "a chunked body arrives whole however it is chunked and split",
-    [Body, Schema.Array(Schema.Int.pipe(Schema.between(1, 64))), Cuts],
-    ([body, sizes, cuts]) => {
-      const parsed = parseInPieces(chunked(Buffer.from(body), sizes), cuts)
-      assert.strictEqual(parsed.head?.length, undefined)
-      assert.isTrue(parsed.head?.keepAlive)
-      assert.isTrue(parsed.completed)
-      assert.isTrue(Buffer.from(body).equals(parsed.body))
-    }
-  )
-
-  it("refuses what could smuggle or misframe a response", () => {
-    const refused = (wire: string) => {
-      const { result } = parseInPieces(Buffer.from(wire), [])
-      return result._tag === "Invalid" ? result.reason : `accepted (${result._tag})`
-    }
-    assert.include(refused("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"), "conflicting")
-    assert.include(refused("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"), "invalid Content-Length")
-    assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"), "unsupported Transfer-Encoding")
-    assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), "invalid chunk size")
-    assert.include(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"), "not followed by CRLF")
-    assert.include(refused("SSH-2.0-OpenSSH\r\n\r\n"), "status line")
-    assert.include(refused("HTTP/1.1 100 Continue\r\n\r\n".repeat(9)), "too many interim")
-    assert.include(refused(`HTTP/1.1 200 OK\r\nx: ${"a".repeat(Parser.maxHeadBytes)}\r\n\r\n`), "headers over")
-  })
-
-  it("a body without length ends with the connection, and such a connection is not reused", () => {
-    let body = ""
-    let completed = false
-    const parser = Parser.make({
-      onHead: (head) => assert.isFalse(head.keepAlive),
-      onBody: (buffer, start, end) => void (body += Buffer.from(buffer.subarray(start, end)).toString()),
-      onComplete: () => void (completed = true)
-    })
-    const wire = Buffer.from("HTTP/1.0 200 OK\r\n\r\nuntil the end")
-    assert.strictEqual(parser.feed(wire, 0, wire.length)._tag, "More")
-    assert.isTrue(parser.end())
-    assert.isTrue(completed)
-    assert.strictEqual(body, "until the end")
-  })
-})
 
 const key = "s3://bkt/f/blob.bin"
 const blob = bytes(3 * 1024 * 1024 + 5, 4)
@@ -171,7 +70,7 @@ describe("the download connection (real servers on loopback)", () => {
       const dest = yield* tempDir
       const error = yield* client.downloadFile(key, NodePath.join(dest, "x.bin")).pipe(Effect.flip)
       assert.strictEqual(error._tag, "DalTransportError")
-      assert.include(error.message, "conflicting Content-Length")
+      assert.include(error.message, "HPE_UNEXPECTED_CONTENT_LENGTH")
       assert.notInclude(error.message, TOKEN)
       assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(dest)), [])
     }))
@@ -191,21 +90,18 @@ describe("the download connection (real servers on loopback)", () => {
       const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/`
       const client = yield* makeClient(url, { f: key }, { retries: 0 })
       const error = yield* client.downloadFile(key, NodePath.join(yield* tempDir, "x.bin")).pipe(Effect.flip)
-      assert.include(error.message, "malformed header line")
-      assert.include(error.message, "<redacted>")
+      assert.include(error.message, "invalid HTTP response")
       assert.notInclude(error.message, TOKEN)
     }))
 
   it.scopedLive("a token with a line break is refused before anything is sent", () =>
     Effect.gen(function*() {
-      const pool = RawHttp.makePool()
-      const result = yield* Effect.async<RawHttp.Response | Error>((resume) => {
-        pool.get(new URL("http://127.0.0.1:9/x"), { authorization: "Bearer a\r\nx-evil: 1" }, 1000, (r) =>
-          resume(Effect.succeed(r)))
-      })
-      pool.destroy()
-      assert.instanceOf(result, Error)
-      assert.include((result as Error).message, "invalid character in header authorization")
+      const server = yield* hostileServer((_req, res) => res.writeHead(200, { "content-length": "0" }).end())
+      const client = yield* makeClient(server.url, { f: key }, { token: Redacted.make("a\r\nx-evil: 1") })
+      const error = yield* client.downloadFile(key, NodePath.join(yield* tempDir, "x.bin")).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "DalTransportError")
+      assert.include(error.message, "cannot send the request (ERR_INVALID_CHAR)")
+      assert.deepStrictEqual(server.requests, [])
     }))
 })
 
