@@ -184,7 +184,7 @@ export const make = (
 
         // Registered before anything starts, so it runs however the run ends.
         yield* Effect.addFinalizer(() =>
-          nvflare("nvflare poc stop", ["poc", "stop"], { timeout: stopTimeout, cleanup: "tree" }).pipe(
+          nvflare("nvflare poc stop", ["poc", "stop", "--no-wait"], { timeout: stopTimeout, cleanup: "tree" }).pipe(
             Effect.catchAll((error) => log("poc")(`nvflare poc stop: ${error.message}`)),
             Effect.zipRight(processes.stopTrees(sessions, { grace, extra: processes.startedIn(root, since) }))
           )
@@ -208,6 +208,17 @@ export const make = (
             cleanup: "daemons"
           }), { discard: true })
 
+        // The deployment is removed after the run: each site's job logs are kept with the result, however it ends.
+        const keepSiteLogs = (jobId: string, result: string) =>
+          Effect.forEach(sites, (site) =>
+            Effect.gen(function*() {
+              const from = path.join(prod, site, jobId)
+              const to = path.join(result, "sites", site)
+              yield* fs.makeDirectory(to, { recursive: true })
+              for (const file of ["log.txt", "log.json", "error_log.txt"]) {
+                yield* fs.copyFile(path.join(from, file), path.join(to, file)).pipe(Effect.ignore)
+              }
+            }).pipe(Effect.ignore), { discard: true })
         const outcome = yield* session.submitAndFollow(installation, {
           username: ADMIN,
           startupKit: path.join(prod, ADMIN),
@@ -215,26 +226,15 @@ export const make = (
           downloadDir: output,
           expectClients: sites,
           clientsTimeout: startTimeout
-        }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), grace })
-
-        // The deployment is removed after the run: keep each site's job logs with the downloaded result.
-        const siteLogs: Record<string, string> = {}
-        const siteRecords: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
-        for (const site of sites) {
-          const from = path.join(prod, site, outcome.jobId)
-          const to = path.join(outcome.download, "sites", site)
-          yield* fs.makeDirectory(to, { recursive: true })
-          for (const file of ["log.txt", "log.json", "error_log.txt"]) {
-            yield* fs.copyFile(path.join(from, file), path.join(to, file)).pipe(Effect.ignore)
-          }
-          siteLogs[site] = path.join(to, "log.txt")
-          siteRecords.push([site, yield* flareLogs.readRecords(path.join(to, "log.json"))])
-        }
-        return yield* session.conclude(
-          request,
-          { target: "poc", job: pkg.name, outcome },
-          { records: siteRecords, files: siteLogs }
+        }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), request }).pipe(
+          Effect.tapError((error) =>
+            error._tag === "SiteFailed" && error.jobId !== undefined
+              ? keepSiteLogs(error.jobId, path.join(output, error.jobId))
+              : Effect.void
+          )
         )
+        yield* keepSiteLogs(outcome.jobId, outcome.download)
+        return yield* session.conclude(request, { target: "poc", job: pkg.name, outcome })
       }).pipe(
         Effect.catchTag("SystemError", "BadArgument", (error) =>
           Effect.fail(
