@@ -16,7 +16,7 @@ import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema 
 import { createRequire } from "node:module"
 import * as FlareInstallation from "./FlareInstallation.js"
 import * as FlareRunner from "./FlareRunner.js"
-import * as JobPackage from "./JobPackage.js"
+import type * as JobPackage from "./JobPackage.js"
 import * as JobPath from "./JobPath.js"
 import * as JobStore from "./JobStore.js"
 import * as Poc from "./Poc.js"
@@ -83,7 +83,7 @@ const name = Options.text("name").pipe(
 )
 const custom = Options.keyValueMap("custom").pipe(
   Options.optional,
-  Options.withDescription("A custom code folder for an app: --custom app=./src (file maps only)")
+  Options.withDescription("A custom code folder for an app: --custom app=./src (a file map or a job folder)")
 )
 const flareVersion = Options.choice("flare-version", ["2.9", "2.8"]).pipe(
   Options.withDefault("2.9" as const),
@@ -107,27 +107,27 @@ const pack = Command.make(
       const info = yield* fs.stat(args.input).pipe(
         Effect.mapError((error) => new CliInputError({ reason: error.message }))
       )
+      const customFolders = Option.match(args.custom, {
+        onNone: () => ({}),
+        onSome: (map) => Object.fromEntries(HashMap.toEntries(map))
+      })
       let pkg: JobPackage.JobPackage
       if (info.type === "Directory") {
-        if (Option.isSome(args.custom)) {
-          return yield* new CliInputError({ reason: "--custom applies to file maps; put the code in the folder" })
-        }
+        // A job folder (e.g. what `secure-runtime render` wrote), checked as it is, then with the custom code added.
         const read = yield* JobStore.read(args.input, { target: args.flareVersion })
-        pkg = Option.isNone(args.name) ? read : yield* JobPackage.fromBytes(
-          args.name.value,
-          read.files.map((file) => [file.path, file.data] as const),
-          { target: args.flareVersion }
-        )
+        pkg = Option.isNone(args.name) && Option.isNone(args.custom) ? read : yield* JobStore.pack({
+          name: Option.getOrElse(args.name, () => read.name),
+          files: Object.fromEntries(read.files.map((file) => [file.path, file.data])),
+          customFolders,
+          target: args.flareVersion
+        })
       } else {
         const files = yield* decodeFile(FileMap, args.input, "a file map (a JSON object: path → content)")
         const fallback = path.basename(args.input).replace(/\.json$/, "")
         pkg = yield* JobStore.pack({
           name: Option.getOrElse(args.name, () => jobName(fallback, files)),
           files: files as Record<string, JobPackage.FileContent>,
-          customFolders: Option.match(args.custom, {
-            onNone: () => ({}),
-            onSome: (map) => Object.fromEntries(HashMap.toEntries(map))
-          }),
+          customFolders,
           target: args.flareVersion
         })
       }
@@ -175,7 +175,9 @@ const username = Options.text("username").pipe(Options.optional, Options.withDes
 const study = Options.text("study").pipe(Options.optional, Options.withDescription("remote: the study"))
 const venv = Options.directory("venv", { exists: "yes" }).pipe(
   Options.optional,
-  Options.withDescription("FLARE's virtual environment (default: FEDKIT_FLARE_VENV, else nvflare on PATH)")
+  Options.withDescription(
+    "FLARE's virtual environment (default: FEDKIT_FLARE_VENV, else the project's .venv-flare, else nvflare on PATH)"
+  )
 )
 const quiet = Options.boolean("quiet").pipe(Options.withDescription("Do not print FLARE's log lines"))
 

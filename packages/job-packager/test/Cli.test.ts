@@ -1,10 +1,10 @@
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { vi } from "vitest"
 import * as Cli from "../src/Cli.js"
-import { JobPackage } from "../src/index.js"
+import { FlareInstallation, JobPackage, JobStore } from "../src/index.js"
 import * as fixtures from "./fixtures.js"
 
 /** Runs `fedkit-job …` in-process and returns what it printed on stdout. */
@@ -63,5 +63,44 @@ layer(NodeContext.layer)("fedkit-job", (it) => {
       )
       const error = yield* fedkitJob("run", dir, "--target", "simulator", "--sites", sitesJson).pipe(Effect.flip)
       assert.match(String(error), /site gw-a: the secret's variable FEDKIT_NO_SUCH_VAR is not set/)
+    }))
+
+  it.scoped("pack adds --custom code to a job folder: the same package as from the file map with the code in it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const { "app/custom/client.py": trainer, ...configs } = fixtures.files
+      // A rendered job folder without code, and the trainer's code in a folder of its own.
+      yield* JobStore.writeFolder(yield* JobPackage.make("fedkit-np", configs), path.join(dir, "rendered", "fedkit-np"))
+      yield* fs.makeDirectory(path.join(dir, "trainer"))
+      yield* fs.writeFileString(path.join(dir, "trainer", "client.py"), trainer as string)
+
+      const [printed] = yield* fedkitJob(
+        "pack",
+        path.join(dir, "rendered", "fedkit-np"),
+        "--custom",
+        `app=${path.join(dir, "trainer")}`,
+        "--out",
+        path.join(dir, "out")
+      )
+      const report = JSON.parse(printed!) as { job: string; digest: string }
+      assert.strictEqual(report.job, "fedkit-np")
+      assert.strictEqual(report.digest, (yield* JobPackage.make("fedkit-np", fixtures.files)).digest)
+    }))
+
+  it.scoped("finds a project's .venv-flare from a folder inside the project", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const root = yield* fs.makeTempDirectoryScoped()
+      yield* fs.makeDirectory(path.join(root, ".venv-flare", "bin"), { recursive: true })
+      yield* fs.writeFileString(path.join(root, ".venv-flare", "bin", "nvflare"), "#!/bin/sh\n")
+      yield* fs.makeDirectory(path.join(root, "apps", "model"), { recursive: true })
+      assert.deepStrictEqual(
+        yield* FlareInstallation.findProjectVenv(path.join(root, "apps", "model")),
+        Option.some(path.join(root, ".venv-flare"))
+      )
+      assert.deepStrictEqual(yield* FlareInstallation.findProjectVenv(path.join(root, "..")), Option.none())
     }))
 })
