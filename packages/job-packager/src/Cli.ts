@@ -180,6 +180,14 @@ const venv = Options.directory("venv", { exists: "yes" }).pipe(
   )
 )
 const quiet = Options.boolean("quiet").pipe(Options.withDescription("Do not print FLARE's log lines"))
+const json = Options.boolean("json").pipe(
+  Options.withDescription("On failure too, print one JSON object on stdout: {\"error\": {_tag, message, …facts}}")
+)
+
+/** A run's error for machines: its tag, its one-line message and its facts (e.g. `site` and `reason`). */
+const errorJson = (error: FlareRunner.RunError | FlareInstallation.FlareNotFound) => ({
+  error: { ...error, _tag: error._tag, message: error.message }
+})
 
 const secretFromEnv = (site: string, variable: string) =>
   Config.redacted(variable).pipe(
@@ -269,7 +277,8 @@ const runJob = Command.make(
     username,
     study,
     venv,
-    quiet
+    quiet,
+    json
   },
   (args) =>
     Effect.gen(function*() {
@@ -289,7 +298,10 @@ const runJob = Command.make(
           onLog: (line: FlareRunner.LogLine) =>
             Effect.sync(() => void process.stderr.write(`[${line.source}] ${line.text}\n`))
         })
-      }).pipe(Effect.provide(runner.pipe(Layer.provide(installation))))
+      }).pipe(
+        Effect.provide(runner.pipe(Layer.provide(installation))),
+        Effect.tapError((error) => args.json ? Console.log(JSON.stringify(errorJson(error))) : Effect.void)
+      )
       yield* Console.log(JSON.stringify(summary(result)))
     })
 ).pipe(Command.withDescription("Run a job folder or ZIP on FLARE: the simulator, a throw-away POC, or a server"))

@@ -1,7 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, TestServices } from "effect"
 import { vi } from "vitest"
 import * as Cli from "../src/Cli.js"
 import { FlareInstallation, JobPackage, JobStore } from "../src/index.js"
@@ -103,4 +103,48 @@ layer(NodeContext.layer)("fedkit-job", (it) => {
       )
       assert.deepStrictEqual(yield* FlareInstallation.findProjectVenv(path.join(root, "..")), Option.none())
     }))
+
+  it.scoped(
+    "run --json names the failing site and its reason on stdout, with the project's .venv-flare found by itself",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const dir = yield* fs.makeTempDirectoryScoped()
+        const job = yield* JobStore.writeFolder(yield* JobPackage.make("fedkit-np", fixtures.files), `${dir}/fedkit-np`)
+        const sitesJson = path.join(dir, "sites.json")
+        yield* fs.writeFileString(
+          sitesJson,
+          JSON.stringify({ "gw-a": {}, "gw-b": { env: { FEDKIT_TEST_CRASH: "1" } } })
+        )
+        const printed: Array<string> = []
+        const error = yield* Effect.acquireUseRelease(
+          Effect.sync(() => vi.spyOn(console, "log").mockImplementation((line) => void printed.push(String(line)))),
+          // The live clock: the run follows FLARE's logs on a timer.
+          () =>
+            TestServices.provideLive(Cli.run([
+              "node",
+              "fedkit-job",
+              "run",
+              job,
+              "--target",
+              "simulator",
+              "--sites",
+              sitesJson,
+              "--out",
+              path.join(dir, "run"),
+              "--quiet",
+              "--json"
+            ])).pipe(Effect.flip),
+          (spy) => Effect.sync(() => spy.mockRestore())
+        )
+        assert.match(String(error), /site gw-b failed: crashing on purpose with token -/)
+        const report = JSON.parse(printed.at(-1)!) as { error: Record<string, string> }
+        assert.strictEqual(report.error["_tag"], "SiteFailed")
+        assert.strictEqual(report.error["site"], "gw-b")
+        assert.strictEqual(report.error["reason"], "crashing on purpose with token -")
+        assert.match(report.error["message"]!, /^site gw-b failed: crashing on purpose with token -; /)
+      }),
+    { timeout: 120_000 }
+  )
 })
