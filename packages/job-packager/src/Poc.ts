@@ -30,6 +30,8 @@ import {
 } from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
+import { ADMIN, SERVER } from "./internal/project.js"
+import * as project from "./internal/project.js"
 import * as run from "./internal/run.js"
 import * as session from "./internal/session.js"
 import * as tail from "./internal/tail.js"
@@ -52,37 +54,6 @@ export interface Options {
 }
 
 const PROJECT = "fedkit_poc"
-const SERVER = "localhost"
-const ADMIN = "admin@fedkit.local"
-
-const projectYaml = (sites: ReadonlyArray<string>, port: number): string =>
-  [
-    "api_version: 3",
-    `name: ${PROJECT}`,
-    "description: fedkit throw-away POC deployment",
-    "participants:",
-    `  - name: ${SERVER}`,
-    "    type: server",
-    "    org: fedkit",
-    `    fed_learn_port: ${port}`,
-    `    admin_port: ${port}`,
-    ...sites.flatMap((site) => [`  - name: ${site}`, "    type: client", "    org: fedkit"]),
-    `  - name: ${ADMIN}`,
-    "    type: admin",
-    "    org: fedkit",
-    "    role: project_admin",
-    "builders:",
-    "  - path: nvflare.lighter.impl.workspace.WorkspaceBuilder",
-    "    args:",
-    "      template_file:",
-    "        - master_template.yml",
-    "  - path: nvflare.lighter.impl.static_file.StaticFileBuilder",
-    "    args:",
-    "      config_folder: config",
-    "  - path: nvflare.lighter.impl.cert.CertBuilder",
-    "  - path: nvflare.lighter.impl.signature.SignatureBuilder",
-    ""
-  ].join("\n")
 
 /** The `detail` (or `message`) of `nvflare --format json`'s error envelope. */
 const envelopeError = (lines: ReadonlyArray<string>): string | undefined =>
@@ -140,7 +111,10 @@ export const make = (
             new FlareCommandFailed({ target: "poc", step: "find a free loopback port", flareError: error.message })
           )
         )
-        yield* fs.writeFileString(projectFile, projectYaml(sites, port))
+        yield* fs.writeFileString(
+          projectFile,
+          project.yaml({ name: PROJECT, description: "fedkit throw-away POC deployment", sites, port })
+        )
         const prod = path.join(workspace, PROJECT, "prod_00")
         const baseEnv = run.flareEnvironment(installation, request.env, {
           HOME: home,

@@ -148,7 +148,7 @@ def keep_site_logs(session, job_id, result):
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, name), "w", encoding="utf-8") as file:
                 file.write(text)
-            kept[site] = os.path.join(folder, "log.txt")
+            kept.setdefault(site, os.path.join(folder, name))
     return kept
 
 

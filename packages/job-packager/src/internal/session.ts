@@ -198,7 +198,10 @@ export const submitAndFollow = (
     })
   })
 
-/** The site logs kept with a result: `<result>/sites/<site>/log.txt` and `log.json` (see `SESSION_DRIVER`). */
+/**
+ * The site logs kept with a result: `<result>/sites/<site>/log.txt` and `log.json` (see `SESSION_DRIVER`); a site's
+ * file is its `log.txt`, else its `log.json`.
+ */
 const keptSiteLogs = (download: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -208,8 +211,11 @@ const keptSiteLogs = (download: string) =>
     const records: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
     const files: Record<string, string> = {}
     for (const site of names) {
-      const log = path.join(folder, site, "log.txt")
-      if (yield* fs.exists(log).pipe(Effect.orElseSucceed(() => false))) files[site] = log
+      // A site that streams only its structured log has no `log.txt` here.
+      for (const name of ["log.json", "log.txt"]) {
+        const log = path.join(folder, site, name)
+        if (yield* fs.exists(log).pipe(Effect.orElseSucceed(() => false))) files[site] = log
+      }
       records.push([site, yield* flareLogs.readRecords(path.join(folder, site, "log.json"))])
     }
     return { records, files }
