@@ -132,7 +132,10 @@ layer(Installation, { excludeTestServices: true, timeout: 60_000 })("Remote", (i
         // Each site's own log came back through the server, with what its trainer saw of its environment.
         assert.deepStrictEqual(Object.keys(result.logs.sites).sort(), ["gw-a", "gw-b"])
         for (const site of ["gw-a", "gw-b"]) {
-          assert.include(yield* fs.readFileString(result.logs.sites[site]!), `[fedkit-env] site=${site} dal_url=http://dal-`)
+          assert.include(
+            yield* fs.readFileString(result.logs.sites[site]!),
+            `[fedkit-env] site=${site} dal_url=http://dal-`
+          )
         }
         assert.isTrue(lines.some((line) => line.source === "gw-a" && line.text.includes("[fedkit-env] site=gw-a")))
         // Shut down through FLARE's API: no process of the deployment is left.
