@@ -14,6 +14,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
 import { createRequire } from "node:module"
+import * as Deployment from "./Deployment.js"
 import * as FlareInstallation from "./FlareInstallation.js"
 import * as FlareRunner from "./FlareRunner.js"
 import type * as JobPackage from "./JobPackage.js"
@@ -306,12 +307,51 @@ const runJob = Command.make(
     })
 ).pipe(Command.withDescription("Run a job folder or ZIP on FLARE: the simulator, a throw-away POC, or a server"))
 
+// ---------------------------------------------------------------------------------------------------------------
+// deploy
+
+const deploymentDir = Options.directory("dir").pipe(
+  Options.optional,
+  Options.withDescription("Where the deployment's folder is made (removed at the end); default a temporary folder")
+)
+
+const deploy = Command.make(
+  "deploy",
+  { sites, sitesFile, deploymentDir, venv, quiet },
+  (args) =>
+    Effect.gen(function*() {
+      const siteList = yield* collectSites({ sites: args.sites, dataset2gw: Option.none(), sitesFile: args.sitesFile })
+      const installation = Option.match(args.venv, {
+        onNone: () => FlareInstallation.layer,
+        onSome: FlareInstallation.layerVenv
+      })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const deployment = yield* Deployment.start({
+          sites: siteList,
+          ...(Option.isSome(args.deploymentDir) ? { directory: args.deploymentDir.value } : {}),
+          ...(args.quiet ? {} : {
+            onLog: (source: string, text: string) =>
+              Effect.sync(() => void process.stderr.write(`[${source}] ${text}\n`))
+          })
+        })
+        yield* Console.log(JSON.stringify(deployment))
+        // Until interrupted (Ctrl-C): then the scope shuts the deployment down through FLARE's API.
+        return yield* Effect.never
+      })).pipe(Effect.provide(installation))
+    })
+).pipe(
+  Command.withDescription(
+    "Provision and start a local production-like FLARE deployment (server, the sites, an admin) on loopback, print " +
+      "its admin startup kit as JSON, and shut it down on Ctrl-C"
+  )
+)
+
 /**
  * @since 0.1.0
  * @category commands
  */
 export const command = Command.make("fedkit-job").pipe(
-  Command.withSubcommands([pack, runJob]),
+  Command.withSubcommands([pack, runJob, deploy]),
   Command.withDescription("Reproducible NVIDIA FLARE job packages, and running them on FLARE")
 )
 

@@ -1,11 +1,12 @@
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Option, TestServices } from "effect"
+import { Effect, Fiber, Option, TestServices } from "effect"
 import { vi } from "vitest"
 import * as Cli from "../src/Cli.js"
 import { FlareInstallation, JobPackage, JobStore } from "../src/index.js"
 import * as fixtures from "./fixtures.js"
+import { processesUsing } from "./processes.js"
 
 /** Runs `fedkit-job …` in-process and returns what it printed on stdout. */
 const fedkitJob = (...args: ReadonlyArray<string>) =>
@@ -145,6 +146,35 @@ layer(NodeContext.layer)("fedkit-job", (it) => {
         assert.strictEqual(report.error["reason"], "crashing on purpose with token -")
         assert.match(report.error["message"]!, /^site gw-b failed: crashing on purpose with token -; /)
       }),
+    { timeout: 120_000 }
+  )
+
+  it.scoped(
+    "deploy starts a provisioned deployment, prints its admin kit, and shuts it all down when interrupted",
+    () =>
+      TestServices.provideLive(Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const root = yield* fs.makeTempDirectoryScoped()
+        const printed: Array<string> = []
+        const spy = yield* Effect.acquireRelease(
+          Effect.sync(() => vi.spyOn(console, "log").mockImplementation((line) => void printed.push(String(line)))),
+          (spy) => Effect.sync(() => spy.mockRestore())
+        )
+        const fiber = yield* Effect.fork(
+          Cli.run(["node", "fedkit-job", "deploy", "--site", "gw-a", "--dir", root, "--quiet"])
+        )
+        while (printed.length === 0) yield* Effect.sleep("200 millis")
+        const deployment = JSON.parse(printed[0]!) as { adminKit: string; username: string; sites: Array<string> }
+        assert.deepStrictEqual(deployment.sites, ["gw-a"])
+        assert.strictEqual(deployment.username, "admin@fedkit.local")
+        assert.isTrue(yield* fs.exists(path.join(deployment.adminKit, "startup", "fed_admin.json")))
+        assert.isNotEmpty(processesUsing(root))
+        yield* Fiber.interrupt(fiber)
+        spy.mockRestore()
+        assert.deepStrictEqual(processesUsing(root), [])
+        assert.deepStrictEqual(yield* fs.readDirectory(root), [])
+      })),
     { timeout: 120_000 }
   )
 })
