@@ -42,6 +42,7 @@ READY, TRAIN, RESULT, PING, PONG, SHUTDOWN, FAILED = 1, 2, 3, 4, 5, 6, 7
 TYPE_NAMES = {READY: "Ready", TRAIN: "Train", RESULT: "Result", PING: "Ping", PONG: "Pong", SHUTDOWN: "Shutdown", FAILED: "Failed"}
 
 TRAINER_LOG_PREFIX = "fedkit-trainer "
+FAILURE_MARKER = "fedkit-site-failure:"
 # Linux pipes hold 64 KiB by default: a 4 MB model would cross in 64 writer/reader hand-offs each way. 1 MiB is the
 # default ceiling (/proc/sys/fs/pipe-max-size) for unprivileged processes.
 PIPE_BYTES = 1 << 20
@@ -307,17 +308,6 @@ def main(argv):
         trainer.close()
 
 
-def site_prefix():
-    """`[site] ` from FLARE's Client API bootstrap file, readable before flare.init(), so that a refusal names its
-    gateway in the job's log; empty outside FLARE or when the file is unreadable."""
-    try:
-        with open(os.environ["NVFLARE_CLIENT_API_BOOTSTRAP"], encoding="utf-8") as f:
-            site = json.load(f).get("site_name")
-    except (KeyError, OSError, ValueError):
-        return ""
-    return f"[{site}] " if isinstance(site, str) and site.replace("-", "").replace("_", "").isalnum() else ""
-
-
 def sanitized(error):
     """Type and place of an unexpected exception; never its message (it may quote data or a token)."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -326,15 +316,19 @@ def sanitized(error):
     return f"unexpected {type(error).__name__}{where}"
 
 
+def report_failure(reason):
+    """The gateway's sanitized reason, as the one line FLARE's runners read as the site's failure (job-packager's
+    SITE_FAILURE_MARKER). It lands in the site's job log, which the job streams to the server (JobLogStreamer), so the
+    server holds it too."""
+    emit(f"{FAILURE_MARKER} {reason}")
+
+
 if __name__ == "__main__":
     try:
         main(sys.argv[1:])
-    except TrainerFailed as failure:
-        log(f"{site_prefix()}the trainer refused or failed: {failure}")
-        sys.exit(1)
     except BridgeError as failure:
-        log(f"{site_prefix()}failed: {failure}")
+        report_failure(failure)
         sys.exit(1)
     except Exception as error:  # noqa: BLE001 - reported without its message, on purpose
-        log(f"{site_prefix()}failed: {sanitized(error)}")
+        report_failure(sanitized(error))
         sys.exit(1)

@@ -8,7 +8,7 @@ import { Job, type JobCheck } from "@fedkit/flare-config"
 import type { DecodeError } from "@fedkit/flare-config/Issue"
 import { FlareRunner } from "@fedkit/job-packager"
 import type { Rejection, Runtime } from "@fedkit/runtime-core"
-import { Data, Deferred, type Duration, Effect, Option, type Redacted } from "effect"
+import { type Duration, Effect, Option, type Redacted, Schema } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Bridge from "./Bridge.js"
 import * as DalFixture from "./DalFixture.js"
@@ -86,66 +86,25 @@ export interface SimulatedGateway {
 }
 
 /**
- * A gateway's bridge refused or failed (policy, DAL, data, …) and the run was stopped: `reason` is the bridge's
- * sanitized sentence (type, place, fixed text and identifiers; never a token or a data value).
+ * One site per gateway for `@fedkit/job-packager`'s runners, named as in `dataset2gw`, each with its own `APH_DATA`
+ * and `APH_DAL_TOKEN` (a secret: only in that site's processes, redacted from log lines and errors), and its own
+ * `APH_API_DAL_URL` when it has a DAL of its own. The job itself carries no setting.
  */
-export class GatewayFailed extends Data.TaggedError("GatewayFailed")<{
-  readonly site: string
-  readonly reason: string
-  readonly workspace: string
-}> {
-  override get message(): string {
-    return `gateway ${this.site} failed: ${this.reason}; the run was stopped, FLARE's logs are under ${this.workspace}`
-  }
-}
-
-// What the bridge logs when it gives up, with the site it read from FLARE's Client API bootstrap file.
-const BRIDGE_FAILURE = /fedkit-bridge: \[([A-Za-z0-9_-]+)\] (?:the trainer refused or failed|failed): (.+)$/
-
-/** The site and reason of a bridge failure line, if `text` is one. */
-export const bridgeFailure = (text: string): Option.Option<{ readonly site: string; readonly reason: string }> => {
-  const match = BRIDGE_FAILURE.exec(text.trimEnd())
-  return match === null ? Option.none() : Option.some({ site: match[1]!, reason: match[2]! })
-}
-
-/** One site's round as the bridge logs it: `fedkit-bridge: [site] round N: phase on R rows k=v …`. */
-export interface SiteRound {
-  readonly site: string
-  readonly round: number
-  readonly phase: string
-  readonly samples: number
-  readonly metrics: Readonly<Record<string, number>>
-}
-
-const BRIDGE_ROUND = /fedkit-bridge: \[([A-Za-z0-9_-]+)\] round (\d+): (\w+) on (\d+) rows((?: \w+=[-\d.eE]+)*)\s*$/
-
-/** The site round a log line reports, if it is one. */
-export const siteRound = (text: string): Option.Option<SiteRound> => {
-  const match = BRIDGE_ROUND.exec(text)
-  if (match === null) return Option.none()
-  const metrics = Object.fromEntries(
-    match[5]!.trim().split(" ").filter((pair) => pair !== "").map((pair) => {
-      const [key, value] = pair.split("=")
-      return [key!, Number(value)]
-    })
-  )
-  return Option.some({
-    site: match[1]!,
-    round: Number(match[2]),
-    phase: match[3]!,
-    samples: Number(match[4]),
-    metrics
-  })
-}
+export const sitesOf = (gateways: ReadonlyArray<SimulatedGateway>): ReadonlyArray<FlareRunner.Site> =>
+  gateways.map(({ dalUrl, env, gateway, token }) => ({
+    name: gateway.gateway,
+    env: {
+      ...env,
+      APH_DATA: DalFixture.aphData(gateway),
+      ...(dalUrl === undefined ? {} : { APH_API_DAL_URL: dalUrl })
+    },
+    secrets: { APH_DAL_TOKEN: token }
+  }))
 
 /**
- * Writes the job to `jobDir` and runs it with the FLARE runner in context (`@fedkit/job-packager`'s simulator): one
- * site per gateway, named as in `dataset2gw`, each with its own `APH_DATA` and `APH_DAL_TOKEN` (a secret: only in that
- * site's processes, redacted from the log lines), and `APH_API_DAL_URL` for all. The job itself carries no setting.
- *
- * FLARE keeps the other sites waiting for a gateway that exits before its handshake (the server waits for
- * `min_clients`), so the first bridge failure in the log stops the run at once (every FLARE process is stopped) and
- * fails it with `GatewayFailed`, naming the site and the reason.
+ * Writes the job to `jobDir` and runs it with the FLARE runner in context (simulator or POC), the gateways as sites
+ * (see {@link sitesOf}) and `dalUrl` as every site's DAL. A gateway that refuses or fails stops the run at once:
+ * job-packager's runners fail it with `SiteFailed`, naming the site and the bridge's sanitized reason.
  */
 export const simulate = (options: {
   readonly job: Job.FlareJob
@@ -156,42 +115,53 @@ export const simulate = (options: {
   readonly onLog?: (line: FlareRunner.LogLine) => Effect.Effect<void>
   readonly timeout?: Duration.DurationInput
 }) =>
-  Effect.gen(function*() {
-    yield* write(options.jobDir, options.job)
-    const failed = yield* Deferred.make<GatewayFailed>()
-    const onLog = (line: FlareRunner.LogLine) =>
-      Effect.zipRight(
-        options.onLog === undefined ? Effect.void : options.onLog(line),
-        Option.match(bridgeFailure(line.text), {
-          onNone: () => Effect.void,
-          onSome: ({ reason, site }) =>
-            Deferred.succeed(failed, new GatewayFailed({ site, reason, workspace: options.outputDir }))
-        })
-      )
-    const run = FlareRunner.run({
+  Effect.zipRight(
+    write(options.jobDir, options.job),
+    FlareRunner.run({
       job: options.jobDir,
-      sites: options.gateways.map(({ dalUrl, env, gateway, token }) => ({
-        name: gateway.gateway,
-        env: {
-          ...env,
-          APH_DATA: DalFixture.aphData(gateway),
-          ...(dalUrl === undefined ? {} : { APH_API_DAL_URL: dalUrl })
-        },
-        secrets: { APH_DAL_TOKEN: token }
-      })),
+      sites: sitesOf(options.gateways),
       env: { APH_API_DAL_URL: options.dalUrl },
       outputDir: options.outputDir,
-      onLog,
+      ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout })
-    }).pipe(
-      // A run that ended on its own after a bridge failure is reported by that failure too.
-      Effect.catchAll((error): Effect.Effect<never, FlareRunner.RunError | GatewayFailed> =>
-        Effect.flatMap(
-          Deferred.poll(failed),
-          (done): Effect.Effect<never, FlareRunner.RunError | GatewayFailed> =>
-            Option.isNone(done) ? Effect.fail(error) : Effect.flatMap(done.value, Effect.fail)
-        )
-      )
-    )
-    return yield* Effect.raceFirst(run, Effect.flatMap(Deferred.await(failed), Effect.fail))
-  })
+    })
+  )
+
+/** One site's training round, as FLARE recorded it (the metrics and the row count the site sent with its model). */
+export interface SiteRound {
+  readonly site: string
+  readonly round: number
+  readonly samples: number
+  readonly metrics: Readonly<Record<string, number>>
+}
+
+// A record of `round_metrics.jsonl` (FLARE's `MetricsArtifactWriter`), as far as it is read here.
+const RoundRecord = Schema.Struct({
+  round: Schema.Number,
+  sites: Schema.Array(Schema.Struct({
+    name: Schema.String,
+    weight: Schema.optional(Schema.Number),
+    metrics: Schema.Array(Schema.Struct({ name: Schema.String, value: Schema.Unknown }))
+  }))
+})
+
+/**
+ * Each site's rounds from the per-round metrics a run collected (`RunResult.metrics.rounds`, on every target: the
+ * server's `MetricsArtifactWriter` records what each site sent). The statistics round sends no metrics, so only the
+ * training rounds appear; records that do not have the expected shape are skipped.
+ */
+export const siteRounds = (rounds: ReadonlyArray<unknown>): ReadonlyArray<SiteRound> =>
+  rounds.flatMap((value) =>
+    Option.match(Schema.decodeUnknownOption(RoundRecord)(value), {
+      onNone: () => [],
+      onSome: (record) =>
+        record.sites.map((site) => ({
+          site: site.name,
+          round: record.round,
+          samples: site.weight ?? Number.NaN,
+          metrics: Object.fromEntries(
+            site.metrics.flatMap((metric) => typeof metric.value === "number" ? [[metric.name, metric.value]] : [])
+          )
+        }))
+    })
+  )

@@ -68,9 +68,8 @@ const parseArgs = (argv: ReadonlyArray<string>): Effect.Effect<{ payload: string
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`
 
-/** Row-weighted means of the sites' metrics per round (what FedAvg averages, as the bridge logged it). */
-const perRound = (rounds: ReadonlyArray<FlareJob.SiteRound>) =>
-  Arr.groupBy(rounds.filter((r) => r.phase === "training"), (r) => String(r.round))
+/** Row-weighted means of the sites' metrics per round (what FedAvg averages, as FLARE recorded it). */
+const perRound = (rounds: ReadonlyArray<FlareJob.SiteRound>) => Arr.groupBy(rounds, (r) => String(r.round))
 
 const weighted = (rounds: ReadonlyArray<FlareJob.SiteRound>, key: string) => {
   const total = rounds.reduce((sum, r) => sum + r.samples, 0)
@@ -130,7 +129,6 @@ const program = (args: { payload: string; target: Target }) =>
     yield* Console.error(
       `running ${jobDir} on FLARE ${args.target} (${payload.num_federation_rounds} rounds + statistics)`
     )
-    const rounds: Array<FlareJob.SiteRound> = []
     const started = Date.now()
     const result = yield* FlareJob.simulate({
       job: yield* FlareJob.withTrainer(rendered.job, yield* FlareJob.readCustom()),
@@ -139,18 +137,11 @@ const program = (args: { payload: string; target: Target }) =>
       jobDir,
       outputDir,
       onLog: (line) =>
-        Option.match(FlareJob.siteRound(line.text), {
-          onNone: () =>
-            /ERROR|refused|fedkit-bridge: \[/.test(line.text)
-              ? Console.error(`  flare | ${line.text.trim()}`)
-              : Effect.void,
-          onSome: (round) =>
-            Effect.zipRight(
-              Effect.sync(() => rounds.push(round)),
-              Console.error(`  flare | ${line.text.replace(/^.*fedkit-bridge: /, "").trim()}`)
-            )
-        })
+        /ERROR|fedkit-site-failure:|fedkit-bridge: /.test(line.text)
+          ? Console.error(`  flare | ${line.source}: ${line.text.replace(/^.*(fedkit-bridge: )/, "").trim()}`)
+          : Effect.void
     })
+    const rounds = FlareJob.siteRounds(result.metrics.rounds)
     const seconds = (Date.now() - started) / 1000
 
     const modelPath = yield* Option.match(result.globalModel, {
@@ -178,7 +169,7 @@ const program = (args: { payload: string; target: Target }) =>
     yield* Console.log("")
     const byRound = perRound(rounds)
     if (Object.keys(byRound).length === 0) {
-      yield* Console.log("per-round metrics: none in FLARE's log stream for this target")
+      yield* Console.log("per-round metrics: FLARE recorded none for this run")
     } else {
       yield* Console.log(
         "round | received global model on the sites' rows: loss  accuracy | after local training: loss  accuracy" +

@@ -89,7 +89,7 @@ describe("the Python bridge and the bundled Node trainer, without FLARE", () => 
           )
           assert.strictEqual(bridge.exitCode, 1)
           assert.isTrue(bridge.lines.some((line) =>
-            line.startsWith("fedkit-bridge: the trainer refused or failed: PolicyRefused at preflight/policy: ") &&
+            line.startsWith("fedkit-site-failure: PolicyRefused at preflight/policy: ") &&
             line.includes(Trainer.FUNCTION_NAME)
           ))
           assert.isFalse(bridge.lines.some((line) =>
@@ -114,7 +114,7 @@ describe("the Python bridge and the bundled Node trainer, without FLARE", () => 
           assert.include(run.lines, "fedkit-trainer INFO: shutting down")
           assert.isTrue(
             run.lines.some((line) =>
-              /^fedkit-bridge: failed: unexpected \w+ at fedkit_bridge\.py:\d+ in \w+$/.test(line)
+              /^fedkit-site-failure: unexpected \w+ at fedkit_bridge\.py:\d+ in \w+$/.test(line)
             ),
             run.lines.join("\n")
           )
@@ -143,7 +143,7 @@ describe("the Python bridge and the bundled Node trainer, without FLARE", () => 
           )
           assert.strictEqual(run.exitCode, 1)
           assert.include(run.lines, "fedkit-trainer INFO: starting")
-          assert.include(run.lines, "fedkit-bridge: failed: the trainer exited unexpectedly (exit code 3)")
+          assert.include(run.lines, "fedkit-site-failure: the trainer exited unexpectedly (exit code 3)")
           assert.include(
             run.lines,
             "fedkit-bridge: suppressed 2 trainer output line(s) without the fedkit-trainer prefix"

@@ -2,7 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
-import { FlareInstallation, Simulator } from "@fedkit/job-packager"
+import { FlareInstallation, FlareRunner, Simulator } from "@fedkit/job-packager"
 import { Effect, Either, Layer, Redacted } from "effect"
 import { createServer } from "node:net"
 import { inject } from "vitest"
@@ -83,10 +83,10 @@ const failingRun = (options: {
   })
 
 const assertGatewayFailed = (error: unknown, site: string, reason: RegExp) => {
-  assert.instanceOf(error, FlareJob.GatewayFailed)
+  assert.instanceOf(error, FlareRunner.SiteFailed)
   assert.strictEqual(error.site, site)
   assert.match(error.reason, reason)
-  assert.include(error.message, `gateway ${site} failed: `)
+  assert.include(error.message, `site ${site} failed: `)
 }
 
 layer(Live, { excludeTestServices: true })("failures through FLARE (simulator, 1 round)", (it) => {

@@ -5,6 +5,8 @@ import { Job } from "@fedkit/flare-config"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
 import { FlareInstallation, Simulator } from "@fedkit/job-packager"
 import { Effect, Either, Layer, Option } from "effect"
+import { execFileSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { inject } from "vitest"
 import * as Bridge from "../src/Bridge.js"
 import * as Federation from "../src/Federation.js"
@@ -16,6 +18,7 @@ import * as Dal from "./support/dal.js"
 
 const payload = { optimizer_name: "adam", learning_rate: 0.01, local_epochs: 2, batch_size: 32 } as const
 const customDir = inject("customDir")
+const evaluateBin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
 
 describe("FlareJob", () => {
   it.effect("adds the bridge and the trainer to the Secure Runtime's job, and nothing else", () =>
@@ -36,32 +39,24 @@ describe("FlareJob", () => {
     }))
 })
 
-describe("FlareJob log lines", () => {
-  it("reads a site's round and a bridge failure as the bridge logs them, and nothing else", () => {
-    const round = FlareJob.siteRound(
-      "2026-11-26 14:17:55,651 - INFO - fedkit-bridge: [gateway-1] round 3: training on 183 rows " +
-        "global_accuracy=0.9672 global_loss=0.0936 local_accuracy=0.9781 local_loss=0.0885"
-    )
-    assert.deepStrictEqual(Option.getOrThrow(round), {
-      site: "gateway-1",
+describe("FlareJob.siteRounds", () => {
+  it("reads each site's metrics and row count from FLARE's round records, and skips what it cannot read", () => {
+    const record = {
       round: 3,
-      phase: "training",
-      samples: 183,
-      metrics: { global_accuracy: 0.9672, global_loss: 0.0936, local_accuracy: 0.9781, local_loss: 0.0885 }
-    })
-    assert.deepStrictEqual(
-      Option.getOrThrow(FlareJob.siteRound("fedkit-bridge: [gw_2] round 0: statistics on 12 rows")).metrics,
-      {}
-    )
-    assert.isTrue(Option.isNone(FlareJob.siteRound("fedkit-trainer INFO: round 3: training on 183 rows")))
-    assert.deepStrictEqual(
-      Option.getOrThrow(FlareJob.bridgeFailure(
-        "x - INFO - fedkit-bridge: [gateway-3] the trainer refused or failed: DalAuthError at preflight/policy: r"
-      )),
-      { site: "gateway-3", reason: "DalAuthError at preflight/policy: r" }
-    )
-    // Outside FLARE the bridge knows no site: nothing to attribute.
-    assert.isTrue(Option.isNone(FlareJob.bridgeFailure("fedkit-bridge: the trainer refused or failed: X at y: z")))
+      aggregated_metrics: [{ name: "local_loss", value: 0.1 }],
+      sites: [
+        {
+          name: "gateway-1",
+          weight: 183,
+          weight_key: "NUM_STEPS_CURRENT_ROUND",
+          metrics: [{ name: "global_accuracy", value: 0.9672 }, { name: "local_loss", value: null }]
+        }
+      ],
+      skipped_metrics: []
+    }
+    assert.deepStrictEqual(FlareJob.siteRounds([record, { round: "x" }, null]), [
+      { site: "gateway-1", round: 3, samples: 183, metrics: { global_accuracy: 0.9672 } }
+    ])
   })
 })
 
@@ -94,27 +89,36 @@ layer(Live, { excludeTestServices: true })("the job in nvflare simulator", (it) 
         assert.strictEqual(result.status, "FINISHED:COMPLETED")
         for (const line of lines) assert.notInclude(line, Dal.SECRET_MARK)
 
-        // Per site and round, the received global model on the site's rows, as the bridge logs it.
-        const pattern =
-          /fedkit-bridge: \[(gateway-\d)\] round (\d+): training on \d+ rows global_accuracy=([\d.]+) global_loss=([\d.]+)/
-        const seen = lines.flatMap((line) => {
-          const match = pattern.exec(line)
-          return match === null
-            ? []
-            : [{ site: match[1]!, round: Number(match[2]), accuracy: Number(match[3]), loss: Number(match[4]) }]
-        })
+        // Per site and round, the received global model on the site's rows, as FLARE recorded it on the server.
+        const seen = FlareJob.siteRounds(result.metrics.rounds)
         assert.strictEqual(seen.length, 9)
         for (const gateway of gateways) {
           const rounds = seen.filter((s) => s.site === gateway.gateway).sort((a, b) => a.round - b.round)
           assert.deepStrictEqual(rounds.map((r) => r.round), [1, 2, 3])
+          assert.strictEqual(rounds[0]!.samples, gateway.samples)
           rounds.slice(1).forEach((r, i) =>
-            assert.isBelow(r.loss, rounds[i]!.loss, `${gateway.gateway} round ${r.round}`)
+            assert.isBelow(
+              r.metrics["global_loss"]!,
+              rounds[i]!.metrics["global_loss"]!,
+              `${gateway.gateway} ${r.round}`
+            )
           )
-          assert.isAbove(rounds[2]!.accuracy, rounds[0]!.accuracy)
+          assert.isAbove(rounds[2]!.metrics["global_accuracy"]!, rounds[0]!.metrics["global_accuracy"]!)
+          // The site's log was kept with the result.
+          assert.include(yield* fs.readFileString(result.logs.sites[gateway.gateway]!), "fedkit-bridge: ")
         }
 
         const model = yield* NpyVector.read(Option.getOrThrow(result.globalModel))
-        assert.isAtLeast(Federation.evaluate(model, split.test).accuracy, 0.9)
+        const heldOut = Federation.evaluate(model, split.test)
+        assert.isAtLeast(heldOut.accuracy, 0.9)
+        // The public command reads the model FLARE saved and prints the same held-out accuracy.
+        const evaluated = JSON.parse(
+          execFileSync(process.execPath, [evaluateBin, "evaluate", Option.getOrThrow(result.globalModel), "--json"], {
+            encoding: "utf8"
+          })
+        ) as { accuracy: number; rows: number }
+        assert.deepStrictEqual(evaluated.rows, split.test.count)
+        assert.strictEqual(evaluated.accuracy, heldOut.accuracy)
         // FLARE's run and the in-process FedAvg run the same math: only float32 summation order differs.
         const inProcess = Either.getOrThrow(Federation.run({
           sites: split.shards.map((shard) => ({ name: shard.gateway, samples: shard.samples })),

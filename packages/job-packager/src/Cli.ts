@@ -14,9 +14,10 @@ import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
 import { createRequire } from "node:module"
+import * as Deployment from "./Deployment.js"
 import * as FlareInstallation from "./FlareInstallation.js"
 import * as FlareRunner from "./FlareRunner.js"
-import * as JobPackage from "./JobPackage.js"
+import type * as JobPackage from "./JobPackage.js"
 import * as JobPath from "./JobPath.js"
 import * as JobStore from "./JobStore.js"
 import * as Poc from "./Poc.js"
@@ -83,7 +84,7 @@ const name = Options.text("name").pipe(
 )
 const custom = Options.keyValueMap("custom").pipe(
   Options.optional,
-  Options.withDescription("A custom code folder for an app: --custom app=./src (file maps only)")
+  Options.withDescription("A custom code folder for an app: --custom app=./src (a file map or a job folder)")
 )
 const flareVersion = Options.choice("flare-version", ["2.9", "2.8"]).pipe(
   Options.withDefault("2.9" as const),
@@ -107,27 +108,27 @@ const pack = Command.make(
       const info = yield* fs.stat(args.input).pipe(
         Effect.mapError((error) => new CliInputError({ reason: error.message }))
       )
+      const customFolders = Option.match(args.custom, {
+        onNone: () => ({}),
+        onSome: (map) => Object.fromEntries(HashMap.toEntries(map))
+      })
       let pkg: JobPackage.JobPackage
       if (info.type === "Directory") {
-        if (Option.isSome(args.custom)) {
-          return yield* new CliInputError({ reason: "--custom applies to file maps; put the code in the folder" })
-        }
+        // A job folder (e.g. what `secure-runtime render` wrote), checked as it is, then with the custom code added.
         const read = yield* JobStore.read(args.input, { target: args.flareVersion })
-        pkg = Option.isNone(args.name) ? read : yield* JobPackage.fromBytes(
-          args.name.value,
-          read.files.map((file) => [file.path, file.data] as const),
-          { target: args.flareVersion }
-        )
+        pkg = Option.isNone(args.name) && Option.isNone(args.custom) ? read : yield* JobStore.pack({
+          name: Option.getOrElse(args.name, () => read.name),
+          files: Object.fromEntries(read.files.map((file) => [file.path, file.data])),
+          customFolders,
+          target: args.flareVersion
+        })
       } else {
         const files = yield* decodeFile(FileMap, args.input, "a file map (a JSON object: path → content)")
         const fallback = path.basename(args.input).replace(/\.json$/, "")
         pkg = yield* JobStore.pack({
           name: Option.getOrElse(args.name, () => jobName(fallback, files)),
           files: files as Record<string, JobPackage.FileContent>,
-          customFolders: Option.match(args.custom, {
-            onNone: () => ({}),
-            onSome: (map) => Object.fromEntries(HashMap.toEntries(map))
-          }),
+          customFolders,
           target: args.flareVersion
         })
       }
@@ -175,9 +176,19 @@ const username = Options.text("username").pipe(Options.optional, Options.withDes
 const study = Options.text("study").pipe(Options.optional, Options.withDescription("remote: the study"))
 const venv = Options.directory("venv", { exists: "yes" }).pipe(
   Options.optional,
-  Options.withDescription("FLARE's virtual environment (default: FEDKIT_FLARE_VENV, else nvflare on PATH)")
+  Options.withDescription(
+    "FLARE's virtual environment (default: FEDKIT_FLARE_VENV, else the project's .venv-flare, else nvflare on PATH)"
+  )
 )
 const quiet = Options.boolean("quiet").pipe(Options.withDescription("Do not print FLARE's log lines"))
+const json = Options.boolean("json").pipe(
+  Options.withDescription("On failure too, print one JSON object on stdout: {\"error\": {_tag, message, …facts}}")
+)
+
+/** A run's error for machines: its tag, its one-line message and its facts (e.g. `site` and `reason`). */
+const errorJson = (error: FlareRunner.RunError | FlareInstallation.FlareNotFound) => ({
+  error: { ...error, _tag: error._tag, message: error.message }
+})
 
 const secretFromEnv = (site: string, variable: string) =>
   Config.redacted(variable).pipe(
@@ -267,7 +278,8 @@ const runJob = Command.make(
     username,
     study,
     venv,
-    quiet
+    quiet,
+    json
   },
   (args) =>
     Effect.gen(function*() {
@@ -287,17 +299,59 @@ const runJob = Command.make(
           onLog: (line: FlareRunner.LogLine) =>
             Effect.sync(() => void process.stderr.write(`[${line.source}] ${line.text}\n`))
         })
-      }).pipe(Effect.provide(runner.pipe(Layer.provide(installation))))
+      }).pipe(
+        Effect.provide(runner.pipe(Layer.provide(installation))),
+        Effect.tapError((error) => args.json ? Console.log(JSON.stringify(errorJson(error))) : Effect.void)
+      )
       yield* Console.log(JSON.stringify(summary(result)))
     })
 ).pipe(Command.withDescription("Run a job folder or ZIP on FLARE: the simulator, a throw-away POC, or a server"))
+
+// ---------------------------------------------------------------------------------------------------------------
+// deploy
+
+const deploymentDir = Options.directory("dir").pipe(
+  Options.optional,
+  Options.withDescription("Where the deployment's folder is made (removed at the end); default a temporary folder")
+)
+
+const deploy = Command.make(
+  "deploy",
+  { sites, sitesFile, deploymentDir, venv, quiet },
+  (args) =>
+    Effect.gen(function*() {
+      const siteList = yield* collectSites({ sites: args.sites, dataset2gw: Option.none(), sitesFile: args.sitesFile })
+      const installation = Option.match(args.venv, {
+        onNone: () => FlareInstallation.layer,
+        onSome: FlareInstallation.layerVenv
+      })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const deployment = yield* Deployment.start({
+          sites: siteList,
+          ...(Option.isSome(args.deploymentDir) ? { directory: args.deploymentDir.value } : {}),
+          ...(args.quiet ? {} : {
+            onLog: (source: string, text: string) =>
+              Effect.sync(() => void process.stderr.write(`[${source}] ${text}\n`))
+          })
+        })
+        yield* Console.log(JSON.stringify(deployment))
+        // Until interrupted (Ctrl-C): then the scope shuts the deployment down through FLARE's API.
+        return yield* Effect.never
+      })).pipe(Effect.provide(installation))
+    })
+).pipe(
+  Command.withDescription(
+    "Provision and start a local production-like FLARE deployment (server, the sites, an admin) on loopback, print " +
+      "its admin startup kit as JSON, and shut it down on Ctrl-C"
+  )
+)
 
 /**
  * @since 0.1.0
  * @category commands
  */
 export const command = Command.make("fedkit-job").pipe(
-  Command.withSubcommands([pack, runJob]),
+  Command.withSubcommands([pack, runJob, deploy]),
   Command.withDescription("Reproducible NVIDIA FLARE job packages, and running them on FLARE")
 )
 

@@ -3,8 +3,9 @@
  * this package starts uses them, with their folder first on `PATH`, so that trainer commands such as
  * `python3 custom/client.py` get the same interpreter (and its `nvflare`).
  *
- * Found, in order: an explicit virtual environment (`layerVenv`), `FEDKIT_FLARE_VENV`, or `nvflare` on `PATH`
- * (its interpreter read from the script's `#!` line).
+ * Found, in order: an explicit virtual environment (`layerVenv`), `FEDKIT_FLARE_VENV`, a project's own `.venv-flare`
+ * in the working directory or the nearest folder above it that has one (as fedkit's repository makes it), or
+ * `nvflare` on `PATH` (its interpreter read from the script's `#!` line).
  *
  * @since 0.1.0
  */
@@ -114,7 +115,38 @@ export const fromPath = (
   })
 
 /**
- * `FEDKIT_FLARE_VENV` when set, else `nvflare` on `PATH`.
+ * The name of a project's own FLARE virtual environment, looked for from the working directory upwards.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const PROJECT_VENV = ".venv-flare"
+
+/**
+ * The nearest `.venv-flare` holding `bin/nvflare`, in `start` or a folder above it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const findProjectVenv = (
+  start: string
+): Effect.Effect<Option.Option<string>, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    let dir = path.resolve(start)
+    while (true) {
+      const venv = path.join(dir, PROJECT_VENV)
+      if (yield* isFile(fs, path.join(venv, "bin", "nvflare"))) return Option.some(venv)
+      const parent = path.dirname(dir)
+      if (parent === dir) return Option.none()
+      dir = parent
+    }
+  })
+
+/**
+ * `FEDKIT_FLARE_VENV` when set, else the project's `.venv-flare` (see {@link findProjectVenv}, from the working
+ * directory), else `nvflare` on `PATH`.
  *
  * @since 0.1.0
  * @category layers
@@ -124,6 +156,8 @@ export const layer: Layer.Layer<FlareInstallation, FlareNotFound, FileSystem.Fil
   Effect.gen(function*() {
     const venv = yield* Config.option(Config.string("FEDKIT_FLARE_VENV")).pipe(Effect.orElseSucceed(Option.none))
     if (Option.isSome(venv) && venv.value.trim() !== "") return yield* fromVenv(venv.value)
+    const project = yield* findProjectVenv(process.cwd())
+    if (Option.isSome(project)) return yield* fromVenv(project.value)
     const searchPath = yield* Config.string("PATH").pipe(Effect.orElseSucceed(() => ""))
     return yield* fromPath(searchPath)
   })

@@ -191,6 +191,40 @@ export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
 }
 
 /**
+ * A site (a gateway) failed while the job ran, and the run was stopped at once rather than left waiting for it.
+ * `reason` is the site's own report (a line `fedkit-site-failure: <reason>` its trainer printed, see
+ * {@link SITE_FAILURE_MARKER}), else FLARE's fatal line from that site's log; secret values are redacted from it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SiteFailed extends Schema.TaggedError<SiteFailed>()("SiteFailed", {
+  target: Schema.String,
+  job: Schema.String,
+  jobId: Schema.optional(Schema.String),
+  site: Schema.String,
+  reason: Schema.String,
+  workspace: Schema.String
+}) {
+  override get message(): string {
+    return `site ${this.site} failed: ${this.reason}; job ${this.job} on FLARE ${this.target} was stopped, ` +
+      `logs under ${this.workspace}`
+  }
+}
+
+/**
+ * What a trainer prints, as one line of its output, when it cannot go on and knows why:
+ * `fedkit-site-failure: <reason>`. The reason must be fit for any log (a type, a place and fixed text, never a token
+ * or a data value): it reaches the run's error (`SiteFailed`), and on a deployment the server, through the site's log
+ * stream. A job streams its sites' logs to the server with FLARE's `JobLogStreamer` (for `log.json`) in its client
+ * configuration.
+ *
+ * @since 0.1.0
+ * @category sites
+ */
+export const SITE_FAILURE_MARKER = "fedkit-site-failure:"
+
+/**
  * The run, or one of its steps, took longer than allowed. Every process the run started has been stopped.
  *
  * @since 0.1.0
@@ -216,6 +250,7 @@ export type RunError =
   | InvalidRunRequest
   | FlareCommandFailed
   | JobFailed
+  | SiteFailed
   | RunTimedOut
   | JobStore.JobStoreError
   | JobPackage.InvalidJob

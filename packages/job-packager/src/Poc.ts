@@ -30,6 +30,8 @@ import {
 } from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
+import { ADMIN, SERVER } from "./internal/project.js"
+import * as project from "./internal/project.js"
 import * as run from "./internal/run.js"
 import * as session from "./internal/session.js"
 import * as tail from "./internal/tail.js"
@@ -52,37 +54,6 @@ export interface Options {
 }
 
 const PROJECT = "fedkit_poc"
-const SERVER = "localhost"
-const ADMIN = "admin@fedkit.local"
-
-const projectYaml = (sites: ReadonlyArray<string>, port: number): string =>
-  [
-    "api_version: 3",
-    `name: ${PROJECT}`,
-    "description: fedkit throw-away POC deployment",
-    "participants:",
-    `  - name: ${SERVER}`,
-    "    type: server",
-    "    org: fedkit",
-    `    fed_learn_port: ${port}`,
-    `    admin_port: ${port}`,
-    ...sites.flatMap((site) => [`  - name: ${site}`, "    type: client", "    org: fedkit"]),
-    `  - name: ${ADMIN}`,
-    "    type: admin",
-    "    org: fedkit",
-    "    role: project_admin",
-    "builders:",
-    "  - path: nvflare.lighter.impl.workspace.WorkspaceBuilder",
-    "    args:",
-    "      template_file:",
-    "        - master_template.yml",
-    "  - path: nvflare.lighter.impl.static_file.StaticFileBuilder",
-    "    args:",
-    "      config_folder: config",
-    "  - path: nvflare.lighter.impl.cert.CertBuilder",
-    "  - path: nvflare.lighter.impl.signature.SignatureBuilder",
-    ""
-  ].join("\n")
 
 /** The `detail` (or `message`) of `nvflare --format json`'s error envelope. */
 const envelopeError = (lines: ReadonlyArray<string>): string | undefined =>
@@ -140,7 +111,10 @@ export const make = (
             new FlareCommandFailed({ target: "poc", step: "find a free loopback port", flareError: error.message })
           )
         )
-        yield* fs.writeFileString(projectFile, projectYaml(sites, port))
+        yield* fs.writeFileString(
+          projectFile,
+          project.yaml({ name: PROJECT, description: "fedkit throw-away POC deployment", sites, port })
+        )
         const prod = path.join(workspace, PROJECT, "prod_00")
         const baseEnv = run.flareEnvironment(installation, request.env, {
           HOME: home,
@@ -184,7 +158,7 @@ export const make = (
 
         // Registered before anything starts, so it runs however the run ends.
         yield* Effect.addFinalizer(() =>
-          nvflare("nvflare poc stop", ["poc", "stop"], { timeout: stopTimeout, cleanup: "tree" }).pipe(
+          nvflare("nvflare poc stop", ["poc", "stop", "--no-wait"], { timeout: stopTimeout, cleanup: "tree" }).pipe(
             Effect.catchAll((error) => log("poc")(`nvflare poc stop: ${error.message}`)),
             Effect.zipRight(processes.stopTrees(sessions, { grace, extra: processes.startedIn(root, since) }))
           )
@@ -208,6 +182,17 @@ export const make = (
             cleanup: "daemons"
           }), { discard: true })
 
+        // The deployment is removed after the run: each site's job logs are kept with the result, however it ends.
+        const keepSiteLogs = (jobId: string, result: string) =>
+          Effect.forEach(sites, (site) =>
+            Effect.gen(function*() {
+              const from = path.join(prod, site, jobId)
+              const to = path.join(result, "sites", site)
+              yield* fs.makeDirectory(to, { recursive: true })
+              for (const file of ["log.txt", "log.json", "error_log.txt"]) {
+                yield* fs.copyFile(path.join(from, file), path.join(to, file)).pipe(Effect.ignore)
+              }
+            }).pipe(Effect.ignore), { discard: true })
         const outcome = yield* session.submitAndFollow(installation, {
           username: ADMIN,
           startupKit: path.join(prod, ADMIN),
@@ -215,26 +200,15 @@ export const make = (
           downloadDir: output,
           expectClients: sites,
           clientsTimeout: startTimeout
-        }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), grace })
-
-        // The deployment is removed after the run: keep each site's job logs with the downloaded result.
-        const siteLogs: Record<string, string> = {}
-        const siteRecords: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
-        for (const site of sites) {
-          const from = path.join(prod, site, outcome.jobId)
-          const to = path.join(outcome.download, "sites", site)
-          yield* fs.makeDirectory(to, { recursive: true })
-          for (const file of ["log.txt", "log.json", "error_log.txt"]) {
-            yield* fs.copyFile(path.join(from, file), path.join(to, file)).pipe(Effect.ignore)
-          }
-          siteLogs[site] = path.join(to, "log.txt")
-          siteRecords.push([site, yield* flareLogs.readRecords(path.join(to, "log.json"))])
-        }
-        return yield* session.conclude(
-          request,
-          { target: "poc", job: pkg.name, outcome },
-          { records: siteRecords, files: siteLogs }
+        }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), request }).pipe(
+          Effect.tapError((error) =>
+            error._tag === "SiteFailed" && error.jobId !== undefined
+              ? keepSiteLogs(error.jobId, path.join(output, error.jobId))
+              : Effect.void
+          )
         )
+        yield* keepSiteLogs(outcome.jobId, outcome.download)
+        return yield* session.conclude(request, { target: "poc", job: pkg.name, outcome })
       }).pipe(
         Effect.catchTag("SystemError", "BadArgument", (error) =>
           Effect.fail(

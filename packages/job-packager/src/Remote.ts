@@ -25,7 +25,10 @@ export interface Options {
   readonly username: string
   /** The study to submit to; default `default`. */
   readonly study?: string
-  /** Between SIGTERM and SIGKILL for the session process (it aborts the job in between); default 10 seconds. */
+  /**
+   * Between SIGTERM and SIGKILL for the session process (it aborts the job and downloads what it left in between);
+   * default 20 seconds.
+   */
   readonly grace?: Duration.DurationInput
 }
 
@@ -79,9 +82,10 @@ export const make = (
           timeout,
           env: {},
           log: log("session"),
+          siteLog: log,
+          request,
           ...(options.grace === undefined ? {} : { grace: options.grace })
         })
-        // Its sites' logs stay with the deployment: only the server's come with the result.
         return yield* session.conclude(request, { target: "remote", job: pkg.name, outcome })
       })
   })

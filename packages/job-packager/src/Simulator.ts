@@ -19,6 +19,8 @@ import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import { SIMULATOR_LAUNCHER } from "./internal/python.js"
 import * as run from "./internal/run.js"
+import * as siteWatch from "./internal/siteWatch.js"
+import * as tail from "./internal/tail.js"
 
 /**
  * @since 0.1.0
@@ -81,7 +83,14 @@ export const make = (
         // its workers differently cannot silently run sites without their variables.
         const provisioned = new Set<string>()
         const simulatorLog = log("simulator")
-        const finished = yield* processes.run(command, {
+        // Each site's structured log, followed while the simulation runs: the first site failure stops it.
+        const watch = yield* siteWatch.make
+        for (const site of request.sites) {
+          yield* Effect.forkScoped(
+            tail.follow(path.join(workspace, site.name, "log.json"), (line) => watch.lines(site.name, [line]))
+          )
+        }
+        const simulation = processes.run(command, {
           cleanup: "tree",
           onLine: (line) => {
             const site = /^\[fedkit\] site (\S+) starts with/.exec(line)?.[1]
@@ -109,6 +118,20 @@ export const make = (
               })
           })
         )
+        const stopped = yield* Effect.raceFirst(
+          Effect.map(simulation, (finished) => ({ finished })),
+          Effect.map(watch.failed, (site) => ({ site }))
+        )
+        if ("site" in stopped) {
+          const records = yield* flareLogs.readRecords(path.join(workspace, stopped.site, "log.json"))
+          return yield* run.siteFailed(
+            request,
+            { target: "simulator", job: pkg.name, jobId: SIMULATE_JOB, workspace },
+            stopped.site,
+            flareLogs.siteFailure(records) ?? watch.reasonOf(stopped.site)
+          )
+        }
+        const { finished } = stopped
 
         const participants = ["server", ...request.sites.map((site) => site.name)]
         const records = yield* Effect.forEach(participants, (name) =>

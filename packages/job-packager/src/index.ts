@@ -22,3 +22,5 @@ export * as Simulator from "./Simulator.js"
 export * as Poc from "./Poc.js"
 /** @since 0.1.0 */
 export * as Remote from "./Remote.js"
+/** @since 0.1.0 */
+export * as Deployment from "./Deployment.js"

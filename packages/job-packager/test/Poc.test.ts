@@ -83,4 +83,36 @@ layer(Installation, { excludeTestServices: true, timeout: 180_000 })("Poc", (it)
       assert.deepStrictEqual(yield* fs.readDirectory(path.join(root, "poc")), [])
       assert.strictEqual(yield* readText(userConfig), userConfigBefore)
     }))
+
+  it.scoped(
+    "stops at the first failing site, names it with its own reason, keeps its logs, leaves nothing running",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const root = yield* fs.makeTempDirectoryScoped()
+        const lines: Array<FlareRunner.LogLine> = []
+        const error = yield* FlareRunner.run({
+          job: yield* JobPackage.make("fedkit-np", fixtures.files),
+          sites: [sites[0]!, { ...sites[1]!, env: { ...sites[1]!.env, FEDKIT_TEST_CRASH: "1" } }],
+          outputDir: path.join(root, "result"),
+          timeout: "3 minutes",
+          onLog: (line) => Effect.sync(() => void lines.push(line))
+        }).pipe(
+          Effect.provide(Poc.layer({ workspaceRoot: path.join(root, "poc") }).pipe(Layer.provide(Installation))),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "SiteFailed")
+        const failed = error as FlareRunner.SiteFailed
+        assert.strictEqual(failed.site, "gw-b")
+        assert.strictEqual(failed.reason, "crashing on purpose with token <redacted>")
+        assert.isDefined(failed.jobId)
+        // The failing site's log was kept with the result, although the deployment is gone.
+        const kept = yield* readText(path.join(root, "result", failed.jobId!, "sites", "gw-b", "log.txt"))
+        assert.include(kept, "fedkit-site-failure: crashing on purpose")
+        assert.deepStrictEqual(processesUsing(path.join(root, "poc")), [])
+        for (const line of lines) assert.notInclude(line.text, "poc-token-of-gateway-b")
+      }),
+    { timeout: 180_000 }
+  )
 })

@@ -1,9 +1,10 @@
 import { Command, FileSystem, Path } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
-import { FlareInstallation, FlareRunner, JobPackage, Remote } from "../src/index.js"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { Deployment, FlareInstallation, FlareRunner, JobPackage, Remote } from "../src/index.js"
 import * as fixtures from "./fixtures.js"
 import { Installation } from "./flare.js"
+import { processesUsing } from "./processes.js"
 
 /** Provisions (but does not start) a one-site POC project, for an admin startup kit that points at no server. */
 const provisionKit = (root: string) =>
@@ -94,4 +95,52 @@ layer(Installation, { excludeTestServices: true, timeout: 60_000 })("Remote", (i
       const noKit = yield* FlareRunner.run({ job, sites: [] }).pipe(Effect.provide(runner), Effect.flip)
       assert.match(noKit.message, /is not an admin startup kit/)
     }))
+
+  it.scoped(
+    "runs a job on a provisioned deployment (server, two sites, an admin): results, site logs, metrics; nothing left",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const root = yield* fs.makeTempDirectoryScoped()
+        const lines: Array<FlareRunner.LogLine> = []
+        const result = yield* Effect.scoped(Effect.gen(function*() {
+          const deployment = yield* Deployment.start({
+            sites: [
+              { name: "gw-a", env: { APH_API_DAL_URL: "http://dal-a.local" } },
+              { name: "gw-b", env: { APH_API_DAL_URL: "http://dal-b.local" } }
+            ],
+            directory: root
+          })
+          return yield* FlareRunner.run({
+            job: yield* JobPackage.make("fedkit-np", fixtures.files),
+            sites: [{ name: "gw-a" }, { name: "gw-b" }],
+            outputDir: path.join(root, "result"),
+            timeout: "3 minutes",
+            onLog: (line) => Effect.sync(() => void lines.push(line))
+          }).pipe(
+            Effect.provide(
+              Remote.layer({ startupKit: deployment.adminKit, username: deployment.username }).pipe(
+                Layer.provide(Installation)
+              )
+            )
+          )
+        }))
+        assert.strictEqual(result.status, "FINISHED:COMPLETED")
+        assert.isTrue(yield* fs.exists(Option.getOrThrow(result.globalModel)))
+        assert.strictEqual(result.metrics.rounds.length, fixtures.ROUNDS)
+        // Each site's own log came back through the server, with what its trainer saw of its environment.
+        assert.deepStrictEqual(Object.keys(result.logs.sites).sort(), ["gw-a", "gw-b"])
+        for (const site of ["gw-a", "gw-b"]) {
+          assert.include(
+            yield* fs.readFileString(result.logs.sites[site]!),
+            `[fedkit-env] site=${site} dal_url=http://dal-`
+          )
+        }
+        assert.isTrue(lines.some((line) => line.source === "gw-a" && line.text.includes("[fedkit-env] site=gw-a")))
+        // Shut down through FLARE's API: no process of the deployment is left.
+        assert.deepStrictEqual(processesUsing(root), [])
+      }),
+    { timeout: 240_000 }
+  )
 })

@@ -82,10 +82,11 @@ layer(Live, { excludeTestServices: true, timeout: 120_000 })("Simulator", (it) =
       assert.isTrue(yield* fs.exists(Option.getOrThrow(result.logs.server)))
     }))
 
-  it.scoped("reports a broken job as JobFailed with FLARE's own error line, though the simulator exits 0", () =>
+  it.scoped("stops at the first failing site and names it with its own reason, redacted, in seconds", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const lines: Array<string> = []
+      const started = Date.now()
       const error = yield* FlareRunner.run({
         job: yield* JobPackage.make("fedkit-np", fixtures.files),
         sites,
@@ -93,14 +94,13 @@ layer(Live, { excludeTestServices: true, timeout: 120_000 })("Simulator", (it) =
         outputDir: yield* fs.makeTempDirectoryScoped(),
         onLog: (line) => Effect.sync(() => void lines.push(line.text))
       }).pipe(Effect.flip)
-      assert.strictEqual(error._tag, "JobFailed")
-      const failed = error as FlareRunner.JobFailed
-      assert.match(failed.status, /^FATAL_SYSTEM_ERROR on gw-[ab]$/)
-      assert.match(
-        failed.flareError ?? "",
-        /^gw-[ab]: Stopped ClientRunner due to FATAL_SYSTEM_ERROR: .*trainer process group exited/
-      )
-      // The trainer printed its token; the lines handed out carry <redacted> instead.
+      assert.strictEqual(error._tag, "SiteFailed")
+      const failed = error as FlareRunner.SiteFailed
+      assert.match(failed.site, /^gw-[ab]$/)
+      assert.strictEqual(failed.reason, "crashing on purpose with token <redacted>")
+      assert.match(failed.message, /^site gw-[ab] failed: crashing on purpose with token <redacted>; job fedkit-np /)
+      // FLARE alone would wait for the missing site; the watch stops the run long before the 120 s test timeout.
+      assert.isBelow(Date.now() - started, 90_000)
       assert.isTrue(lines.some((line) => line.includes("crashing on purpose with token <redacted>")))
       for (const token of Object.values(TOKENS)) {
         assert.isFalse(lines.some((line) => line.includes(token)))

@@ -1,8 +1,8 @@
 /**
  * A small numpy FedAvg job with an external-process Client API trainer, as a template would return it. The trainer
  * adds 1 to every weight each round and prints what the site environment gave it (never the token itself, only its
- * SHA-256). `FEDKIT_TEST_SLEEP` makes it stall (for interruption tests), `FEDKIT_TEST_CRASH` makes it fail
- * (printing its token, to check redaction).
+ * SHA-256). `FEDKIT_TEST_SLEEP` makes it stall (for interruption tests), `FEDKIT_TEST_CRASH` makes it fail before
+ * its handshake with a `fedkit-site-failure:` report that quotes its token (to check redaction).
  */
 import type { JobPackage } from "../src/index.js"
 
@@ -21,8 +21,9 @@ import nvflare.client as flare
 from nvflare.app_common.np.constants import NPConstants
 
 if os.environ.get("FEDKIT_TEST_CRASH"):
-    # Says its token out loud, as careless code might: whoever shows this line must redact it.
-    sys.exit("fedkit test trainer: crashing on purpose with token " + os.environ.get("APH_DAL_TOKEN", "-"))
+    # Reports why it stops, and says its token out loud, as careless code might: whoever shows it must redact it.
+    print("fedkit-site-failure: crashing on purpose with token " + os.environ.get("APH_DAL_TOKEN", "-"), flush=True)
+    sys.exit(1)
 
 flare.init()
 site = flare.get_site_name()
@@ -96,7 +97,14 @@ export const clientConfig = {
       }
     }
   ],
-  components: [],
+  // Streams each site's structured log to the server while the job runs: how a deployment's sites are watched.
+  components: [
+    {
+      id: "log_streamer",
+      path: "nvflare.app_common.logging.job_log_streamer.JobLogStreamer",
+      args: { log_file_name: "log.json", target_parent_server: true }
+    }
+  ],
   task_data_filters: [],
   task_result_filters: []
 }

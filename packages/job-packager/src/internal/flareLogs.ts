@@ -6,6 +6,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import { Effect, Redacted } from "effect"
+import { SITE_FAILURE_MARKER } from "../FlareRunner.js"
 
 /** One record of FLARE's structured log (`log.json`: one JSON object per line). */
 export interface LogRecord {
@@ -55,6 +56,32 @@ export const summarize = (message: string): string => {
   const line = lines[0]?.startsWith("Traceback") ? lines[lines.length - 1] : lines[0]
   const text = line ?? ""
   return text.length > 500 ? `${text.slice(0, 500)}…` : text
+}
+
+/**
+ * Why a site failed, if this record says so: a trainer's own report (the marker line), else FLARE's fatal record.
+ * Reports win over FLARE's line, which only says that the trainer's process exited.
+ */
+export const siteFailureOf = (
+  record: LogRecord
+): { readonly reason: string; readonly reported: boolean } | undefined => {
+  const at = record.message.indexOf(SITE_FAILURE_MARKER)
+  if (at >= 0) {
+    const reason = summarize(record.message.slice(at + SITE_FAILURE_MARKER.length).split("\n")[0] ?? "")
+    if (reason !== "") return { reason, reported: true }
+  }
+  return isFatal(record) ? { reason: summarize(record.message), reported: false } : undefined
+}
+
+/** The first site failure in one site's records: the first report, else the first fatal record. */
+export const siteFailure = (records: ReadonlyArray<LogRecord>): string | undefined => {
+  let fatal: string | undefined
+  for (const record of records) {
+    const found = siteFailureOf(record)
+    if (found?.reported === true) return found.reason
+    fatal ??= found?.reason
+  }
+  return fatal
 }
 
 export interface Verdict {

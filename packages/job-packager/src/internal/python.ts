@@ -63,23 +63,36 @@ if __name__ == "__main__":
  * Talks to a running FLARE server through the FLARE API (`nvflare.fuel.flare_api`) with an admin startup kit:
  * waits for the expected sites, submits the job folder, follows its status, downloads its result. It prints one
  * JSON event per line on stdout and exits 0 only when the job finished (whatever its status). When it is stopped
- * (SIGTERM, SIGINT) or times out after submitting, it aborts the job on the server before exiting.
+ * (SIGTERM, SIGINT) or times out after submitting, it aborts the job on the server before exiting, then still
+ * downloads what the job left (within `stop_budget` seconds).
+ *
+ * While the job runs it passes on the sites' structured logs as the server holds them (`get_job_logs`: the sites of
+ * a job with FLARE's `JobLogStreamer` stream them live), as `site_log` events of new complete lines; with the result
+ * it writes each site's `log.txt` and `log.json` to `<result>/sites/<site>/`.
  *
  * Argument: a JSON object `{username, startup_kit, study, job_folder, download_dir, timeout, expect_clients,
- * clients_timeout}` (timeouts in seconds; the sites must connect within `clients_timeout`).
+ * clients_timeout, stop_budget}` (timeouts in seconds; the sites must connect within `clients_timeout`).
  */
 export const SESSION_DRIVER = `import json
+import os
+import re
 import signal
 import sys
 import time
 
+SITE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
 
 def emit(event, **fields):
-    sys.stdout.write(json.dumps(dict(event=event, **fields), default=str) + "\\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(dict(event=event, **fields), default=str) + "\\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        # Nobody reads any more (the caller stopped this driver): the job must still be aborted and kept.
+        sys.stdout = open(os.devnull, "w")
 
 
-class Stopped(Exception):
+class Stopped(BaseException):
     pass
 
 
@@ -102,6 +115,46 @@ def connect(api, spec, deadline):
         if time.time() >= deadline:
             raise TimeoutError("could not log in as %s: %s" % (spec["username"], last))
         time.sleep(1.0)
+
+
+def site_logs(session, job_id, name):
+    """Site name -> text of one log file of each site, as the server holds it ({} when it has none)."""
+    try:
+        reply = session.get_job_logs(job_id, "all", log_file_name=name)
+    except Exception:
+        return {}
+    logs = reply.get("logs") if isinstance(reply, dict) else None
+    return {
+        site: text
+        for site, text in (logs or {}).items()
+        if site != "server" and isinstance(text, str) and SITE_NAME.match(site)
+    }
+
+
+def pass_on_site_logs(session, job_id, offsets):
+    for site, text in sorted(site_logs(session, job_id, "log.json").items()):
+        complete = text[: text.rfind("\\n") + 1].splitlines()
+        fresh = complete[offsets.get(site, 0) :]
+        if fresh:
+            offsets[site] = len(complete)
+            emit("site_log", site=site, lines=fresh)
+
+
+def keep_site_logs(session, job_id, result):
+    kept = {}
+    for name in ("log.txt", "log.json"):
+        for site, text in site_logs(session, job_id, name).items():
+            folder = os.path.join(result, "sites", site)
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as file:
+                file.write(text)
+            kept.setdefault(site, os.path.join(folder, name))
+    return kept
+
+
+def download(session, job_id, spec):
+    path = session.download_job_result(job_id, spec["download_dir"])
+    return path, keep_site_logs(session, job_id, path)
 
 
 def main():
@@ -142,8 +195,10 @@ def main():
         step = "wait"
         status = None
         meta = {}
+        offsets = {}
         while True:
             meta = session.get_job_meta(job_id)
+            pass_on_site_logs(session, job_id, offsets)
             if meta.get("status") != status:
                 status = meta.get("status")
                 emit("status", job_id=job_id, status=status)
@@ -155,8 +210,8 @@ def main():
                 return 3
             time.sleep(1.0)
         step = "download"
-        path = session.download_job_result(job_id, spec["download_dir"])
-        emit("finished", job_id=job_id, status=status, download=path, meta=meta)
+        path, sites = download(session, job_id, spec)
+        emit("finished", job_id=job_id, status=status, download=path, meta=meta, sites=sites)
         return 0
     except Stopped:
         emit("error", step=step, kind="stopped", job_id=job_id, detail="stopped")
@@ -171,6 +226,13 @@ def main():
             try:
                 session.abort_job(job_id)
                 emit("aborted", job_id=job_id)
+                stop_deadline = time.time() + spec.get("stop_budget", 15)
+                while not str(session.get_job_status(job_id)).startswith("FINISHED"):
+                    if time.time() >= stop_deadline:
+                        raise TimeoutError("the aborted job did not finish within the stop budget")
+                    time.sleep(0.5)
+                path, sites = download(session, job_id, spec)
+                emit("kept", job_id=job_id, download=path, sites=sites)
             except Exception as error:
                 emit("abort_failed", job_id=job_id, detail=str(error))
         session.close()

@@ -10,7 +10,7 @@ import { Duration, Effect, Exit, Redacted, type Scope } from "effect"
 import { createServer } from "node:net"
 import * as FlareInstallation from "../FlareInstallation.js"
 import type { LogLine, RunError, Runner, RunRequest, RunResult, Site, Target } from "../FlareRunner.js"
-import { FlareCommandFailed, FlareRunner, InvalidRunRequest, JobFailed } from "../FlareRunner.js"
+import { FlareCommandFailed, FlareRunner, InvalidRunRequest, JobFailed, SiteFailed } from "../FlareRunner.js"
 import type * as JobPackage from "../JobPackage.js"
 import * as JobStore from "../JobStore.js"
 import * as flareLogs from "./flareLogs.js"
@@ -213,9 +213,11 @@ export const flareEnvironment = (
 })
 
 /**
- * Fails with `JobFailed` unless a finished run completed. `reported` is the failure FLARE itself reported, if any
- * (a non-zero exit, a final status other than completed); the participants' log records catch the fatal errors it
- * does not report (see `flareLogs`). FLARE's error line is redacted: a trainer may print what it was given.
+ * Fails unless a finished run completed. `reported` is the failure FLARE itself reported, if any (a non-zero exit, a
+ * final status other than completed); the participants' log records catch the fatal errors it does not report (see
+ * `flareLogs`). A site's failure is the cause of what follows on the server, so a site that reported why it stopped
+ * wins, then a fatal server record, then a site's fatal record: `SiteFailed` for a site, else `JobFailed`. FLARE's
+ * lines are redacted: a trainer may print what it was given.
  */
 export const judge = (
   request: RunRequest,
@@ -223,7 +225,16 @@ export const judge = (
   reported: string | undefined,
   records: ReadonlyArray<readonly [string, ReadonlyArray<flareLogs.LogRecord>]>,
   consoleLines: ReadonlyArray<string> = []
-): Effect.Effect<void, JobFailed> => {
+): Effect.Effect<void, JobFailed | SiteFailed> => {
+  const redact = flareLogs.redactor(secretsOf(request))
+  const sites = records.filter(([name]) => name !== "server")
+  const server = records.filter(([name]) => name === "server")
+  const siteReport = sites.find(([, list]) => list.some((record) => flareLogs.siteFailureOf(record)?.reported === true))
+  const serverFatal = flareLogs.verdict(server).fatalAt !== undefined
+  const failedSite = siteReport ?? (serverFatal ? undefined : sites.find(([, list]) => list.some(flareLogs.isFatal)))
+  if (failedSite !== undefined) {
+    return Effect.fail(siteFailed(request, run, failedSite[0], flareLogs.siteFailure(failedSite[1])!))
+  }
   const verdict = flareLogs.verdict(records)
   if (reported === undefined && verdict.fatalAt === undefined) return Effect.void
   const flareError = verdict.errorLine ?? flareLogs.errorFromConsole(consoleLines)
@@ -233,11 +244,19 @@ export const judge = (
       job: run.job,
       jobId: run.jobId,
       status: reported ?? `FATAL_SYSTEM_ERROR on ${verdict.fatalAt}`,
-      ...(flareError === undefined ? {} : { flareError: flareLogs.redactor(secretsOf(request))(flareError) }),
+      ...(flareError === undefined ? {} : { flareError: redact(flareError) }),
       workspace: run.workspace
     })
   )
 }
+
+/** `SiteFailed` for a run, its reason redacted. */
+export const siteFailed = (
+  request: RunRequest,
+  run: { readonly target: Target; readonly job: string; readonly jobId?: string; readonly workspace: string },
+  site: string,
+  reason: string
+): SiteFailed => new SiteFailed({ ...run, site, reason: flareLogs.redactor(secretsOf(request))(reason) })
 
 /** The result of a completed run, with the artifacts FLARE wrote into its server run folder. */
 export const completed = (

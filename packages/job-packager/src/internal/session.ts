@@ -2,7 +2,7 @@
  * Submitting a staged job folder to a running FLARE server and following it to the end, through the session driver
  * (`SESSION_DRIVER`), shared by the `poc` and `remote` targets.
  */
-import { Command, type CommandExecutor, type FileSystem, Path } from "@effect/platform"
+import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Duration, Effect, Option } from "effect"
 import type * as FlareInstallation from "../FlareInstallation.js"
 import {
@@ -11,12 +11,14 @@ import {
   type RunRequest,
   type RunResult,
   RunTimedOut,
+  type SiteFailed,
   type Target
 } from "../FlareRunner.js"
 import * as flareLogs from "./flareLogs.js"
 import * as processes from "./processes.js"
 import { SESSION_DRIVER } from "./python.js"
 import * as run from "./run.js"
+import * as siteWatch from "./siteWatch.js"
 
 export interface Spec {
   readonly username: string
@@ -35,6 +37,9 @@ export interface Outcome {
   /** The folder the result was downloaded into (`<downloadDir>/<jobId>`). */
   readonly download: string
 }
+
+/** How long the driver may take, once stopped, to abort the job, wait for it to end and download what it left. */
+const STOP_BUDGET_SECONDS = 15
 
 type Event = { readonly event: string } & Readonly<Record<string, unknown>>
 
@@ -77,10 +82,19 @@ export const submitAndFollow = (
     readonly timeout: Duration.DurationInput
     readonly env: Readonly<Record<string, string>>
     readonly log: (text: string) => Effect.Effect<void>
+    /** Shows a site's log line (redacted), for a deployment whose sites' consoles this machine cannot see. */
+    readonly siteLog?: (site: string) => (text: string) => Effect.Effect<void>
+    readonly request: RunRequest
+    /** For the driver to stop after SIGTERM (it aborts the job and downloads what it left) before SIGKILL. */
     readonly grace?: Duration.DurationInput
   }
-): Effect.Effect<Outcome, FlareCommandFailed | JobFailed | RunTimedOut, CommandExecutor.CommandExecutor> =>
+): Effect.Effect<
+  Outcome,
+  FlareCommandFailed | JobFailed | SiteFailed | RunTimedOut,
+  CommandExecutor.CommandExecutor | FileSystem.FileSystem
+> =>
   Effect.gen(function*() {
+    const watch = yield* siteWatch.make
     const seconds = Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(options.timeout))))
     const events: Array<Event> = []
     const driverSpec = {
@@ -93,19 +107,34 @@ export const submitAndFollow = (
       expect_clients: spec.expectClients,
       clients_timeout: spec.clientsTimeout === undefined
         ? seconds
-        : Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(spec.clientsTimeout))))
+        : Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(spec.clientsTimeout)))),
+      stop_budget: STOP_BUDGET_SECONDS
     }
     const command = Command.make(installation.python, "-c", SESSION_DRIVER, JSON.stringify(driverSpec)).pipe(
       Command.env(run.flareEnvironment(installation, options.env))
     )
     const timeoutText = Duration.format(Duration.decode(options.timeout))
-    const finished = yield* processes.run(command, {
+    const session = processes.run(command, {
       cleanup: "tree",
-      grace: options.grace ?? "10 seconds",
+      // The driver aborts the job when stopped, then downloads what it left: it gets its budget and a margin.
+      grace: options.grace ?? Duration.seconds(STOP_BUDGET_SECONDS + 5),
       onLine: (line) => {
         const event = parseEvent(line)
         if (event === undefined) return Effect.void
         events.push(event)
+        if (event.event === "site_log") {
+          const site = String(event["site"])
+          const lines = (event["lines"] as ReadonlyArray<string>).map(String)
+          const show = options.siteLog?.(site)
+          return Effect.zipRight(
+            show === undefined
+              ? Effect.void
+              : Effect.forEach(flareLogs.parseRecords(lines.join("\n")), (record) => show(record.message), {
+                discard: true
+              }),
+            watch.lines(site, lines)
+          )
+        }
         return options.log(describe(event))
       }
     }).pipe(
@@ -118,6 +147,25 @@ export const submitAndFollow = (
         onTimeout: () => new RunTimedOut({ target: options.target, step: "the FLARE session", timeout: timeoutText })
       })
     )
+    // The first site failure stops the driver, which aborts the job and keeps what it left.
+    const stopped = yield* Effect.raceFirst(
+      Effect.map(session, (finished) => ({ finished })),
+      Effect.map(watch.failed, (site) => ({ site }))
+    )
+    if ("site" in stopped) {
+      const submitted = events.find((event) => event.event === "submitted")
+      const jobId = submitted === undefined ? undefined : String(submitted["job_id"])
+      const kept = jobId === undefined ? spec.downloadDir : `${spec.downloadDir}/${jobId}`
+      const fs = yield* FileSystem.FileSystem
+      const workspace = (yield* fs.exists(kept).pipe(Effect.orElseSucceed(() => false))) ? kept : spec.downloadDir
+      return yield* run.siteFailed(
+        options.request,
+        { target: options.target, job: options.job, ...(jobId === undefined ? {} : { jobId }), workspace },
+        stopped.site,
+        watch.reasonOf(stopped.site)
+      )
+    }
+    const { finished } = stopped
     const done = events.find((event) => event.event === "finished")
     if (finished.exitCode === 0 && done !== undefined) {
       return {
@@ -150,24 +198,43 @@ export const submitAndFollow = (
     })
   })
 
-/** The logs of the sites a target could keep (the server's come with the downloaded result). */
-export interface SiteLogs {
-  readonly records: ReadonlyArray<readonly [string, ReadonlyArray<flareLogs.LogRecord>]>
-  /** Site name → its `log.txt`. */
-  readonly files: Readonly<Record<string, string>>
-}
+/**
+ * The site logs kept with a result: `<result>/sites/<site>/log.txt` and `log.json` (see `SESSION_DRIVER`); a site's
+ * file is its `log.txt`, else its `log.json`.
+ */
+const keptSiteLogs = (download: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const folder = path.join(download, "sites")
+    const names = (yield* fs.readDirectory(folder).pipe(Effect.orElseSucceed(() => []))).sort()
+    const records: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
+    const files: Record<string, string> = {}
+    for (const site of names) {
+      // A site that streams only its structured log has no `log.txt` here.
+      for (const name of ["log.json", "log.txt"]) {
+        const log = path.join(folder, site, name)
+        if (yield* fs.exists(log).pipe(Effect.orElseSucceed(() => false))) files[site] = log
+      }
+      records.push([site, yield* flareLogs.readRecords(path.join(folder, site, "log.json"))])
+    }
+    return { records, files }
+  })
 
-/** Judges a followed job by its final status and the logs (see `run.judge`), and collects its downloaded result. */
+/**
+ * Judges a followed job by its final status and the logs (see `run.judge`): the server's, and the sites' kept with
+ * the result; and collects its downloaded result.
+ */
 export const conclude = (
   request: RunRequest,
-  followed: { readonly target: Target; readonly job: string; readonly outcome: Outcome },
-  sites: SiteLogs = { records: [], files: {} }
-): Effect.Effect<RunResult, JobFailed, FileSystem.FileSystem | Path.Path> =>
+  followed: { readonly target: Target; readonly job: string; readonly outcome: Outcome }
+): Effect.Effect<RunResult, JobFailed | SiteFailed, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const path = yield* Path.Path
     const { job, outcome, target } = followed
     const runDir = path.join(outcome.download, "workspace")
     const serverRecords = yield* flareLogs.readRecords(path.join(runDir, "log.json"))
+    const sites = yield* keptSiteLogs(outcome.download)
     yield* run.judge(
       request,
       { target, job, jobId: outcome.jobId, workspace: outcome.download },

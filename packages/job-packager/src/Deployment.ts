@@ -1,0 +1,179 @@
+/**
+ * A local production-like FLARE deployment, for tests and trials of the `remote` target: provisioned with
+ * `nvflare provision` (one server, one client per site, a project admin; startup kits with certificates and
+ * signatures, as a real federation gets them), every participant started from its own startup kit
+ * (`startup/sub_start.sh --once`) with that site's own environment, and shut down through FLARE's API
+ * (`Session.shutdown("all")`) when its scope closes, after which nothing it started is left running.
+ *
+ * Everything lives on loopback: the server is named `localhost` (FLARE binds 127.0.0.1 only) on a free port.
+ *
+ * ```ts
+ * const deployment = yield* Deployment.start({ sites: [{ name: "gw-1", env: {...}, secrets: {...} }] })
+ * yield* FlareRunner.run({ job, sites: [{ name: "gw-1" }] }).pipe(
+ *   Effect.provide(Remote.layer({ startupKit: deployment.adminKit, username: deployment.username }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Command, FileSystem, Path } from "@effect/platform"
+import { Duration, Effect, type Scope } from "effect"
+import * as FlareInstallation from "./FlareInstallation.js"
+import {
+  FlareCommandFailed,
+  type InvalidRunRequest,
+  type RunnerContext,
+  RunTimedOut,
+  type Site
+} from "./FlareRunner.js"
+import * as flareLogs from "./internal/flareLogs.js"
+import * as processes from "./internal/processes.js"
+import * as project from "./internal/project.js"
+import * as run from "./internal/run.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The sites (gateways), each with the environment its processes get. */
+  readonly sites: ReadonlyArray<Site>
+  /** Variables for every participant (sites' own win). */
+  readonly env?: Readonly<Record<string, string>>
+  /** Where the deployment's folder is made; default the system's temporary folder. Removed with the scope. */
+  readonly directory?: string
+  /** Called with each participant's console lines (source: `server` or the site), secrets redacted. */
+  readonly onLog?: (source: string, text: string) => Effect.Effect<void>
+  /** For provisioning and for the shutdown; default 1 minute each. */
+  readonly timeout?: Duration.DurationInput
+  /** Between SIGTERM and SIGKILL for what the shutdown left running; default 5 seconds. */
+  readonly grace?: Duration.DurationInput
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Deployment {
+  /** The provisioned project (`prod_00`), holding every participant's startup kit and workspace. */
+  readonly folder: string
+  /** The admin's startup kit, for `Remote.layer`. */
+  readonly adminKit: string
+  /** The admin user the kit was provisioned for. */
+  readonly username: string
+  /** The server's loopback port. */
+  readonly port: number
+  readonly sites: ReadonlyArray<string>
+}
+
+const PROJECT = "fedkit_deployment"
+
+/** Logs in with the admin kit and shuts every participant down; exit 0 once the server is down. */
+const SHUTDOWN = `import json
+import sys
+
+from nvflare.fuel.flare_api import flare_api as api
+
+spec = json.loads(sys.argv[1])
+session = api.new_secure_session(spec["username"], spec["startup_kit"], timeout=spec["timeout"])
+session.shutdown("all", timeout=spec["timeout"])
+`
+
+/**
+ * Provisions and starts the deployment; it is shut down when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const start = (
+  options: Options
+): Effect.Effect<Deployment, FlareCommandFailed | RunTimedOut | InvalidRunRequest, Scope.Scope | RunnerContext> =>
+  Effect.gen(function*() {
+    const installation = yield* FlareInstallation.FlareInstallation
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const request = { job: "", sites: options.sites, ...(options.env === undefined ? {} : { env: options.env }) }
+    yield* run.checkRequest("remote", request, { siteEnvironment: true, minSites: 1 })
+    const timeout = options.timeout ?? Duration.minutes(1)
+    const grace = options.grace ?? Duration.seconds(5)
+    const failed = (step: string) => (error: { readonly message: string }) =>
+      new FlareCommandFailed({ target: "deployment", step, flareError: error.message })
+    const timedOut = (step: string) => () =>
+      new RunTimedOut({ target: "deployment", step, timeout: run.timeoutText(timeout) })
+    const redact = flareLogs.redactor(run.secretsOf(request))
+    const show = (source: string) => (text: string) =>
+      options.onLog === undefined ? Effect.void : options.onLog(source, redact(text))
+
+    const root = yield* fs.makeTempDirectoryScoped({
+      prefix: "fedkit-deployment-",
+      ...(options.directory === undefined ? {} : { directory: options.directory })
+    }).pipe(Effect.mapError(failed("make the deployment folder")))
+    const port = yield* run.freeLoopbackPort.pipe(Effect.mapError(failed("find a free loopback port")))
+    const sites = options.sites.map((site) => site.name)
+    const projectFile = path.join(root, "project.yml")
+    yield* fs.makeDirectory(path.join(root, "home")).pipe(Effect.mapError(failed("make the deployment folder")))
+    yield* fs.writeFileString(
+      projectFile,
+      project.yaml({ name: PROJECT, description: "fedkit local production-like deployment", sites, port })
+    ).pipe(Effect.mapError(failed("write project.yml")))
+    // A private HOME: FLARE's tools keep settings there, and the user's own are not this deployment's business.
+    const baseEnv = run.flareEnvironment(installation, options.env, { HOME: path.join(root, "home") })
+
+    const provision = yield* processes.run(
+      Command.make(installation.nvflare, "provision", "-p", projectFile, "-w", path.join(root, "ws"), "--force").pipe(
+        Command.env(baseEnv),
+        Command.workingDirectory(root)
+      ),
+      { cleanup: "tree", grace, onLine: show("provision") }
+    ).pipe(
+      Effect.mapError(failed("nvflare provision")),
+      Effect.timeoutFail({ duration: timeout, onTimeout: timedOut("nvflare provision") })
+    )
+    const folder = path.join(root, "ws", PROJECT, "prod_00")
+    if (provision.exitCode !== 0) {
+      const flareError = flareLogs.errorFromConsole(provision.lines)
+      return yield* new FlareCommandFailed({
+        target: "deployment",
+        step: "nvflare provision",
+        exitCode: provision.exitCode,
+        ...(flareError === undefined ? {} : { flareError })
+      })
+    }
+
+    const since = processes.nowTicks()
+    // Each participant runs in the foreground of its own supervised process; the scope stops what is left of them.
+    const participant = (name: string, env: Readonly<Record<string, string>>) =>
+      Effect.forkScoped(
+        processes.run(
+          Command.make("bash", path.join(folder, name, "startup", "sub_start.sh"), "--once").pipe(
+            Command.env({ ...baseEnv, ...env }),
+            Command.workingDirectory(path.join(folder, name))
+          ),
+          { cleanup: "tree", grace, onLine: show(name === project.SERVER ? "server" : name) }
+        )
+      )
+    yield* participant(project.SERVER, {})
+    for (const site of options.sites) yield* participant(site.name, run.siteEnvironment(site))
+    // Added after the participants, so that it runs before their fibers are stopped: the shutdown through FLARE's API,
+    // then a sweep of whatever was started in the deployment's folder.
+    yield* Effect.addFinalizer(() =>
+      processes.run(
+        Command.make(
+          installation.python,
+          "-c",
+          SHUTDOWN,
+          JSON.stringify({
+            username: project.ADMIN,
+            startup_kit: path.join(folder, project.ADMIN),
+            timeout: Math.ceil(Duration.toSeconds(Duration.decode(timeout)))
+          })
+        ).pipe(Command.env(baseEnv)),
+        { cleanup: "tree", grace, onLine: show("shutdown") }
+      ).pipe(
+        Effect.timeout(Duration.sum(Duration.decode(timeout), Duration.seconds(10))),
+        Effect.catchAll((error) => show("shutdown")(`shutdown through FLARE's API failed: ${error.message}`)),
+        Effect.zipRight(processes.stopTrees([], { grace, extra: processes.startedIn(root, since) }))
+      )
+    )
+    return { folder, adminKit: path.join(folder, project.ADMIN), username: project.ADMIN, port, sites }
+  })
