@@ -199,6 +199,20 @@ const tooLargeMessage = (maxBytes: number, bytes: number | undefined) =>
 const INTERNAL_ERROR = "Internal error; the request id identifies it in the server's log."
 
 /**
+ * A client's `x-request-id` is echoed (and logged) when it is 1 to 200 characters of letters, digits and
+ * `- _ . : + / = @`, which covers UUIDs, hex, base64 and the usual prefixed ids; anything else is replaced.
+ */
+const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:+/=@-]{1,200}$/
+
+const requestIdOf = (incoming: IncomingMessage): string => {
+  const given = incoming.headers["x-request-id"]
+  return typeof given === "string" && WELL_FORMED_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/** On every answer: JSON is never sniffed as something else, and no cache keeps a job or a refusal. */
+const SAFETY_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
+
+/**
  * The request listener. It never throws: every error becomes an answer, and every request one log line, logged
  * through `runtime`'s logger.
  *
@@ -231,6 +245,7 @@ export const makeHandler = (
       const text = JSON.stringify(reply.body)
       response.writeHead(reply.status, {
         ...reply.headers,
+        ...SAFETY_HEADERS,
         "content-type": "application/json",
         "content-length": Buffer.byteLength(text),
         "x-request-id": exchange.requestId
@@ -341,8 +356,14 @@ export const makeHandler = (
       guard(exchange, () => {
         switch (read._tag) {
           case "Broken": {
+            // No one is left to answer: 499 (client closed request) as nginx logs it. At shutdown the server cut
+            // the connection itself once the grace was over.
+            if (drain.draining()) {
+              facts["refused"] = "ShutdownGraceOver"
+              return log(exchange, 503)
+            }
             facts["refused"] = "ClientAborted"
-            return answer(exchange, refusal(400, "The request body was cut short."))
+            return log(exchange, 499)
           }
           case "TimedOut": {
             discardRest(incoming, timeoutMs)
@@ -390,11 +411,12 @@ export const makeHandler = (
     const path = query === -1 ? url : url.slice(0, query)
     const method = exchange.incoming.method
     if (path === "/healthz") {
+      // Node sends no body in answer to HEAD, and keeps the headers (content-length included).
       return answer(
         exchange,
-        method === "GET"
+        method === "GET" || method === "HEAD"
           ? { status: 200, body: { status: "ok", inFlight: drain.inFlight() } }
-          : refusal(405, "Use GET.", [], { allow: "GET" })
+          : refusal(405, "Use GET or HEAD.", [], { allow: "GET, HEAD" })
       )
     }
     if (path === "/v1/jobs") {
@@ -414,7 +436,7 @@ export const makeHandler = (
     const exchange: Exchange = {
       incoming,
       response,
-      requestId: randomUUID(),
+      requestId: requestIdOf(incoming),
       started: performance.now(),
       facts: {}
     }
@@ -481,9 +503,10 @@ export const serve = (options: ServeOptions): Effect.Effect<never, ListenError, 
       Effect.gen(function*() {
         drain.start()
         yield* Effect.logInfo("shutting down").pipe(Effect.annotateLogs({ inFlight: drain.inFlight() }))
+        // A deadline rather than a timeout: finalizers are uninterruptible, so a timeout could not stop the wait.
+        const deadline = performance.now() + Duration.toMillis(Duration.decode(options.shutdownGrace ?? "30 seconds"))
         yield* Effect.sleep("10 millis").pipe(
-          Effect.repeat({ until: () => drain.inFlight() <= 0 }),
-          Effect.timeoutOption(options.shutdownGrace ?? "30 seconds")
+          Effect.repeat({ until: () => drain.inFlight() <= 0 || performance.now() >= deadline })
         )
         server.closeAllConnections()
         yield* Effect.logInfo("stopped").pipe(Effect.annotateLogs({ inFlight: drain.inFlight() }))
