@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HostileCorpus } from "@fedkit/runtime-core"
+import { HostileCorpus } from "@fedkit/runtime-core/testing"
 import { Effect, Fiber, Schedule } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { connect } from "node:net"
