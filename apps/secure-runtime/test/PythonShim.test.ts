@@ -37,12 +37,22 @@ attempt("template_bad_payload", lambda: srs.template({"optimizer_name": "nope"},
 print(json.dumps(out))
 `
 
-const python = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+/** Exports the good fixture's shim into a new folder, with this node and the bin compiled for the tests. */
+const exportGood = Effect.gen(function*() {
+  const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
+  const exported = yield* Effect.promise(() =>
+    runCli(["export-python", "--module", fixture("good"), "--out", out, "--node", process.execPath, "--bin", binPath()])
+  )
+  assert.strictEqual(exported.code, 0, exported.stderr)
+  return { exported, out }
+})
+
+const python = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.promise(() =>
     new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
       execFile(
         "python3",
-        ["-c", SCRIPT, ...args],
+        ["-c", script, ...args],
         { env: { ...process.env, ...env }, timeout: 120_000 },
         (error, stdout, stderr) =>
           resolve({ stdout, stderr, code: error === null ? 0 : typeof error.code === "number" ? error.code : 1 })
@@ -55,21 +65,7 @@ describe("export-python", () => {
     "writes a standard-library-only shim whose parse, validate and template run the TypeScript runtime",
     () =>
       Effect.gen(function*() {
-        const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
-        const exported = yield* Effect.promise(() =>
-          runCli([
-            "export-python",
-            "--module",
-            fixture("good"),
-            "--out",
-            out,
-            "--node",
-            process.execPath,
-            "--bin",
-            binPath()
-          ])
-        )
-        assert.strictEqual(exported.code, 0, exported.stderr)
+        const { exported, out } = yield* exportGood
         const shim = join(out, "secure_runtime_service.py")
         assert.strictEqual(exported.stdout.trim(), shim)
         const imports = readFileSync(shim, "utf8").match(/^(?:import|from) \S+/gm)
@@ -86,7 +82,7 @@ describe("export-python", () => {
           "from typing"
         ])
 
-        const result = yield* python([shim, JSON.stringify(DATASET2GW)], {})
+        const result = yield* python(SCRIPT, [shim, JSON.stringify(DATASET2GW)])
         assert.strictEqual(result.code, 0, result.stderr)
         const got = JSON.parse(result.stdout)
         assert.deepStrictEqual(got.parse, {
@@ -191,32 +187,11 @@ describe("export-python, one Node process", () => {
     "starts Node on the first call, keeps it, starts another if it dies, and leaves no process behind",
     () =>
       Effect.gen(function*() {
-        const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
-        const exported = yield* Effect.promise(() =>
-          runCli([
-            "export-python",
-            "--module",
-            fixture("good"),
-            "--out",
-            out,
-            "--node",
-            process.execPath,
-            "--bin",
-            binPath()
-          ])
-        )
-        assert.strictEqual(exported.code, 0, exported.stderr)
-        const result = yield* Effect.promise(() =>
-          new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
-            execFile(
-              "python3",
-              ["-c", LIFETIME_SCRIPT, join(out, "secure_runtime_service.py"), JSON.stringify(DATASET2GW)],
-              { timeout: 120_000 },
-              (error, stdout, stderr) =>
-                resolve({ stdout, stderr, code: error === null ? 0 : typeof error.code === "number" ? error.code : 1 })
-            )
-          )
-        )
+        const { out } = yield* exportGood
+        const result = yield* python(LIFETIME_SCRIPT, [
+          join(out, "secure_runtime_service.py"),
+          JSON.stringify(DATASET2GW)
+        ])
         assert.strictEqual(result.code, 0, result.stderr)
         const got = JSON.parse(result.stdout) as {
           before: Array<number>
