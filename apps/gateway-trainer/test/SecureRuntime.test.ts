@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Conformance, loadRuntimeModule } from "@fedkit/runtime-core"
+import { loadRuntimeModule } from "@fedkit/runtime-core"
+import { Conformance } from "@fedkit/runtime-core/testing"
 import { Effect, Either } from "effect"
 import * as Bridge from "../src/Bridge.js"
 import * as ModelVector from "../src/ModelVector.js"

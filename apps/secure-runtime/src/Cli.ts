@@ -256,17 +256,30 @@ const callLimit = (maxBytes: number) => maxBytes * 6 + 1024 * 1024
 
 const callCommand = Command.make(
   "call",
-  { module: moduleOption },
+  {
+    module: moduleOption,
+    stream: Options.boolean("stream").pipe(
+      Options.withDescription("Answer calls until standard input ends: one JSON request per line, one answer per line")
+    )
+  },
   (args) =>
     Effect.gen(function*() {
       const loaded = yield* RuntimeModule.load(Option.getOrUndefined(args.module))
+      if (args.stream) {
+        return yield* PythonShim.answerLines(
+          loaded.runtime,
+          process.stdin,
+          process.stdout,
+          callLimit(loaded.runtime.limits.maxBytes)
+        )
+      }
       const input = yield* Inputs.payload("-", callLimit(loaded.runtime.limits.maxBytes)).pipe(Effect.either)
       const reply = input._tag === "Left"
         ? { ok: false, error: "ValueError", message: input.left.message, issues: [] }
         : yield* PythonShim.call(loaded.runtime, Buffer.from(input.right).toString("utf8"))
       yield* Console.log(JSON.stringify(reply))
     })
-).pipe(Command.withDescription("Answer one call of the exported Python shim (JSON on standard input)"))
+).pipe(Command.withDescription("Answer the exported Python shim's calls (JSON on standard input)"))
 
 const root = Command.make("secure-runtime").pipe(
   Command.withDescription("The Secure Runtime entrypoint: render, serve or export a fedkit runtime module"),

@@ -229,7 +229,8 @@ export const make = (
     const create = (body: Uint8Array | string, waitFor: Duration.DurationInput = "30 seconds") =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          if (slots.waiting() >= maxQueued) return yield* new JobsBusy({ queued: slots.waiting() })
+          // The queue bound applies to waiting only: with a slot free, even `maxQueued: 0` renders at once.
+          if (!slots.free() && slots.waiting() >= maxQueued) return yield* new JobsBusy({ queued: slots.waiting() })
           // Interruptible even where the caller is not (request fibers), so a client going away stops the wait.
           const slot = yield* restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor)))))
           if (!slot) return yield* new JobsBusy({ queued: slots.waiting() })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HostileCorpus } from "@fedkit/runtime-core"
+import { HostileCorpus } from "@fedkit/runtime-core/testing"
 import { Effect } from "effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HostileCorpus } from "@fedkit/runtime-core"
-import { Effect, Fiber } from "effect"
+import { HostileCorpus } from "@fedkit/runtime-core/testing"
+import { Effect, Fiber, Schedule } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { connect } from "node:net"
 import { join } from "node:path"
 import { fixture, VALID } from "./support/fixtures.js"
 import { get, post, raw, startServer } from "./support/server.js"
@@ -240,4 +241,99 @@ describe("HTTP API", () => {
       }),
     { timeout: 120_000 }
   )
+})
+
+describe("HTTP API under stress and with hostile clients", () => {
+  it.scopedLive("with maxQueuedRenders 0, renders at once while a slot is free", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer({ maxQueuedRenders: 0 })
+      const answers = yield* Effect.forEach([1, 2, 3], () => post(server.url, JSON.stringify(VALID)))
+      assert.deepStrictEqual(answers.map((answer) => answer.status), [201, 201, 201])
+    }))
+
+  it.scopedLive("a shutdown waits for a client stuck mid-body no longer than the grace, then closes it", () =>
+    Effect.gen(function*() {
+      // The request timeout (30 s by default) would free the request much later than the grace.
+      const server = yield* startServer({ shutdownGrace: 300 })
+      const stuck = yield* raw(
+        server.port,
+        "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"optim"
+      ).pipe(Effect.fork)
+      yield* get(server.url, "/healthz").pipe(
+        Effect.repeat({ until: (answer) => (answer.json as { inFlight: number }).inFlight === 2 })
+      )
+      const stopped = yield* server.stop.pipe(Effect.timeoutOption("10 seconds"))
+      assert.isTrue(stopped._tag === "Some", "the server did not stop within 10 s of a 300 ms grace")
+      const cut = yield* Fiber.join(stuck).pipe(Effect.timeoutOption("5 seconds"))
+      assert.isTrue(cut._tag === "Some", "the stuck connection was left open")
+      assert.strictEqual(readdirSync(server.jobsDir).length, 0)
+    }))
+
+  it.scopedLive("logs a client that leaves mid-body with status 499, and answers the next one", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer()
+      const socket = connect(server.port, "127.0.0.1")
+      socket.write("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+      yield* get(server.url, "/healthz").pipe(
+        Effect.repeat({ until: (answer) => (answer.json as { inFlight: number }).inFlight === 2 })
+      )
+      socket.destroy()
+      const requestLines = () =>
+        server.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) =>
+          entry["msg"] === "request" && entry["method"] === "POST"
+        )
+      const logged = yield* Effect.sync(requestLines).pipe(
+        Effect.repeat({ until: (lines) => lines.length > 0, schedule: Schedule.spaced("10 millis") }),
+        Effect.timeoutOption("5 seconds")
+      )
+      assert.isTrue(logged._tag === "Some", "the aborted request was never logged")
+      assert.deepStrictEqual(
+        requestLines().map((entry) => [entry["status"], entry["refused"]]),
+        [[499, "ClientAborted"]]
+      )
+      assert.strictEqual((yield* post(server.url, JSON.stringify(VALID))).status, 201)
+    }))
+
+  it.scopedLive("answers HEAD /healthz without a body, and every answer says nosniff and no-store", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer()
+      const head = yield* raw(server.port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.strictEqual(head.status, 200, head.text)
+      assert.strictEqual(head.text.slice(head.text.indexOf("\r\n\r\n") + 4), "")
+      assert.match(head.text, /\r\ncontent-type: application\/json\r\n/i)
+      assert.match(head.text, /\r\nx-content-type-options: nosniff\r\n/i)
+      const answers = [
+        yield* get(server.url, "/healthz"),
+        yield* post(server.url, JSON.stringify(VALID)),
+        yield* post(server.url, "{\"optimizer_name\": 1}"),
+        yield* post(server.url, "{", "text/plain"),
+        yield* get(server.url, "/nope")
+      ]
+      assert.deepStrictEqual(answers.map((answer) => answer.status), [200, 201, 422, 415, 404])
+      for (const answer of answers) {
+        assert.strictEqual(answer.headers["x-content-type-options"], "nosniff", String(answer.status))
+        assert.strictEqual(answer.headers["cache-control"], "no-store", String(answer.status))
+      }
+      const allowed = yield* raw(server.port, "DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+      assert.strictEqual(allowed.status, 405)
+      assert.match(allowed.text, /\r\nallow: GET, HEAD\r\n/i)
+    }))
+
+  it.scopedLive("echoes a well-formed X-Request-Id and replaces a malformed one", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer()
+      const withId = (id: string) =>
+        Effect.promise(() => fetch(`${server.url}/healthz`, { headers: { "x-request-id": id } }))
+      const good = ["req-7f3a_9.b", "0b8c6a70-4f7e-4f57-9c55-1a0a2b1d0b6e", "Zm9v+YmFy/=="]
+      for (const id of good) assert.strictEqual((yield* withId(id)).headers.get("x-request-id"), id)
+      const bad = ["has space", "x".repeat(201), "quote\"d", "semi;colon", ""]
+      for (const id of bad) {
+        const echoed = (yield* withId(id)).headers.get("x-request-id") ?? ""
+        assert.match(echoed, UUID, JSON.stringify(id))
+      }
+      const logged = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry["msg"] === "request").map((entry) => entry["requestId"])
+      assert.deepStrictEqual(logged.slice(0, good.length), good)
+      assert.notInclude(logged, "has space")
+    }))
 })

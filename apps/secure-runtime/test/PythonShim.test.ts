@@ -37,12 +37,22 @@ attempt("template_bad_payload", lambda: srs.template({"optimizer_name": "nope"},
 print(json.dumps(out))
 `
 
-const python = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+/** Exports the good fixture's shim into a new folder, with this node and the bin compiled for the tests. */
+const exportGood = Effect.gen(function*() {
+  const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
+  const exported = yield* Effect.promise(() =>
+    runCli(["export-python", "--module", fixture("good"), "--out", out, "--node", process.execPath, "--bin", binPath()])
+  )
+  assert.strictEqual(exported.code, 0, exported.stderr)
+  return { exported, out }
+})
+
+const python = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.promise(() =>
     new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
       execFile(
         "python3",
-        ["-c", SCRIPT, ...args],
+        ["-c", script, ...args],
         { env: { ...process.env, ...env }, timeout: 120_000 },
         (error, stdout, stderr) =>
           resolve({ stdout, stderr, code: error === null ? 0 : typeof error.code === "number" ? error.code : 1 })
@@ -55,33 +65,24 @@ describe("export-python", () => {
     "writes a standard-library-only shim whose parse, validate and template run the TypeScript runtime",
     () =>
       Effect.gen(function*() {
-        const out = mkdtempSync(join(tmpdir(), "fedkit-sr-python-"))
-        const exported = yield* Effect.promise(() =>
-          runCli([
-            "export-python",
-            "--module",
-            fixture("good"),
-            "--out",
-            out,
-            "--node",
-            process.execPath,
-            "--bin",
-            binPath()
-          ])
-        )
-        assert.strictEqual(exported.code, 0, exported.stderr)
+        const { exported, out } = yield* exportGood
         const shim = join(out, "secure_runtime_service.py")
         assert.strictEqual(exported.stdout.trim(), shim)
         const imports = readFileSync(shim, "utf8").match(/^(?:import|from) \S+/gm)
         assert.deepStrictEqual(imports, [
+          "import atexit",
           "import json",
           "import os",
+          "import select",
           "import subprocess",
+          "import tempfile",
+          "import threading",
+          "import time",
           "from pathlib",
           "from typing"
         ])
 
-        const result = yield* python([shim, JSON.stringify(DATASET2GW)], {})
+        const result = yield* python(SCRIPT, [shim, JSON.stringify(DATASET2GW)])
         assert.strictEqual(result.code, 0, result.stderr)
         const got = JSON.parse(result.stdout)
         assert.deepStrictEqual(got.parse, {
@@ -144,4 +145,73 @@ except srs.SecureRuntimeError as exc:
       )
       assert.match(result, /^SecureRuntimeError: The runtime's template failed: .*the template exploded/)
     }), { timeout: 120_000 })
+})
+
+/** Calls the shim three times, kills its Node process, calls again; prints the Node processes seen at each step. */
+const LIFETIME_SCRIPT = `
+import importlib.util, json, os, signal, sys, time
+spec = importlib.util.spec_from_file_location("srs", sys.argv[1])
+srs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(srs)
+d2g = json.loads(sys.argv[2])
+def children():
+    me = os.getpid()
+    with open("/proc/%d/task/%d/children" % (me, me)) as f:
+        return sorted(int(pid) for pid in f.read().split())
+def state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+def job():
+    payload = srs.parse('{"optimizer_name": "sgd"}')
+    srs.validate(payload)
+    return sorted(srs.template(payload, d2g))
+out = {"before": children(), "calls": []}
+for _ in range(3):
+    job()
+    out["calls"].append(children())
+killed = out["calls"][0][0]
+os.kill(killed, signal.SIGKILL)
+while state(killed) not in ("Z", "gone"):
+    time.sleep(0.01)
+out["after_kill"] = job()
+out["children_after_kill"] = children()
+out["killed_state"] = state(killed)
+print(json.dumps(out), flush=True)
+`
+
+describe("export-python, one Node process", () => {
+  it.live(
+    "starts Node on the first call, keeps it, starts another if it dies, and leaves no process behind",
+    () =>
+      Effect.gen(function*() {
+        const { out } = yield* exportGood
+        const result = yield* python(LIFETIME_SCRIPT, [
+          join(out, "secure_runtime_service.py"),
+          JSON.stringify(DATASET2GW)
+        ])
+        assert.strictEqual(result.code, 0, result.stderr)
+        const got = JSON.parse(result.stdout) as {
+          before: Array<number>
+          calls: Array<Array<number>>
+          after_kill: Array<string>
+          children_after_kill: Array<number>
+          killed_state: string
+        }
+        assert.deepStrictEqual(got.before, [], "Node starts on the first call, not on import")
+        const [first] = got.calls
+        assert.strictEqual(first?.length, 1)
+        assert.deepStrictEqual(got.calls, [first, first, first], "every call goes to the same Node process")
+        assert.include(got.after_kill, "meta.json")
+        assert.strictEqual(got.children_after_kill.length, 1)
+        assert.notStrictEqual(got.children_after_kill[0], first?.[0])
+        assert.strictEqual(got.killed_state, "gone", "the killed process was reaped, not left a zombie")
+        // Python has exited: its Node process exited with it.
+        const last = got.children_after_kill[0]!
+        assert.throws(() => process.kill(last, 0), /ESRCH/)
+      }),
+    { timeout: 120_000 }
+  )
 })

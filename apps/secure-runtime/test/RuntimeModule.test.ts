@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Conformance } from "@fedkit/runtime-core"
+import { Conformance } from "@fedkit/runtime-core/testing"
 import { Effect } from "effect"
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, type FastCheck, ParseResult, Schema } from "effect"
+import { type FastCheck, ParseResult, Schema } from "effect"
 import { jsonPath } from "./Issue.js"
 
 /**
@@ -104,8 +104,8 @@ const decodeJson = (input: unknown, ast: Schema.Schema.Any["ast"]) => {
   const value = copyJson(input, [], issues, ast)
   const [first, ...rest] = issues
   return first === undefined
-    ? Effect.succeed(value)
-    : Effect.fail(rest.length === 0 ? first : new ParseResult.Composite(ast, input, [first, ...rest]))
+    ? ParseResult.succeed(value)
+    : ParseResult.fail(rest.length === 0 ? first : new ParseResult.Composite(ast, input, [first, ...rest]))
 }
 
 // fast-check's JSON generator may produce `-0` and `__proto__` keys, neither of which a JsonValue holds.

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Option, Schema } from "effect"
+import { type Brand, Effect, Either, Option, Schema } from "effect"
 import * as CanonicalJson from "./CanonicalJson.js"
 import * as Catalog from "./Catalog.js"
 import * as ClientConfig from "./ClientConfig.js"
@@ -56,6 +56,11 @@ export const FlareJob = Schema.Struct({
  */
 export type FlareJob = typeof FlareJob.Type
 
+/** Jobs {@link make} checked: {@link isFlareJob} knows them without checking their shape again. */
+const built = new WeakSet<object>()
+
+const validateJob = validateWith(FlareJob, "FlareJob")
+
 /**
  * Builds a job from typed parts, checking their shapes. Whole-job rules (references, deploy_map, target) are checked
  * by {@link toFiles} and `JobCheck.check`.
@@ -67,11 +72,28 @@ export const make = (input: {
   readonly apps: Readonly<Record<string, AppInput>>
   readonly target?: FlareTarget
 }): Either.Either<FlareJob, DecodeError> =>
-  validateWith(FlareJob, "FlareJob")({
-    target: input.target ?? defaultTarget,
-    meta: input.meta,
-    apps: Object.fromEntries(Object.entries(input.apps).map(([name, app]) => [name, { custom: {}, ...app }]))
-  })
+  Either.map(
+    validateJob({
+      target: input.target ?? defaultTarget,
+      meta: input.meta,
+      apps: Object.fromEntries(Object.entries(input.apps).map(([name, app]) => [name, { custom: {}, ...app }]))
+    }),
+    (job) => {
+      built.add(job)
+      return job
+    }
+  )
+
+const isValidFlareJob = Schema.is(FlareJob)
+
+/**
+ * Whether `u` is a {@link FlareJob}: one {@link make} built is known at once, any other value is checked. (Writing a
+ * job encodes every config through its schema, which checks it again.)
+ *
+ * @since 0.1.0
+ */
+export const isFlareJob = (u: unknown): u is FlareJob =>
+  (typeof u === "object" && u !== null && built.has(u)) || isValidFlareJob(u)
 
 /**
  * An app as {@link make} takes it: `custom` may be left out.
@@ -127,8 +149,39 @@ export const render = (job: FlareJob): Readonly<Record<string, string>> => {
 }
 
 /**
+ * A job's files that passed every whole-job check for a target: what {@link toFiles} and {@link checkFiles} return.
+ * They are frozen and recognised by {@link checkedTarget} (a brand alone can be cast; this cannot be forged), so a
+ * packager can trust them instead of reading them back and checking them again: check once, at the boundary.
+ *
+ * @since 0.1.0
+ */
+export type CheckedFiles = Readonly<Record<string, string>> & Brand.Brand<"@fedkit/flare-config/CheckedFiles">
+
+const checkedTargets = new WeakMap<object, FlareTarget>()
+
+/** The order of a job's files: `meta.json` then each app's (as in the job folder), or all by path. */
+type FileOrder = "folder" | "path"
+
+const seal = (files: Readonly<Record<string, string>>, target: FlareTarget, order: FileOrder): CheckedFiles => {
+  const paths = order === "path" ? Object.keys(files).sort() : Object.keys(files)
+  const sealed = Object.freeze(Object.fromEntries(paths.map((path) => [path, files[path] ?? ""])))
+  checkedTargets.set(sealed, target)
+  return sealed as CheckedFiles
+}
+
+/**
+ * The target `files` were checked for, when they are {@link CheckedFiles} made by this module; `undefined` for any
+ * other value, which must then be checked.
+ *
+ * @since 0.1.0
+ */
+export const checkedTarget = (files: unknown): FlareTarget | undefined =>
+  typeof files === "object" && files !== null ? checkedTargets.get(files) : undefined
+
+/**
  * Checks the whole job (see `JobCheck`), applies its target, and returns its files: relative path → content, JSON
- * files in canonical form. The same job always gives byte-identical files. Fails with every issue found.
+ * files in canonical form, `meta.json` first (or, with `order: "path"`, sorted by path). The same job always gives
+ * byte-identical files. Fails with every issue found.
  *
  * @example
  * ```ts
@@ -136,13 +189,33 @@ export const render = (job: FlareJob): Readonly<Record<string, string>> => {
  * import { Job } from "@fedkit/flare-config"
  *
  * declare const job: Job.FlareJob
- * const files = Job.toFiles(job) // Effect<Record<string, string>, JobCheckError>
+ * const files = Job.toFiles(job) // Effect<CheckedFiles, JobCheckError>
  * ```
  *
  * @since 0.1.0
  */
-export const toFiles = (job: FlareJob): Effect.Effect<Readonly<Record<string, string>>, JobCheck.JobCheckError> =>
-  Effect.map(JobCheck.prepare(job), render)
+export const toFiles = (
+  job: FlareJob,
+  options: { readonly order?: FileOrder } = {}
+): Effect.Effect<CheckedFiles, JobCheck.JobCheckError> =>
+  Effect.map(JobCheck.prepare(job), (prepared) => seal(render(prepared), prepared.target, options.order ?? "folder"))
+
+/**
+ * Checks a job's files as they are (read with {@link fromFiles} for `target`, default `"2.9"`, then checked as a
+ * whole with `JobCheck`) and returns them as {@link CheckedFiles}, sorted by path. Fails with every issue found.
+ *
+ * @since 0.1.0
+ */
+export const checkFiles = (
+  files: Readonly<Record<string, string>>,
+  options: { readonly target?: FlareTarget } = {}
+): Effect.Effect<CheckedFiles, DecodeError | JobCheck.JobCheckError> =>
+  Effect.flatMap(fromFiles(files, options), (job) => {
+    const [first, ...rest] = JobCheck.check(job)
+    return first === undefined
+      ? Effect.succeed(seal(files, job.target, "path"))
+      : Effect.fail(new JobCheck.JobCheckError({ issues: [first, ...rest] }))
+  })
 
 type Slot = "server" | "client" | "custom"
 

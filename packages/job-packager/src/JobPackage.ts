@@ -131,13 +131,17 @@ const toBytes = (
   return undefined
 }
 
-/** Every check, over files already turned into bytes. */
+/**
+ * Every check, over files already turned into bytes. Files flare-config checked as a whole job for this target
+ * (`trusted`) are not decoded and checked by it again; every other check applies to them.
+ */
 const assemble = (
   name: string,
   files: ReadonlyArray<readonly [string, Uint8Array]>,
   placements: ReadonlyMap<string, JobPath.Placement>,
   issues: Array<Issue.Issue>,
-  options: Options
+  options: Options,
+  trusted = false
 ): Effect.Effect<JobPackage, InvalidJob> => {
   const target = options.target ?? "2.9"
   if (!JobPath.JOB_NAME_PATTERN.test(name) || name.length > JobPath.MAX_SEGMENT_BYTES) {
@@ -154,7 +158,7 @@ const assemble = (
   for (const [path, reason] of JobPath.collisions(files.map(([path]) => path))) issues.push(issue(path, reason))
 
   const texts: Record<string, string> = {}
-  for (const [path, data] of files) {
+  for (const [path, data] of trusted ? [] : files) {
     const placement = placements.get(path)
     if (placement === undefined) continue
     if (placement._tag === "Custom") {
@@ -182,7 +186,7 @@ const assemble = (
       }
     }
   }
-  if (issues.length === 0) issues.push(...flareConfigIssues(texts, target))
+  if (issues.length === 0 && !trusted) issues.push(...flareConfigIssues(texts, target))
   if (issues.length > 0) return Effect.fail(new InvalidJob({ job: name, issues }))
   const sorted = [...files].sort(([a], [b]) => JobPath.compare(a, b))
   const jobFiles = sorted.map(([path, data]): JobFile => ({ path, data, sha256: sha256(data) }))
@@ -253,7 +257,9 @@ export const make = (
       const data = toBytes(path, placement.right, content, issues)
       if (data !== undefined) bytes.push([path, data])
     }
-    return assemble(name, bytes, placements, issues, options)
+    // flare-config's checked files, alone: the whole-job checks they passed are the ones this package would run.
+    const trusted = options.custom === undefined && Job.checkedTarget(files) === (options.target ?? "2.9")
+    return assemble(name, bytes, placements, issues, options, trusted)
   })
 
 /**

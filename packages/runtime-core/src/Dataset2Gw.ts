@@ -150,6 +150,8 @@ const prefix = (issue: Issue.Issue): Issue.Issue => ({
   message: issue.message
 })
 
+const decodeMap = Schema.decodeUnknownEither(Dataset2Gw, { errors: "all" })
+
 /**
  * Decodes a `dataset2gw` from the platform. Issue paths start at `dataset2gw`.
  *
@@ -159,7 +161,7 @@ const prefix = (issue: Issue.Issue): Issue.Issue => ({
 export const decode = (input: unknown): Either.Either<Dataset2Gw, InvalidDataset2Gw> =>
   input === undefined || input === null
     ? Either.left(new InvalidDataset2Gw({ issues: [{ path: "dataset2gw", message: "is missing" }] }))
-    : Schema.decodeUnknownEither(Dataset2Gw, { errors: "all" })(input).pipe(
+    : decodeMap(input).pipe(
       Either.mapLeft((error) => new InvalidDataset2Gw({ issues: Issue.fromParseError(error).map(prefix) }))
     )
 

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { CanonicalJson, type FlareTarget, type Issue as FlareIssue, Job, JobCheck, JobMeta } from "@fedkit/flare-config"
+import { CanonicalJson, type FlareTarget, type Issue as FlareIssue, Job, JobMeta } from "@fedkit/flare-config"
 import { Effect, Either, Schema } from "effect"
 import { describeValue } from "./internal/text.js"
 import * as Issue from "./Issue.js"
@@ -159,15 +159,14 @@ const writeFileMap = (output: unknown): Either.Either<JobFiles, InvalidJobFiles>
   return issues.length > 0 ? Either.left(new InvalidJobFiles({ issues })) : Either.right(Object.fromEntries(files))
 }
 
-const isFlareJob = Schema.is(Job.FlareJob)
-
-const sortedByPath = (files: JobFiles): JobFiles =>
-  Object.fromEntries(Object.keys(files).sort().map((path) => [path, files[path] ?? ""]))
+const invalid = (error: { readonly issues: ReadonlyArray<FlareIssue.Issue> }) =>
+  new InvalidJobFiles({ issues: error.issues.map(fromFlareIssue) })
 
 /**
- * Checks a template's output as a whole FLARE job and writes its files. A file map is read back with
- * `Job.fromFiles` for `target` (default `"2.9"`) and checked with `JobCheck`; a `FlareJob` goes through
- * `Job.toFiles` (its own target applies).
+ * Checks a template's output as a whole FLARE job and writes its files, sorted by path. A file map is read back
+ * with `Job.fromFiles` for `target` (default `"2.9"`) and checked with `JobCheck`; a `FlareJob` goes through
+ * `Job.toFiles` (its own target applies). Either way the files are flare-config's `CheckedFiles`, which
+ * `@fedkit/job-packager` packages without reading and checking them again.
  *
  * @since 0.1.0
  * @category rendering
@@ -175,21 +174,11 @@ const sortedByPath = (files: JobFiles): JobFiles =>
 export const render = (
   output: unknown,
   options: { readonly target?: FlareTarget.FlareTarget } = {}
-): Effect.Effect<JobFiles, InvalidJobFiles> => {
-  if (isFlareJob(output)) {
-    return Effect.mapBoth(Job.toFiles(output), {
-      onFailure: (error) => new InvalidJobFiles({ issues: error.issues.map(fromFlareIssue) }),
-      onSuccess: sortedByPath
-    })
-  }
-  return Effect.flatMap(writeFileMap(output), (files) => {
-    const job = Job.fromFiles(files, options.target === undefined ? {} : { target: options.target })
-    const issues = Either.match(job, {
-      onLeft: (error) => error.issues,
-      onRight: (decoded) => JobCheck.check(decoded)
-    })
-    return issues.length === 0
-      ? Effect.succeed(files)
-      : Effect.fail(new InvalidJobFiles({ issues: issues.map(fromFlareIssue) }))
-  })
-}
+): Effect.Effect<JobFiles, InvalidJobFiles> =>
+  Job.isFlareJob(output)
+    ? Effect.mapError(Job.toFiles(output, { order: "path" }), invalid)
+    : Effect.flatMap(
+      writeFileMap(output),
+      (files) =>
+        Effect.mapError(Job.checkFiles(files, options.target === undefined ? {} : { target: options.target }), invalid)
+    )

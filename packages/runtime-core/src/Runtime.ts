@@ -1,19 +1,18 @@
 /**
  * A Secure Runtime module: the contract's three functions, `parse(body)`, `validate(payload)` and
- * `template(payload, dataset2gw)`, made from a payload Schema and a template function, with Effect versions of
- * each and `loadRuntimeModule` for the app that hosts runtimes.
+ * `template(payload, dataset2gw)`, made from a payload Schema and a template function with {@link defineRuntime},
+ * with Effect versions of each. The app that hosts runtimes loads them with `ModuleLoader.loadRuntimeModule`.
  *
  * @since 0.1.0
  */
 import type { FlareTarget } from "@fedkit/flare-config"
-import { Cause, Effect, Either, Exit, Option, Predicate, Schema } from "effect"
-import * as nodePath from "node:path"
+import { Effect, Either, Predicate, Schema } from "effect"
 import * as Dataset2Gw from "./Dataset2Gw.js"
-import { clip } from "./internal/text.js"
+import { fromCore, runOrThrow, runTemplate } from "./internal/runtime.js"
 import * as Issue from "./Issue.js"
-import * as JobFiles from "./JobFiles.js"
+import type * as JobFiles from "./JobFiles.js"
 import * as JsonBody from "./JsonBody.js"
-import { InvalidPayload, isPayloadRejected, type PayloadRejected } from "./Rejection.js"
+import { InvalidPayload, type PayloadRejected } from "./Rejection.js"
 import * as TemplateFolder from "./TemplateFolder.js"
 
 /**
@@ -164,75 +163,6 @@ export interface Runtime<A> {
  */
 export const isRuntime = (u: unknown): u is Runtime<unknown> => Predicate.hasProperty(u, TypeId)
 
-/** Runs a synchronous Effect for a contract function: the value, or the typed error thrown as it is. */
-const runOrThrow = <A, E>(effect: Effect.Effect<A, E>): A => {
-  const exit = Effect.runSyncExit(effect)
-  if (Exit.isSuccess(exit)) return exit.value
-  const failure = Cause.failureOption(exit.cause)
-  // The contract's functions report errors by throwing, as the Python contract raises ValueError.
-  // eslint-disable-next-line no-restricted-syntax
-  throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
-}
-
-/** Wraps a template function call: a throw, a defect or an invalid job becomes `TemplateFailed`. */
-const runTemplate = (
-  call: () => unknown,
-  target: FlareTarget.FlareTarget | undefined
-): Effect.Effect<JobFiles.JobFiles, TemplateFailed> =>
-  Effect.try({ try: call, catch: (error) => error }).pipe(
-    Effect.flatMap((result) =>
-      Effect.isEffect(result) ? (result as Effect.Effect<unknown, unknown>) : Effect.succeed(result)
-    ),
-    Effect.catchAllDefect((defect) => Effect.fail(defect)),
-    Effect.mapError((error) =>
-      error instanceof TemplateFailed
-        ? error
-        : new TemplateFailed({ reason: `the template function failed: ${describeError(error)}`, issues: [] })
-    ),
-    Effect.flatMap((output) =>
-      Effect.mapError(
-        JobFiles.render(output, target === undefined ? {} : { target }),
-        (invalid) => new TemplateFailed({ reason: "the template returned an invalid job", issues: invalid.issues })
-      )
-    )
-  )
-
-const describeError = (error: unknown): string =>
-  error instanceof Error ? clip(`${error.name}: ${error.message}`) : clip(String(error))
-
-interface Core<A> {
-  readonly limits: JsonBody.Limits
-  readonly templateFolder: string | undefined
-  readonly parse: (body: string | Uint8Array) => Effect.Effect<A, PayloadRejected>
-  readonly validate: (payload: A) => Effect.Effect<void, InvalidPayload>
-  readonly template: (
-    payload: A,
-    dataset2gw: unknown,
-    options?: TemplateOptions
-  ) => Effect.Effect<JobFiles.JobFiles, TemplateError>
-  readonly encode: (payload: A) => JsonBody.JsonRecord
-  readonly withTemplateFolder: (folder: string | URL) => Runtime<A>
-}
-
-const fromCore = <A>(core: Core<A>): Runtime<A> => ({
-  [TypeId]: TypeId,
-  limits: core.limits,
-  templateFolder: core.templateFolder,
-  parse: (body) => runOrThrow(core.parse(body)),
-  validate: (payload) => runOrThrow(core.validate(payload)),
-  template: (payload, dataset2gw, options) => runOrThrow(core.template(payload, dataset2gw, options)),
-  encode: core.encode,
-  parseEffect: core.parse,
-  validateEffect: core.validate,
-  templateEffect: core.template,
-  renderEffect: (body, dataset2gw, options) =>
-    core.parse(body).pipe(
-      Effect.tap(core.validate),
-      Effect.flatMap((payload) => core.template(payload, dataset2gw, options))
-    ),
-  withTemplateFolder: core.withTemplateFolder
-})
-
 /**
  * Makes a runtime module from a payload Schema and a template function. The README has a complete module built
  * with flare-config's builders; this one returns a file map.
@@ -374,145 +304,4 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
   return make(
     definition.templateFolder === undefined ? undefined : TemplateFolder.resolveFolder(definition.templateFolder)
   )
-}
-
-/**
- * A module that cannot serve as a runtime, and why: the exports it lacks and the ones of the wrong kind.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidRuntimeModule extends Schema.TaggedError<InvalidRuntimeModule>()("InvalidRuntimeModule", {
-  /** Contract functions the module does not export. */
-  missing: Schema.Array(Schema.String),
-  /** Other problems, one sentence each. */
-  problems: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    const parts = [
-      ...(this.missing.length > 0 ? [`it does not export ${this.missing.join(" or ")}`] : []),
-      ...this.problems
-    ]
-    return `Not a runtime module: ${parts.join("; ")}. Export the functions parse(body), validate(payload) and ` +
-      "template(payload, dataset2gw), or a default export made with defineRuntime."
-  }
-}
-
-const CONTRACT = ["parse", "validate", "template"] as const
-
-interface ContractFunctions {
-  readonly parse: (body: string) => unknown
-  readonly validate: (payload: unknown) => unknown
-  readonly template: (payload: unknown, dataset2gw: unknown, options?: TemplateOptions) => unknown
-}
-
-const kindOf = (u: unknown): string =>
-  u === null ? "null" : Array.isArray(u) ? "an array" : typeof u === "object" ? "an object" : `a ${typeof u}`
-
-/** What a thrown error from a hand-written `parse` or `validate` means: its message is meant for the user. */
-const asRejection = (error: unknown): PayloadRejected =>
-  isPayloadRejected(error)
-    ? error
-    : new InvalidPayload({
-      issues: [{ path: "(root)", message: error instanceof Error ? clip(error.message) : clip(String(error)) }]
-    })
-
-/**
- * A runtime over hand-written contract functions. The body is screened first with the same checks as
- * `defineRuntime` (size, syntax, depth, prototype keys, a JSON object), so a hand-written `parse` never sees those.
- */
-const fromFunctions = (functions: ContractFunctions, templateFolder: string | undefined): Runtime<unknown> => {
-  const limits = JsonBody.defaultLimits
-  const template = (
-    payload: unknown,
-    dataset2gw: unknown,
-    options?: TemplateOptions
-  ): Effect.Effect<JobFiles.JobFiles, TemplateError> =>
-    Effect.flatMap(Dataset2Gw.decode(dataset2gw), (map) => {
-      const folder = options?.templateFolder === undefined
-        ? templateFolder
-        : TemplateFolder.resolveFolder(options.templateFolder)
-      return runTemplate(
-        () => functions.template(payload, { ...map }, folder === undefined ? undefined : { templateFolder: folder }),
-        undefined
-      )
-    })
-  return fromCore({
-    limits,
-    templateFolder,
-    parse: (body) =>
-      Effect.flatMap(JsonBody.parse(body, limits), () =>
-        Effect.try({
-          try: () => functions.parse(typeof body === "string" ? body : new TextDecoder().decode(body)),
-          catch: asRejection
-        })),
-    validate: (payload) =>
-      Effect.try({ try: () => functions.validate(payload), catch: asRejection }).pipe(
-        Effect.asVoid,
-        Effect.mapError((rejection) =>
-          rejection._tag === "InvalidPayload" ? rejection : new InvalidPayload({ issues: rejection.issues })
-        )
-      ),
-    template,
-    encode: (payload) => payload as JsonBody.JsonRecord,
-    withTemplateFolder: (folder) => fromFunctions(functions, TemplateFolder.resolveFolder(folder))
-  })
-}
-
-/**
- * Turns an imported module into a runtime, or says exactly what is missing. Accepted: a default export made with
- * {@link defineRuntime}; or `parse`, `validate` and `template` functions, exported by name or on the default export.
- * With `moduleUrl` (the module's `file:` URL or path), the template folder defaults to `templates/` beside it.
- *
- * @example
- * ```ts
- * import { loadRuntimeModule } from "@fedkit/runtime-core/Runtime"
- * import { pathToFileURL } from "node:url"
- *
- * const url = pathToFileURL("/usr/secure_runtime/src/runtime.js")
- * const runtime = loadRuntimeModule(await import(url.href), { moduleUrl: url })
- * ```
- *
- * @since 0.1.0
- * @category constructors
- */
-export const loadRuntimeModule = (
-  namespace: unknown,
-  options: { readonly moduleUrl?: string | URL } = {}
-): Either.Either<Runtime<unknown>, InvalidRuntimeModule> => {
-  const besideModule = options.moduleUrl === undefined
-    ? undefined
-    : nodePath.join(nodePath.dirname(TemplateFolder.resolveFolder(options.moduleUrl)), "templates")
-  if (typeof namespace !== "object" || namespace === null) {
-    return Either.left(
-      new InvalidRuntimeModule({ missing: [...CONTRACT], problems: [`the module is ${kindOf(namespace)}`] })
-    )
-  }
-  const exports = namespace as Record<string, unknown>
-  const fallback = exports.default
-  if (isRuntime(fallback)) {
-    return Either.right(
-      fallback.templateFolder === undefined && besideModule !== undefined
-        ? fallback.withTemplateFolder(besideModule)
-        : fallback
-    )
-  }
-  // Contract functions may also sit on a default export object (`export default { parse, validate, template }`).
-  const named = CONTRACT.some((name) => exports[name] !== undefined)
-  const source = !named && typeof fallback === "object" && fallback !== null
-    ? fallback as Record<string, unknown>
-    : exports
-  const missing = CONTRACT.filter((name) => source[name] === undefined)
-  const problems = CONTRACT.flatMap((name) =>
-    source[name] !== undefined && typeof source[name] !== "function"
-      ? [`${name} is ${kindOf(source[name])}, not a function`]
-      : []
-  )
-  if (!named && fallback !== undefined && (missing.length > 0 || problems.length > 0)) {
-    problems.push(`the default export is ${kindOf(fallback)}, not a runtime made with defineRuntime`)
-  }
-  if (missing.length > 0 || problems.length > 0) {
-    return Either.left(new InvalidRuntimeModule({ missing, problems }))
-  }
-  return Either.right(fromFunctions(source as unknown as ContractFunctions, besideModule))
 }

@@ -10,6 +10,8 @@ export interface Slots {
   readonly release: () => void
   /** Callers waiting for a slot. */
   readonly waiting: () => number
+  /** Whether {@link Slots.take} would get a slot without waiting. */
+  readonly free: () => boolean
 }
 
 export const make = (size: number): Slots => {
@@ -48,6 +50,7 @@ export const make = (size: number): Slots => {
       if (next === undefined) used--
       else next()
     },
-    waiting: () => queue.length
+    waiting: () => queue.length,
+    free: () => used < size
   }
 }

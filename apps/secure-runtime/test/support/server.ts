@@ -26,6 +26,8 @@ export const startServer = (
     readonly module?: string
     readonly requestTimeout?: number
     readonly maxConcurrentRenders?: number
+    readonly maxQueuedRenders?: number
+    readonly shutdownGrace?: number
     readonly runner?: FlareRunner.Runner
   } = {}
 ): Effect.Effect<Running, unknown, Scope.Scope> =>
@@ -41,6 +43,7 @@ export const startServer = (
       dataset2gw,
       jobsDir,
       ...(options.maxConcurrentRenders === undefined ? {} : { maxConcurrentRenders: options.maxConcurrentRenders }),
+      ...(options.maxQueuedRenders === undefined ? {} : { maxQueuedRenders: options.maxQueuedRenders }),
       ...(options.runner === undefined ? {} : { runner: options.runner })
     })
     const fiber = yield* Server.serve({
@@ -49,7 +52,7 @@ export const startServer = (
       host: "127.0.0.1",
       maxBodyBytes: loaded.runtime.limits.maxBytes,
       ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
-      shutdownGrace: "5 seconds",
+      shutdownGrace: options.shutdownGrace ?? "5 seconds",
       onListening: (url) => Deferred.succeed(listening, url)
     }).pipe(
       Effect.scoped,

@@ -1,18 +1,39 @@
-import { Either, Schema } from "effect"
+import { Either, type ParseResult, Schema } from "effect"
 import * as Issue from "../Issue.js"
 
 const options = { errors: "all", onExcessProperty: "error" } as const
 
-export const decodeWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => (input: unknown) =>
-  Schema.decodeUnknownEither(schema, options)(input).pipe(
-    Either.mapLeft((error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }))
-  )
+export const decodeWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => {
+  const decode = Schema.decodeUnknownEither(schema, options)
+  return (input: unknown) =>
+    decode(input).pipe(
+      Either.mapLeft((error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }))
+    )
+}
+
+/**
+ * Validators, one per schema: building one derives the schema's Type side, a new AST that Effect's own parser cache
+ * cannot recognise, so building it per call would compile the whole parser on every call.
+ */
+const validators = new WeakMap<object, (value: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+const validatorOf = <A, I>(schema: Schema.Schema<A, I>) => {
+  let validate = validators.get(schema)
+  if (validate === undefined) {
+    validate = Schema.validateEither(schema, options) as (value: unknown) => Either.Either<A, ParseResult.ParseError>
+    validators.set(schema, validate)
+  }
+  return validate as (value: A) => Either.Either<A, ParseResult.ParseError>
+}
 
 /** Checks an already typed value (built in code rather than read from a file) against the schema's Type side. */
-export const validateWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => (value: A) =>
-  Schema.validateEither(schema, options)(value).pipe(
-    Either.mapLeft((error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }))
-  )
+export const validateWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => {
+  const validate = validatorOf(schema)
+  return (value: A) =>
+    validate(value).pipe(
+      Either.mapLeft((error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }))
+    )
+}
 
 export const parseJson = (file: string, text: string): Either.Either<unknown, Issue.DecodeError> =>
   Either.try({

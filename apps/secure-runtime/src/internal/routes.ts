@@ -1,0 +1,208 @@
+// The route table of `secure-runtime serve`, and its handlers: create a job (body checks, then a render in its own
+// fiber), read a job, health.
+import { Cause, Effect, Exit, Option, type Runtime } from "effect"
+import type { Drain } from "../Drain.js"
+import type * as Jobs from "../Jobs.js"
+import { httpStatus } from "../Refusal.js"
+import {
+  discardRest,
+  DRAIN_CAP_BYTES,
+  type Exchange,
+  isJson,
+  readBounded,
+  refusal,
+  type Reply,
+  type Responder,
+  tooLargeMessage
+} from "./exchange.js"
+import { excerpt } from "./text.js"
+
+export interface Context {
+  readonly jobs: Jobs.Service
+  readonly maxBodyBytes: number
+  readonly timeoutMs: number
+  readonly drain: Drain
+  readonly responder: Responder
+  readonly runCallback: ReturnType<typeof Runtime.runCallback<never>>
+}
+
+type Handler = (exchange: Exchange, path: string) => void
+
+/** A route: its path (exact, or a prefix ending in `/` for one more segment) and a handler per method. */
+interface Route {
+  readonly path: string
+  readonly methods: Readonly<Record<string, Handler>>
+  /** Said in the 405 answer and its `Allow` header. */
+  readonly allow: string
+}
+
+export const makeRouter = (context: Context): (exchange: Exchange) => void => {
+  const { drain, jobs, maxBodyBytes: maxBytes, responder, runCallback, timeoutMs } = context
+  const { answer, failed, guard, log } = responder
+
+  /**
+   * Runs a request's effect in its own fiber and answers with its result. A client that goes away interrupts the
+   * fiber (a render still waiting for a slot stops waiting); the request is still logged.
+   */
+  const answerWith = (exchange: Exchange, effect: Effect.Effect<Reply>) => {
+    const cancel = runCallback(effect, {
+      onExit: (exit) => {
+        if (Exit.isSuccess(exit)) return guard(exchange, () => answer(exchange, exit.value))
+        if (Cause.isInterruptedOnly(exit.cause)) {
+          // No one is left to answer; 499 (client closed request) as nginx logs it.
+          exchange.facts["refused"] = "ClientAborted"
+          return log(exchange, 499)
+        }
+        failed(exchange, exit.cause)
+      }
+    })
+    exchange.response.once("close", () => {
+      if (!exchange.response.writableEnded) cancel()
+    })
+  }
+
+  const rendered = (exchange: Exchange, body: Buffer, waitMs: number): Effect.Effect<Reply> =>
+    jobs.create(body, waitMs).pipe(
+      Effect.map((view): Reply => {
+        exchange.facts["jobId"] = view.jobId
+        return { status: 201, body: view, headers: { location: `/v1/jobs/${view.jobId}` } }
+      }),
+      Effect.catchTags({
+        PayloadRefused: (refused) => {
+          const first = refused.issues[0]
+          Object.assign(exchange.facts, {
+            refused: refused.kind,
+            issues: refused.issues.length,
+            ...(first === undefined ? {} : { firstPath: excerpt(first.path, 80) }),
+            excerpt: excerpt(body.toString("utf8", 0, 256))
+          })
+          return Effect.succeed(refusal(httpStatus(refused), refused.message, refused.issues))
+        },
+        JobsBusy: (busy) => {
+          exchange.facts["refused"] = "Busy"
+          return Effect.succeed(refusal(503, busy.message, [], { "retry-after": "1" }))
+        },
+        // The map was checked at start, so this is the server's fault, like a broken template.
+        Dataset2GwRefused: (refused) => Effect.die(refused),
+        TemplateBroken: (broken) =>
+          Effect.logError("the runtime's template failed").pipe(
+            Effect.annotateLogs({ reason: excerpt(broken.reason, 500), issues: broken.issues.length }),
+            Effect.as(
+              refusal(
+                500,
+                "The model's Secure Runtime failed to build the job; this is not a problem with the payload."
+              )
+            )
+          ),
+        JobStoreError: (error) =>
+          Effect.logError("writing the job failed").pipe(
+            Effect.annotateLogs({ reason: excerpt(error.message, 500) }),
+            Effect.as(refusal(500, "The job could not be written; try again later."))
+          )
+      }),
+      // Once a job is written, its answer and log line are made even if the client has gone (only the wait for a
+      // render slot, made interruptible by `create`, stops when it goes).
+      Effect.uninterruptible
+    )
+
+  const createJob: Handler = (exchange) => {
+    const { facts, incoming } = exchange
+    const declared = incoming.headers["content-length"]
+    const length = declared === undefined ? undefined : Number(declared)
+    // An unread body is dropped by Node before the next request on the connection; beyond the cap, close instead.
+    const closeIfUnbounded = length === undefined || length > DRAIN_CAP_BYTES ? { connection: "close" } : undefined
+
+    if (!isJson(incoming.headers["content-type"])) {
+      facts["refused"] = "UnsupportedMediaType"
+      return answer(
+        exchange,
+        refusal(415, "Unsupported content type: send the payload as application/json (UTF-8).", [], closeIfUnbounded)
+      )
+    }
+    if (length !== undefined && length > maxBytes) {
+      Object.assign(facts, { refused: "PayloadTooLarge", declaredBytes: length })
+      return answer(exchange, refusal(413, tooLargeMessage(maxBytes, length), [], closeIfUnbounded))
+    }
+    readBounded(incoming, maxBytes, timeoutMs, (read) =>
+      guard(exchange, () => {
+        switch (read._tag) {
+          case "Broken": {
+            // No one is left to answer: 499 (client closed request) as nginx logs it. At shutdown the server cut
+            // the connection itself once the grace was over.
+            if (drain.draining()) {
+              facts["refused"] = "ShutdownGraceOver"
+              return log(exchange, 503)
+            }
+            facts["refused"] = "ClientAborted"
+            return log(exchange, 499)
+          }
+          case "TimedOut": {
+            discardRest(incoming, timeoutMs)
+            facts["refused"] = "RequestTimeout"
+            return answer(
+              exchange,
+              refusal(408, "The request body took too long to arrive.", [], { connection: "close" })
+            )
+          }
+          case "Overflow": {
+            discardRest(incoming, timeoutMs)
+            Object.assign(facts, { refused: "PayloadTooLarge", receivedBytes: read.bytes })
+            return answer(exchange, refusal(413, tooLargeMessage(maxBytes, undefined)))
+          }
+          case "Body": {
+            facts["bodyBytes"] = read.body.length
+            const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
+            return answerWith(exchange, rendered(exchange, read.body, waitMs))
+          }
+        }
+      }))
+  }
+
+  const notFound = refusal(404, "No such job.")
+
+  const getJob: Handler = (exchange, path) => {
+    let id: string
+    try {
+      id = decodeURIComponent(path.slice("/v1/jobs/".length))
+    } catch {
+      return answer(exchange, notFound)
+    }
+    answerWith(
+      exchange,
+      jobs.get(id).pipe(
+        Effect.map(Option.match({ onNone: () => notFound, onSome: (view): Reply => ({ status: 200, body: view }) })),
+        Effect.catchAllDefect(() => Effect.succeed(notFound))
+      )
+    )
+  }
+
+  const health: Handler = (exchange) =>
+    // Node sends no body in answer to HEAD, and keeps the headers (content-length included).
+    answer(exchange, { status: 200, body: { status: "ok", inFlight: drain.inFlight() } })
+
+  const table: ReadonlyArray<Route> = [
+    { path: "/healthz", methods: { GET: health, HEAD: health }, allow: "GET, HEAD" },
+    { path: "/v1/jobs", methods: { POST: createJob }, allow: "POST" },
+    { path: "/v1/jobs/", methods: { GET: getJob }, allow: "GET" }
+  ]
+
+  const matches = (route: Route, path: string) =>
+    route.path.endsWith("/")
+      ? path.startsWith(route.path) && path.indexOf("/", route.path.length) === -1
+      : path === route.path
+
+  return (exchange) => {
+    const url = exchange.incoming.url ?? ""
+    const query = url.indexOf("?")
+    const path = query === -1 ? url : url.slice(0, query)
+    const route = table.find((candidate) => matches(candidate, path))
+    if (route === undefined) return answer(exchange, refusal(404, "No such route."))
+    const handler = Object.hasOwn(route.methods, exchange.incoming.method ?? "")
+      ? route.methods[exchange.incoming.method!]
+      : undefined
+    if (handler === undefined) {
+      return answer(exchange, refusal(405, `Use ${route.allow.replace(", ", " or ")}.`, [], { allow: route.allow }))
+    }
+    handler(exchange, path)
+  }
+}

@@ -1,0 +1,78 @@
+// What `defineRuntime` and the module loader share: a runtime's Effect core made into the contract's functions, and
+// a template call made safe (a throw, a defect or an invalid job becomes `TemplateFailed`).
+import type { FlareTarget } from "@fedkit/flare-config"
+import { Cause, Effect, Exit, Option } from "effect"
+import * as JobFiles from "../JobFiles.js"
+import type * as JsonBody from "../JsonBody.js"
+import type { InvalidPayload, PayloadRejected } from "../Rejection.js"
+import { type Runtime, type TemplateError, TemplateFailed, type TemplateOptions, TypeId } from "../Runtime.js"
+import { clip } from "./text.js"
+
+/** Runs a synchronous Effect for a contract function: the value, or the typed error thrown as it is. */
+export const runOrThrow = <A, E>(effect: Effect.Effect<A, E>): A => {
+  const exit = Effect.runSyncExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  const failure = Cause.failureOption(exit.cause)
+  // The contract's functions report errors by throwing, as the Python contract raises ValueError.
+  // eslint-disable-next-line no-restricted-syntax
+  throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+}
+
+/** Wraps a template function call: a throw, a defect or an invalid job becomes `TemplateFailed`. */
+export const runTemplate = (
+  call: () => unknown,
+  target: FlareTarget.FlareTarget | undefined
+): Effect.Effect<JobFiles.JobFiles, TemplateFailed> =>
+  Effect.try({ try: call, catch: (error) => error }).pipe(
+    Effect.flatMap((result) =>
+      Effect.isEffect(result) ? (result as Effect.Effect<unknown, unknown>) : Effect.succeed(result)
+    ),
+    Effect.catchAllDefect((defect) => Effect.fail(defect)),
+    Effect.mapError((error) =>
+      error instanceof TemplateFailed
+        ? error
+        : new TemplateFailed({ reason: `the template function failed: ${describeError(error)}`, issues: [] })
+    ),
+    Effect.flatMap((output) =>
+      Effect.mapError(
+        JobFiles.render(output, target === undefined ? {} : { target }),
+        (invalid) => new TemplateFailed({ reason: "the template returned an invalid job", issues: invalid.issues })
+      )
+    )
+  )
+
+export const describeError = (error: unknown): string =>
+  error instanceof Error ? clip(`${error.name}: ${error.message}`) : clip(String(error))
+
+export interface Core<A> {
+  readonly limits: JsonBody.Limits
+  readonly templateFolder: string | undefined
+  readonly parse: (body: string | Uint8Array) => Effect.Effect<A, PayloadRejected>
+  readonly validate: (payload: A) => Effect.Effect<void, InvalidPayload>
+  readonly template: (
+    payload: A,
+    dataset2gw: unknown,
+    options?: TemplateOptions
+  ) => Effect.Effect<JobFiles.JobFiles, TemplateError>
+  readonly encode: (payload: A) => JsonBody.JsonRecord
+  readonly withTemplateFolder: (folder: string | URL) => Runtime<A>
+}
+
+export const fromCore = <A>(core: Core<A>): Runtime<A> => ({
+  [TypeId]: TypeId,
+  limits: core.limits,
+  templateFolder: core.templateFolder,
+  parse: (body) => runOrThrow(core.parse(body)),
+  validate: (payload) => runOrThrow(core.validate(payload)),
+  template: (payload, dataset2gw, options) => runOrThrow(core.template(payload, dataset2gw, options)),
+  encode: core.encode,
+  parseEffect: core.parse,
+  validateEffect: core.validate,
+  templateEffect: core.template,
+  renderEffect: (body, dataset2gw, options) =>
+    core.parse(body).pipe(
+      Effect.tap(core.validate),
+      Effect.flatMap((payload) => core.template(payload, dataset2gw, options))
+    ),
+  withTemplateFolder: core.withTemplateFolder
+})
