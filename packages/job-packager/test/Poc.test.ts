@@ -28,61 +28,65 @@ const readText = (file: string) =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(Effect.orElseSucceed(() => ""))
 
 layer(Installation, { excludeTestServices: true, timeout: 180_000 })("Poc", (it) => {
-  it.scoped("provisions a 2-site POC on loopback, runs the job with per-site environments, and removes it all", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const root = yield* fs.makeTempDirectoryScoped()
-      const userConfig = join(homedir(), ".nvflare", "config.conf")
-      const userConfigBefore = yield* readText(userConfig)
-      const listening: Array<string> = []
-      const lines: Array<FlareRunner.LogLine> = []
+  it.scoped(
+    "provisions a 2-site POC on loopback, runs the job with per-site environments, and removes it all",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const root = yield* fs.makeTempDirectoryScoped()
+        const userConfig = join(homedir(), ".nvflare", "config.conf")
+        const userConfigBefore = yield* readText(userConfig)
+        const listening: Array<string> = []
+        const lines: Array<FlareRunner.LogLine> = []
 
-      const result = yield* FlareRunner.run({
-        job: yield* JobPackage.make("fedkit-np", fixtures.files),
-        sites,
-        outputDir: path.join(root, "result"),
-        timeout: "3 minutes",
-        onLog: (line) =>
-          Effect.sync(() => {
-            lines.push(line)
-            // Once every site is connected, look at what the deployment listens on.
-            if (line.source === "session" && line.text.startsWith("sites connected")) {
-              listening.push(...listeningAddresses(processesUsing(path.join(root, "poc")).map((found) => found.pid)))
-            }
-          })
-      }).pipe(Effect.provide(Poc.layer({ workspaceRoot: path.join(root, "poc") }).pipe(Layer.provide(Installation))))
+        const result = yield* FlareRunner.run({
+          job: yield* JobPackage.make("fedkit-np", fixtures.files),
+          sites,
+          outputDir: path.join(root, "result"),
+          timeout: "3 minutes",
+          onLog: (line) =>
+            Effect.sync(() => {
+              lines.push(line)
+              // Once every site is connected, look at what the deployment listens on.
+              if (line.source === "session" && line.text.startsWith("sites connected")) {
+                listening.push(...listeningAddresses(processesUsing(path.join(root, "poc")).map((found) => found.pid)))
+              }
+            })
+        }).pipe(Effect.provide(Poc.layer({ workspaceRoot: path.join(root, "poc") }).pipe(Layer.provide(Installation))))
 
-      assert.strictEqual(result.target, "poc")
-      assert.strictEqual(result.status, "FINISHED:COMPLETED")
-      assert.isTrue(yield* fs.exists(Option.getOrThrow(result.globalModel)))
-      assert.strictEqual(result.metrics.rounds.length, fixtures.ROUNDS)
+        assert.strictEqual(result.target, "poc")
+        assert.strictEqual(result.status, "FINISHED:COMPLETED")
+        assert.isTrue(yield* fs.exists(Option.getOrThrow(result.globalModel)))
+        assert.strictEqual(result.metrics.rounds.length, fixtures.ROUNDS)
 
-      // Every socket the deployment listened on was bound to loopback.
-      assert.isNotEmpty(listening)
-      for (const address of listening) assert.match(address, /^(127\.0\.0\.1|::1):\d+$/)
+        // Every socket the deployment listened on was bound to loopback.
+        assert.isNotEmpty(listening)
+        for (const address of listening) assert.match(address, /^(127\.0\.0\.1|::1):\d+$/)
 
-      // Each gateway's trainer got its own environment; the site logs were kept with the result.
-      for (const site of sites) {
-        const log = yield* readText(result.logs.sites[site.name]!)
-        assert.include(log, `[fedkit-env] site=${site.name} dal_url=${site.env!["APH_API_DAL_URL"]} `)
-        assert.include(log, `token_sha256=${sha256(Redacted.value(site.secrets!["APH_DAL_TOKEN"]!))}`)
-      }
-      // The tokens are in no log line and in no file of the result (job, server workspace, site logs).
-      const resultFiles = yield* fs.readDirectory(result.workspace, { recursive: true })
-      for (const site of sites) {
-        const token = Redacted.value(site.secrets!["APH_DAL_TOKEN"]!)
-        assert.isFalse(lines.some((line) => line.text.includes(token)))
-        for (const file of resultFiles) {
-          assert.notInclude(yield* readText(path.join(result.workspace, file)), token, file)
+        // Each gateway's trainer got its own environment; the site logs were kept with the result.
+        for (const site of sites) {
+          const log = yield* readText(result.logs.sites[site.name]!)
+          assert.include(log, `[fedkit-env] site=${site.name} dal_url=${site.env!["APH_API_DAL_URL"]} `)
+          assert.include(log, `token_sha256=${sha256(Redacted.value(site.secrets!["APH_DAL_TOKEN"]!))}`)
         }
-      }
+        // The tokens are in no log line and in no file of the result (job, server workspace, site logs).
+        const resultFiles = yield* fs.readDirectory(result.workspace, { recursive: true })
+        for (const site of sites) {
+          const token = Redacted.value(site.secrets!["APH_DAL_TOKEN"]!)
+          assert.isFalse(lines.some((line) => line.text.includes(token)))
+          for (const file of resultFiles) {
+            assert.notInclude(yield* readText(path.join(result.workspace, file)), token, file)
+          }
+        }
 
-      // Nothing of the deployment is left: no process, no workspace, and the user's FLARE config is untouched.
-      assert.deepStrictEqual(processesUsing(path.join(root, "poc")), [])
-      assert.deepStrictEqual(yield* fs.readDirectory(path.join(root, "poc")), [])
-      assert.strictEqual(yield* readText(userConfig), userConfigBefore)
-    }))
+        // Nothing of the deployment is left: no process, no workspace, and the user's FLARE config is untouched.
+        assert.deepStrictEqual(processesUsing(path.join(root, "poc")), [])
+        assert.deepStrictEqual(yield* fs.readDirectory(path.join(root, "poc")), [])
+        assert.strictEqual(yield* readText(userConfig), userConfigBefore)
+      }),
+    { timeout: 180_000 }
+  )
 
   it.scoped(
     "stops at the first failing site, names it with its own reason, keeps its logs, leaves nothing running",
