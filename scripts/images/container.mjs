@@ -131,7 +131,8 @@ export const exec = (container, argv, options = {}) =>
 export const processIdentity = (child) => {
   const [pid] = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/)
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const ids = (key) => status.split("\n").find((line) => line.startsWith(`${key}:`)).split(/\s+/).slice(1, 3).map(Number)
+  const ids = (key) =>
+    status.split("\n").find((line) => line.startsWith(`${key}:`)).split(/\s+/).slice(1, 3).map(Number)
   const exe = spawnSync("readlink", [`/proc/${pid}/exe`], { encoding: "utf8" }).stdout.trim()
   return { pid: Number(pid), uid: ids("Uid"), gid: ids("Gid"), exe }
 }

@@ -10,12 +10,32 @@ import { openContainer } from "./container.mjs"
 import { buildah, run } from "./lib.mjs"
 
 const BUILD_TOOLS = [
-  "gcc", "cc", "c++", "g++", "make", "cmake", "ld", "as", "git",
-  "npm", "npx", "pnpm", "yarn", "yarnpkg", "corepack", "tsc", "turbo", "esbuild",
-  "pip", "pip3", "pip3.11", "apt-get-build-dep"
+  "gcc",
+  "cc",
+  "c++",
+  "g++",
+  "make",
+  "cmake",
+  "ld",
+  "as",
+  "git",
+  "npm",
+  "npx",
+  "pnpm",
+  "yarn",
+  "yarnpkg",
+  "corepack",
+  "tsc",
+  "turbo",
+  "esbuild",
+  "pip",
+  "pip3",
+  "pip3.11",
+  "apt-get-build-dep"
 ]
 const BUILD_LEFTOVERS = ["repo", "root/.npm", "root/.cache", "root/.local/share/pnpm", "usr/local/lib/node_modules"]
-const BUILD_PACKAGES = /\/(?:node_modules\/(?:typescript|esbuild|turbo|vitest|pnpm|@esbuild)|site-packages\/(?:pip|setuptools|wheel))$/
+const BUILD_PACKAGES =
+  /\/(?:node_modules\/(?:typescript|esbuild|turbo|vitest|pnpm|@esbuild)|site-packages\/(?:pip|setuptools|wheel))$/
 // Sticky, world-writable scratch folders every Debian system has; read-only when the image runs with a read-only root.
 const STANDARD_SCRATCH = new Set(["/tmp", "/var/tmp", "/run/lock"])
 // apt's download folders, owned by its unprivileged sandbox user (_apt) and private to it (0700), in every Debian image.
@@ -29,7 +49,9 @@ const hostOnlyCertificates = () => {
   const body = (pem) => pem.split("\n").filter((line) => line !== "" && !line.startsWith("-----")).join("")
   const mozilla = new Set()
   const dir = "/usr/share/ca-certificates/mozilla"
-  for (const file of readdirSync(dir)) for (const pem of pems(readFileSync(join(dir, file), "utf8"))) mozilla.add(body(pem))
+  for (const file of readdirSync(dir)) {
+    for (const pem of pems(readFileSync(join(dir, file), "utf8"))) mozilla.add(body(pem))
+  }
   return pems(readFileSync("/etc/ssl/certs/ca-certificates.crt", "utf8"))
     .map(body)
     .filter((b) => !mozilla.has(b))
@@ -41,7 +63,10 @@ export const secretNeedles = (extra = []) => {
   for (const [i, cert] of hostOnlyCertificates().entries()) {
     // the certificate as PEM lines (64 characters) and as DER bytes
     needles.push({ name: `this machine's CA certificate #${i + 1} (PEM)`, bytes: Buffer.from(cert.slice(64, 128)) })
-    needles.push({ name: `this machine's CA certificate #${i + 1} (DER)`, bytes: Buffer.from(cert, "base64").subarray(64, 128) })
+    needles.push({
+      name: `this machine's CA certificate #${i + 1} (DER)`,
+      bytes: Buffer.from(cert, "base64").subarray(64, 128)
+    })
   }
   for (const [name, value] of Object.entries(process.env)) {
     if (/TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|AUTH/i.test(name) && value !== undefined && value.length >= 8) {
@@ -117,8 +142,17 @@ const walk = (rootfs) => {
     rootfs,
     "-xdev",
     "(",
-    "-path", `${rootfs}/proc`, "-o", "-path", `${rootfs}/sys`, "-o", "-path", `${rootfs}/dev`, "-o",
-    "-path", `${rootfs}/workspace`,
+    "-path",
+    `${rootfs}/proc`,
+    "-o",
+    "-path",
+    `${rootfs}/sys`,
+    "-o",
+    "-path",
+    `${rootfs}/dev`,
+    "-o",
+    "-path",
+    `${rootfs}/workspace`,
     ")",
     "-prune",
     "-o",
@@ -127,7 +161,13 @@ const walk = (rootfs) => {
   ], { capture: true })
   return out.stdout.split("\0").filter((line) => line !== "").map((line) => {
     const [uid, gid, mode, type, ...rest] = line.split(" ")
-    return { uid: Number(uid), gid: Number(gid), mode: parseInt(mode, 8), type, path: rest.join(" ").slice(rootfs.length) || "/" }
+    return {
+      uid: Number(uid),
+      gid: Number(gid),
+      mode: parseInt(mode, 8),
+      type,
+      path: rest.join(" ").slice(rootfs.length) || "/"
+    }
   })
 }
 

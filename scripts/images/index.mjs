@@ -124,8 +124,10 @@ try {
       report.push(`${image.name}: FAILED ${problem}`)
     }
     try {
-      const checked = await timed(`checks inside ${image.name}`, () =>
-        image.check({ image: image.name, workdir: join(work, `${image.base}-check`) }))
+      const checked = await timed(
+        `checks inside ${image.name}`,
+        () => image.check({ image: image.name, workdir: join(work, `${image.base}-check`) })
+      )
       times.push([`checks ${image.name}`, checked.seconds])
       for (const line of checked.value) report.push(`${image.name}: ok: ${line}`)
     } catch (error) {

@@ -14,13 +14,13 @@ import { randomBytes } from "node:crypto"
 import { chownSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { exec, openContainer } from "../../../scripts/images/container.mjs"
 import * as BreastCancer from "../dist/BreastCancer.js"
 import * as DalFixture from "../dist/DalFixture.js"
 import * as Federation from "../dist/Federation.js"
 import * as NpyVector from "../dist/NpyVector.js"
 import { Payload, settingsOf } from "../dist/secure_runtime/secure_runtime_service.js"
 import * as Split from "../dist/Split.js"
-import { exec, openContainer } from "../../../scripts/images/container.mjs"
 
 const require = createRequire(import.meta.url)
 const PAYLOAD = { optimizer_name: "adam", learning_rate: 0.01, num_federation_rounds: 10 }
@@ -101,7 +101,11 @@ export const checkModelImage = async ({ image, workdir }) => {
   writeFileSync(
     join(workdir, "tokens.json"),
     JSON.stringify({
-      tokens: sites.map(({ gateway, token }) => ({ name: gateway.gateway, token, prefixes: [DalFixture.prefix(gateway)] }))
+      tokens: sites.map(({ gateway, token }) => ({
+        name: gateway.gateway,
+        token,
+        prefixes: [DalFixture.prefix(gateway)]
+      }))
     }),
     { mode: 0o600 }
   )
@@ -133,7 +137,12 @@ export const checkModelImage = async ({ image, workdir }) => {
     ok(`${RUNTIME} renders the job in the image: ${rendered.stdout.trim()}`)
 
     // The site variables, for the launcher only (0600, the runtime user's); the token never is an argument.
-    const launcherModule = join(dirname(require.resolve("@fedkit/job-packager/package.json")), "dist", "internal", "python.js")
+    const launcherModule = join(
+      dirname(require.resolve("@fedkit/job-packager/package.json")),
+      "dist",
+      "internal",
+      "python.js"
+    )
     const { SIMULATOR_LAUNCHER } = await import(launcherModule)
     writeFileSync(join(container.workspace, "launch_simulator.py"), SIMULATOR_LAUNCHER)
     const siteEnv = join(container.workspace, "site-env.json")
@@ -189,7 +198,11 @@ export const checkModelImage = async ({ image, workdir }) => {
     check(provisioned.length === sites.length, "not every site got its own APH_* variables")
     const expected = sites.length * (PAYLOAD.num_federation_rounds + 1)
     check(rounds.length === expected, `the bridges reported ${rounds.length} site rounds, expected ${expected}`)
-    ok(`nvflare simulator in the image: ${sites.length} sites × ${PAYLOAD.num_federation_rounds + 1} rounds, ${seconds} s`)
+    ok(
+      `nvflare simulator in the image: ${sites.length} sites × ${
+        PAYLOAD.num_federation_rounds + 1
+      } rounds, ${seconds} s`
+    )
 
     const model = findFile(join(container.workspace, "simulation"), "server.npy")
     check(model !== undefined, "FLARE saved no global model (server.npy) in /workspace/simulation")

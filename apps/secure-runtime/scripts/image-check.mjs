@@ -63,7 +63,11 @@ export const checkSecureRuntimeImage = async ({ image, workdir }) => {
 
     const identity = processIdentity(server)
     check(identity.uid.every((id) => id === 3333) && identity.gid.every((id) => id === 3333), `runs as ${identity.uid}`)
-    ok(`the server process (${identity.exe.slice(container.rootfs.length)}) runs as uid ${identity.uid[0]}, gid ${identity.gid[0]}`)
+    ok(
+      `the server process (${identity.exe.slice(container.rootfs.length)}) runs as uid ${identity.uid[0]}, gid ${
+        identity.gid[0]
+      }`
+    )
 
     check((await fetch(`${url}/healthz`)).status === 200, "GET /healthz did not answer 200")
     const created = await post(url, JSON.stringify(HostileCorpus.contractSample))
@@ -72,7 +76,9 @@ export const checkSecureRuntimeImage = async ({ image, workdir }) => {
     const jobDir = join(container.workspace, "jobs", job.jobId)
     check(existsSync(join(jobDir, "meta.json")) && existsSync(`${jobDir}.manifest.json`), `no job under ${jobDir}`)
     check(statSync(jobDir).uid === 3333, "the job folder is not owned by 3333")
-    ok(`the contract payload renders: 201, job ${job.jobId} (${job.files.length} files) in /workspace/jobs, owned by 3333`)
+    ok(
+      `the contract payload renders: 201, job ${job.jobId} (${job.files.length} files) in /workspace/jobs, owned by 3333`
+    )
 
     const invalid = HostileCorpus.make().filter((entry) => entry.expect === "InvalidPayload")
     for (const entry of invalid) {
@@ -100,7 +106,9 @@ export const checkSecureRuntimeImage = async ({ image, workdir }) => {
     ok("serve stops on SIGTERM with exit code 0")
     return passed
   } catch (error) {
-    if (stderr !== "") process.stderr.write(`[images] serve's log (last lines):\n${stderr.split("\n").slice(-10).join("\n")}\n`)
+    if (stderr !== "") {
+      process.stderr.write(`[images] serve's log (last lines):\n${stderr.split("\n").slice(-10).join("\n")}\n`)
+    }
     throw error
   } finally {
     if (server !== undefined && server.exitCode === null) server.kill("SIGKILL")
