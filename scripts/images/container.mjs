@@ -6,7 +6,6 @@
 // /etc/hosts naming loopback (what every container runtime provides; Python's multiprocessing and FLARE need them).
 import { spawn, spawnSync } from "node:child_process"
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { buildah, StepFailed } from "./lib.mjs"
 
 const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"]
@@ -136,5 +135,3 @@ export const processIdentity = (child) => {
   const exe = spawnSync("readlink", [`/proc/${pid}/exe`], { encoding: "utf8" }).stdout.trim()
   return { pid: Number(pid), uid: ids("Uid"), gid: ids("Gid"), exe }
 }
-
-export const workspaceFile = (container, ...parts) => join(container.workspace, ...parts)

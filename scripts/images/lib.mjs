@@ -19,7 +19,7 @@ export const run = (command, args, options = {}) => {
     cwd: options.cwd ?? repoRoot,
     env: options.env ?? process.env,
     input: options.input,
-    encoding: options.encoding === null ? undefined : "utf8",
+    encoding: "utf8",
     maxBuffer: 1 << 30,
     stdio: options.capture ? ["pipe", "pipe", "pipe"] : ["pipe", "inherit", "inherit"]
   })
