@@ -181,7 +181,7 @@ export const inspectImage = async ({ base, extraNeedles = [], image, sizes = [],
   if (scan.findings.length === 0) {
     lines.push(
       `layer scan (${needles.length} needles): none of this machine's CA certificates or secret values in any layer` +
-        ` or the config; no private key or token in the ${scan.layers - scan.baseLayers} layers over the base`
+        ` or the config; no private key or token in the ${scan.layers - scan.baseLayers} layer(s) over the base`
     )
   } else problems.push(...scan.findings.map((f) => `layer scan: ${f}`))
 

@@ -27,6 +27,7 @@ const IMAGES = [
     name: "fedkit/secure-runtime",
     dockerfile: "apps/secure-runtime/Dockerfile",
     base: "node",
+    buildArgs: ["NODE_IMAGE"],
     sizes: ["opt/secure-runtime/node_modules", "usr/local/bin/node"],
     check: checkSecureRuntimeImage
   },
@@ -34,6 +35,7 @@ const IMAGES = [
     name: "fedkit/gateway-trainer",
     dockerfile: "apps/gateway-trainer/Dockerfile",
     base: "python",
+    buildArgs: ["NODE_IMAGE", "PYTHON_IMAGE"],
     sizes: ["opt/gateway-trainer/node_modules", "opt/flare", "usr/local/bin/node"],
     check: checkModelImage
   }
@@ -70,7 +72,7 @@ const build = (image, buildArgs, mounts) => {
     image.dockerfile,
     "--ignorefile",
     `${image.dockerfile}.dockerignore`,
-    ...Object.entries(buildArgs).flatMap(([name, value]) => ["--build-arg", `${name}=${value}`]),
+    ...image.buildArgs.flatMap((name) => ["--build-arg", `${name}=${buildArgs[name]}`]),
     ...mounts.flatMap((mount) => ["-v", mount]),
     "-t",
     image.name,
