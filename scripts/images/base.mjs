@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
-import { buildah, imageExists, log, repoRoot, run } from "./lib.mjs"
+import { bud, imageExists, log, repoRoot, run } from "./lib.mjs"
 
 export const DEFAULT_CACHE = "/var/cache/fedkit-images"
 const SUITE = "bookworm"
@@ -146,17 +146,7 @@ const baseImage = (cache, { containerfile, files, name }) => {
   const context = mkdtempSync(join(cache, "context-"))
   try {
     for (const [as, file] of Object.entries(files)) run("ln", [file, join(context, as)])
-    buildah([
-      "bud",
-      "--isolation",
-      "chroot",
-      "--layers=false",
-      "-f",
-      join(repoRoot, "scripts", "images", containerfile),
-      "-t",
-      tag,
-      context
-    ])
+    bud(["-f", join(repoRoot, "scripts", "images", containerfile), "-t", tag, context])
   } finally {
     rmSync(context, { recursive: true, force: true })
   }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createGunzip } from "node:zlib"
 import { openContainer } from "./container.mjs"
-import { buildah, run } from "./lib.mjs"
+import { bud, buildah, run } from "./lib.mjs"
 
 const BUILD_TOOLS = [
   "gcc",
@@ -138,21 +138,16 @@ const scanLayers = async (image, base, needles) => {
 
 /** uid, gid, mode and type of every path of a root filesystem, except the kernel's and /workspace. */
 const walk = (rootfs) => {
+  const pruned = ["proc", "sys", "dev", "workspace"].flatMap((dir, i) => [
+    ...(i === 0 ? [] : ["-o"]),
+    "-path",
+    `${rootfs}/${dir}`
+  ])
   const out = run("find", [
     rootfs,
     "-xdev",
     "(",
-    "-path",
-    `${rootfs}/proc`,
-    "-o",
-    "-path",
-    `${rootfs}/sys`,
-    "-o",
-    "-path",
-    `${rootfs}/dev`,
-    "-o",
-    "-path",
-    `${rootfs}/workspace`,
+    ...pruned,
     ")",
     "-prune",
     "-o",
@@ -242,7 +237,7 @@ export const scannerSelfTest = async (base, workdir) => {
     }\n`
   )
   try {
-    buildah(["bud", "--isolation", "chroot", "--layers=false", "-t", image, context], { capture: true })
+    bud(["-t", image, context], { capture: true })
     const { findings } = await scanLayers(image, base, secretNeedles())
     const expected = ["this machine's CA certificate #1 (PEM)", "an npm registry token"]
     const missed = expected.filter((name) => !findings.some((finding) => finding.startsWith(name)))

@@ -19,7 +19,7 @@ import { checkModelImage } from "../../apps/gateway-trainer/scripts/image-check.
 import { checkSecureRuntimeImage } from "../../apps/secure-runtime/scripts/image-check.mjs"
 import { baseImages, DEFAULT_CACHE } from "./base.mjs"
 import { inspectImage, scannerSelfTest } from "./hygiene.mjs"
-import { buildah, log, run, timed } from "./lib.mjs"
+import { bud, buildah, log, run, timed } from "./lib.mjs"
 
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 const IMAGES = [
@@ -57,17 +57,12 @@ const imageId = (name) =>
     .stdout?.trim() || undefined
 
 /**
- * `buildah bud` of one Dockerfile, one working container per stage and one layer per image (vfs copies a whole root
- * filesystem per layer: per-step layers would cost minutes). Downloads are cached by the Dockerfiles' cache mounts.
- * The image the tag named before is removed when the build replaced it.
+ * Builds one Dockerfile (downloads are cached by its cache mounts); the image the tag named before is removed when the
+ * build replaced it.
  */
 const build = (image, buildArgs, mounts) => {
   const before = imageId(image.name)
-  buildah([
-    "bud",
-    "--isolation",
-    "chroot",
-    "--layers=false",
+  bud([
     "-f",
     image.dockerfile,
     "--ignorefile",

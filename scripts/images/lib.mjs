@@ -33,6 +33,12 @@ export const run = (command, args, options = {}) => {
 
 export const buildah = (args, options) => run("buildah", [...BUILDAH_GLOBALS, ...args], options)
 
+/**
+ * `buildah bud` with chroot isolation and one layer per image: vfs copies a whole root filesystem per layer, so
+ * per-step layers would cost minutes.
+ */
+export const bud = (args, options) => buildah(["bud", "--isolation", "chroot", "--layers=false", ...args], options)
+
 /** Whether an image of that name is in the storage. */
 export const imageExists = (name) =>
   buildah(["inspect", "--type", "image", name], { capture: true, allowFailure: true }).status === 0
@@ -47,4 +53,22 @@ export const timed = async (label, fn) => {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   log(`${label}: ${seconds.toFixed(1)} s`)
   return { seconds, value }
+}
+
+/**
+ * The bookkeeping of a check run: `ok(line)` logs and records a passed check, `check(condition, message)` fails the
+ * run with a message naming the image.
+ */
+export const checkRun = (image) => {
+  const passed = []
+  return {
+    passed,
+    ok: (line) => {
+      passed.push(line)
+      log(`  ok: ${line}`)
+    },
+    check: (condition, message) => {
+      if (!condition) throw new StepFailed(`${image}: ${message}`)
+    }
+  }
 }

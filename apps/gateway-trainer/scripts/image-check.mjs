@@ -15,6 +15,7 @@ import { chownSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { exec, openContainer } from "../../../scripts/images/container.mjs"
+import { checkRun } from "../../../scripts/images/lib.mjs"
 import * as BreastCancer from "../dist/BreastCancer.js"
 import * as DalFixture from "../dist/DalFixture.js"
 import * as Federation from "../dist/Federation.js"
@@ -84,14 +85,7 @@ const findFile = (dir, name) => {
 
 /** Runs the checks; returns one line per check passed, throws on the first failure. */
 export const checkModelImage = async ({ image, workdir }) => {
-  const passed = []
-  const ok = (line) => {
-    passed.push(line)
-    process.stderr.write(`[images]   ok: ${line}\n`)
-  }
-  const check = (condition, message) => {
-    if (!condition) throw new Error(`${image}: ${message}`)
-  }
+  const { check, ok, passed } = checkRun(image)
 
   const split = await run(Effect.flatMap(BreastCancer.load, (samples) => Split.split(samples)))
   const dalRoot = join(workdir, "dal")

@@ -6,6 +6,7 @@ import { HostileCorpus } from "@fedkit/runtime-core"
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { exec, openContainer, processIdentity } from "../../../scripts/images/container.mjs"
+import { checkRun } from "../../../scripts/images/lib.mjs"
 
 const DATASET2GW = {
   "breast-cancer-wisconsin_gateway-1_org-1": "gateway-1",
@@ -38,14 +39,7 @@ const post = (url, body) =>
 
 /** Runs the checks; returns one line per check passed, throws on the first failure. */
 export const checkSecureRuntimeImage = async ({ image, workdir }) => {
-  const passed = []
-  const ok = (line) => {
-    passed.push(line)
-    process.stderr.write(`[images]   ok: ${line}\n`)
-  }
-  const check = (condition, message) => {
-    if (!condition) throw new Error(`${image}: ${message}`)
-  }
+  const { check, ok, passed } = checkRun(image)
   const etc = join(workdir, "etc")
   mkdirSync(etc, { recursive: true })
   writeFileSync(join(etc, "dataset2gw.json"), JSON.stringify(DATASET2GW))
