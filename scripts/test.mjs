@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The one test command (README quick start, CI): bootstrap, then build, typecheck, lint and test every workspace
-// package with turbo, check every publishable package's tarball with publint and attw, and close with one
-// summary line `N passed, N failed, N skipped` aggregated from the per-package Vitest JSON reports.
+// package with turbo, check every publishable package's tarball with publint and attw, run the consumer test
+// (scripts/consumer: a rehearsed publish to a local registry, then the READMEs' install lines and first examples in
+// scratch projects on Node 20, 22 and 24), and close with one summary line `N passed, N failed, N skipped`
+// aggregated from the per-package Vitest JSON reports.
 import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
@@ -34,14 +36,30 @@ const step = (label, command, args) => {
 }
 
 const turbo = join(root, "node_modules", ".bin", "turbo")
-const checksOk = step("build, typecheck and lint every package", turbo, ["run", "build", "typecheck", "lint", "--continue"])
+const checksOk = step("build, typecheck and lint every package", turbo, [
+  "run",
+  "build",
+  "typecheck",
+  "lint",
+  "--continue"
+])
 // One package's tests at a time: several run real FLARE deployments (simulator, POC) with timeouts, and two of them
 // side by side on a 2-core machine would measure the machine, not the code. Each Vitest run still uses every core.
-const testsOk = step("test every package, one package at a time", turbo, ["run", "test", "--continue", "--concurrency=1"])
+const testsOk = step("test every package, one package at a time", turbo, [
+  "run",
+  "test",
+  "--continue",
+  "--concurrency=1"
+])
 const turboOk = checksOk && testsOk
 const packagesOk = step("check the packed tarball of every publishable package (publint, attw)", process.execPath, [
   join(root, "scripts", "check-packages.mjs")
 ])
+const consumersOk = checksOk && step(
+  "consumer test: publish to a local registry, install and run as the READMEs say (Node 20, 22, 24)",
+  process.execPath,
+  [join(root, "scripts", "consumer", "run.mjs")]
+)
 
 let passed = 0
 let failed = 0
@@ -66,6 +84,7 @@ for (const dir of workspaceDirs) {
 }
 if (missing.length > 0) process.stdout.write(`no test report (tests did not run): ${missing.join(", ")}\n`)
 if (!packagesOk) process.stdout.write("package checks (publint, attw): FAILED, see above\n")
+if (!consumersOk) process.stdout.write("consumer test: FAILED (or not run: the build failed), see above\n")
 if (!turboOk) process.stdout.write("turbo run: a build, typecheck, lint or test task FAILED, see above\n")
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`)
-process.exit(turboOk && packagesOk && failed === 0 && missing.length === 0 ? 0 : 1)
+process.exit(turboOk && packagesOk && consumersOk && failed === 0 && missing.length === 0 ? 0 : 1)

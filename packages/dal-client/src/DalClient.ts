@@ -2,7 +2,6 @@
  * The DAL client service: resolve dataset ids, list directory keys, stream and download files and whole datasets
  * (resumable, skipping complete files, bounded concurrency), read asset policies, and upload derived datasets.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -32,6 +31,7 @@ import * as DalTransport from "./DalTransport.js"
 import * as Exchange from "./internal/exchange.js"
 import * as Listing from "./internal/listing.js"
 import * as Manifest from "./internal/manifest.js"
+import { NodeFileSystem } from "./internal/node.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 import * as Tracker from "./internal/tracker.js"
 import * as Transfer from "./internal/transfer.js"

@@ -11,7 +11,8 @@
  * @since 0.1.0
  */
 import { Args, Command, Options } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
 import { createRequire } from "node:module"
 import * as Deployment from "./Deployment.js"

@@ -16,7 +16,9 @@
  *
  * @since 0.1.0
  */
-import { Command, FileSystem, Path } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Duration, Effect, type Scope } from "effect"
 import * as FlareInstallation from "./FlareInstallation.js"
 import {

@@ -13,7 +13,9 @@
  *
  * @since 0.1.0
  */
-import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Context, type Duration, Effect, type Option, type Redacted, Schema } from "effect"
 import type * as FlareInstallation from "./FlareInstallation.js"
 import type * as JobPackage from "./JobPackage.js"

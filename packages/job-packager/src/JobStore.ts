@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import type { FlareTarget } from "@fedkit/flare-config"
 import { Issue } from "@fedkit/flare-config"
 import { Effect, Schema } from "effect"

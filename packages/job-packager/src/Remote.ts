@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { type Duration, Effect, Layer } from "effect"
 import { FlareRunner, InvalidRunRequest, type Runner, type RunnerContext } from "./FlareRunner.js"
 import * as run from "./internal/run.js"

@@ -12,7 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Command, FileSystem, Path } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { type Duration, Effect, Layer, Option } from "effect"
 import { FlareCommandFailed, FlareRunner, type Runner, type RunnerContext, RunTimedOut } from "./FlareRunner.js"
 import * as flareLogs from "./internal/flareLogs.js"

@@ -24,3 +24,5 @@ export * as Poc from "./Poc.js"
 export * as Remote from "./Remote.js"
 /** @since 0.1.0 */
 export * as Deployment from "./Deployment.js"
+/** @since 0.1.0 */
+export * as NodePlatform from "./NodePlatform.js"

@@ -7,7 +7,6 @@
  * it is complete from its size and that stamp, whatever the journal (manifest.ts) managed to record. A temporary
  * file is kept after a failure only when a resume record (strong ETag) was written for it.
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -25,6 +24,7 @@ import { type Body, type Response, TransportFailure } from "../DalTransport.js"
 import type { Exchange } from "./exchange.js"
 import * as FileSink from "./fileSink.js"
 import type { Manifest } from "./manifest.js"
+import { NodeStream } from "./node.js"
 import { Transient } from "./retry.js"
 import { claimFile, fileError, lstat, reasonOf } from "./safeFs.js"
 import type { Tracker } from "./tracker.js"

@@ -4,7 +4,7 @@
  * its handshake): the server is merely asked to abort. So a run only succeeds when no server or site log holds a
  * fatal record.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Redacted } from "effect"
 import { SITE_FAILURE_MARKER } from "../FlareRunner.js"
 

@@ -7,7 +7,8 @@
  * tracked process, is part of the tree. Stopping sends SIGTERM to all of it, waits a grace period (picking up
  * processes started meanwhile) and then SIGKILLs whatever is left.
  */
-import { Command, type CommandExecutor } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import { Chunk, Duration, Effect, Exit, Option, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import { readdirSync, readFileSync, readlinkSync } from "node:fs"

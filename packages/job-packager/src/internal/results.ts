@@ -3,7 +3,8 @@
  * are FLARE's own (`_JOB_DOWNLOAD_GLOBAL_MODEL_NAMES` and `artifact_manifest.json` in `nvflare/tool/job/job_cli.py`,
  * `MetricsArtifactWriter`, `ValidationJsonGenerator`), plus `server.npy`, where `NPModelPersistor` saves.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect, Option } from "effect"
 import type { Metrics } from "../FlareRunner.js"
 

@@ -3,8 +3,10 @@
  * preparing the output folder, the run's scope), staging the job, the environment of FLARE's processes, streaming
  * log lines with secrets redacted, and judging and collecting a finished run.
  */
-import type { CommandExecutor, Error as PlatformError } from "@effect/platform"
-import { FileSystem, Path } from "@effect/platform"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import type * as PlatformError from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { JobMeta } from "@fedkit/flare-config"
 import { Duration, Effect, Exit, Redacted, type Scope } from "effect"
 import { createServer } from "node:net"

@@ -2,7 +2,10 @@
  * Submitting a staged job folder to a running FLARE server and following it to the end, through the session driver
  * (`SESSION_DRIVER`), shared by the `poc` and `remote` targets.
  */
-import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Duration, Effect, Option } from "effect"
 import type * as FlareInstallation from "../FlareInstallation.js"
 import {

@@ -1,7 +1,7 @@
 /**
  * Follows a growing log file (`tail -f`), handing each complete line to a callback. Runs until interrupted.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
 
 export const follow = (
