@@ -258,7 +258,9 @@ export const make = (
           target: runner.target === "poc" ? "poc" : "simulator",
           state: "queued"
         })
-        yield* FiberSet.run(background, submit(runner, queued, pkg))
+        // Forked from the uninterruptible write above, a submission would inherit that status: it must stay
+        // interruptible, so that shutdown can stop it and FLARE runners can end their watchers when a run finishes.
+        yield* FiberSet.run(background, Effect.interruptible(submit(runner, queued, pkg)))
         return queued
       })
 

@@ -151,10 +151,14 @@ export const submitAndFollow = (
       })
     )
     // The first site failure stops the driver, which aborts the job and keeps what it left.
-    const stopped = yield* Effect.raceFirst(
+    const raced = yield* Effect.raceFirst(
       Effect.map(session, (finished) => ({ finished })),
       Effect.map(watch.failed, (site) => ({ site }))
     )
+    // A site's failure and the end of the job it caused can arrive together: the failure still names the cause.
+    const stopped = "site" in raced
+      ? raced
+      : Option.match(yield* watch.poll, { onNone: () => raced, onSome: (site) => ({ site }) })
     if ("site" in stopped) {
       const submitted = events.find((event) => event.event === "submitted")
       const jobId = submitted === undefined ? undefined : String(submitted["job_id"])
