@@ -4,7 +4,6 @@
  * bytes actually inflated (headers are not trusted). Extraction goes to a temporary folder that replaces the target
  * only when complete; on any failure it is removed.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { createWriteStream } from "node:fs"
@@ -14,6 +13,7 @@ import { pipeline } from "node:stream/promises"
 import yauzl from "yauzl"
 import { type DalError, DalIntegrityError, DalUnsafePath, type Subject } from "./DalError.js"
 import * as DalKey from "./DalKey.js"
+import * as Files from "./internal/files.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 
 /** Limits against zip bombs. */
@@ -96,16 +96,15 @@ export const extract = (
   archive: string,
   into: string = defaultTarget(archive),
   options: Options = {}
-): Effect.Effect<Extracted, DalError, FileSystem.FileSystem> =>
+): Effect.Effect<Extracted, DalError> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const limits: Limits = { ...defaultLimits, ...options.limits }
     const subject: Subject = { operation: "extract", datasetId: options.datasetId, key: options.key }
     const target = NodePath.resolve(into)
     const temp = target + DalKey.reserved.extractSuffix
-    const archiveSize = Number((yield* fs.stat(archive).pipe(Effect.mapError(fileError(subject, archive)))).size)
+    const archiveSize = Number((yield* Files.stat(archive).pipe(Effect.mapError(fileError(subject, archive)))).size)
 
-    yield* fs.remove(temp, { recursive: true, force: true }).pipe(Effect.mapError(fileError(subject, temp)))
+    yield* Files.removeAll(temp).pipe(Effect.mapError(fileError(subject, temp)))
     const dirs = yield* makeSafeDirs(subject, temp)
 
     const counted = yield* Effect.acquireRelease(
@@ -191,7 +190,7 @@ export const extract = (
         })
       ),
       Effect.scoped,
-      Effect.tapError(() => Effect.ignore(fs.remove(temp, { recursive: true, force: true })))
+      Effect.tapError(() => Effect.ignore(Files.removeAll(temp)))
     )
 
     // Swap the finished folder in; whatever was at the target (an earlier extraction) goes.
@@ -199,11 +198,11 @@ export const extract = (
     const present = yield* lstat(subject, target)
     yield* Effect.gen(function*() {
       if (present !== undefined) {
-        yield* fs.remove(old, { recursive: true, force: true })
-        yield* fs.rename(target, old)
+        yield* Files.removeAll(old)
+        yield* Files.rename(target, old)
       }
-      yield* fs.rename(temp, target)
-      yield* fs.remove(old, { recursive: true, force: true })
+      yield* Files.rename(temp, target)
+      yield* Files.removeAll(old)
     }).pipe(Effect.mapError(fileError(subject, target)))
     return { archive, into: target, ...counted }
   })
