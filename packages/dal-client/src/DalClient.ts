@@ -1,6 +1,8 @@
 /**
  * The DAL client service: resolve dataset ids, list directory keys, stream and download files and whole datasets
  * (resumable, skipping complete files, bounded concurrency), read asset policies, and upload derived datasets.
+ *
+ * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -37,9 +39,16 @@ import * as Transfer from "./internal/transfer.js"
 import type { OnProgress } from "./Progress.js"
 import * as ZipExtract from "./ZipExtract.js"
 
+/**
+ * @since 0.1.0
+ */
 export type { FileOutcome, FileStatus } from "./internal/transfer.js"
 
-/** Options of {@link DalClientService.downloadDataset}. */
+/**
+ * Options of {@link DalClientService.downloadDataset}.
+ *
+ * @since 0.1.0
+ */
 export interface DownloadOptions {
   /** Files in flight at once; default `APH_MAX_WORKERS` (16). */
   readonly concurrency?: number | undefined
@@ -48,7 +57,11 @@ export interface DownloadOptions {
   readonly onProgress?: OnProgress | undefined
 }
 
-/** What {@link DalClientService.downloadDataset} did. */
+/**
+ * What {@link DalClientService.downloadDataset} did.
+ *
+ * @since 0.1.0
+ */
 export interface DatasetResult {
   readonly datasetId: string
   readonly key: DalKey.DalKey
@@ -64,13 +77,20 @@ export interface DatasetResult {
   readonly extracted: ReadonlyArray<ZipExtract.Extracted>
 }
 
-/** What {@link DalClientService.putDerived} sent. */
+/**
+ * What {@link DalClientService.putDerived} sent.
+ *
+ * @since 0.1.0
+ */
 export interface Uploaded {
   readonly name: string
   readonly file: string
   readonly bytes: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface DalClientService {
   readonly settings: Settings
   /** The key `APH_DATA` maps a dataset id to. */
@@ -113,6 +133,9 @@ export interface DalClientService {
   ) => Effect.Effect<Uploaded, DalError>
 }
 
+/**
+ * @since 0.1.0
+ */
 export class DalClient extends Context.Tag("@fedkit/dal-client/DalClient")<DalClient, DalClientService>() {}
 
 export { ConnectionPool, layerConnectionPool } from "./DalTransport.js"
@@ -206,6 +229,9 @@ const checkNameLength = (subject: Subject, entry: DalKey.Entry): Either.Either<v
     )
     : Either.void
 
+/**
+ * @since 0.1.0
+ */
 export const make: Effect.Effect<
   DalClientService,
   never,
@@ -425,25 +451,45 @@ export const make: Effect.Effect<
   return { settings, resolve, list, stream, downloadFile, downloadDataset, policy, putDerived }
 })
 
-/** The client, given settings and a transport. */
+/**
+ * The client, given settings and a transport.
+ *
+ * @since 0.1.0
+ */
 export const layerWithTransport: Layer.Layer<DalClient, never, DalSettings | DalTransport.DalTransport> = Layer
   .effect(DalClient, make)
 
-/** The client over the live transport, given settings and a connection pool. */
+/**
+ * The client over the live transport, given settings and a connection pool.
+ *
+ * @since 0.1.0
+ */
 export const layer: Layer.Layer<DalClient, never, DalSettings | DalTransport.ConnectionPool> = layerWithTransport
   .pipe(Layer.provide(DalTransport.layer))
 
-/** Everything but the settings: fresh connection pools. */
+/**
+ * Everything but the settings: fresh connection pools.
+ *
+ * @since 0.1.0
+ */
 export const layerWithoutSettings: Layer.Layer<DalClient, never, DalSettings> = layer.pipe(
   Layer.provide(DalTransport.layerConnectionPool)
 )
 
-/** The client on Node, settings from the `APH_*` variables. */
+/**
+ * The client on Node, settings from the `APH_*` variables.
+ *
+ * @since 0.1.0
+ */
 export const layerNode: Layer.Layer<DalClient, DalConfigError> = layerWithoutSettings.pipe(
   Layer.provide(settingsLayer)
 )
 
-/** A stand-in for tests of code that uses the client: unimplemented operations die with a clear message. */
+/**
+ * A stand-in for tests of code that uses the client: unimplemented operations die with a clear message.
+ *
+ * @since 0.1.0
+ */
 export const layerTest = (implementation: Partial<DalClientService>): Layer.Layer<DalClient> =>
   Layer.succeed(
     DalClient,

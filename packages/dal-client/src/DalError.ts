@@ -1,11 +1,20 @@
 /**
  * Typed failures of the DAL client. Every error renders as one line that says which dataset and key it concerns and
  * what to do; none of them ever holds the bearer token.
+ *
+ * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
 
-/** What the client was doing when it failed. */
+/**
+ * What the client was doing when it failed.
+ *
+ * @since 0.1.0
+ */
 export const Operation = Schema.Literal("resolve", "list", "download", "stream", "policy", "upload", "extract")
+/**
+ * @since 0.1.0
+ */
 export type Operation = typeof Operation.Type
 
 const subjectFields = {
@@ -14,8 +23,15 @@ const subjectFields = {
   key: Schema.optional(Schema.String)
 }
 
-/** The dataset (when known) and key an error concerns. */
+/**
+ * The dataset (when known) and key an error concerns.
+ *
+ * @since 0.1.0
+ */
 export const Subject = Schema.Struct(subjectFields)
+/**
+ * @since 0.1.0
+ */
 export type Subject = typeof Subject.Type
 
 // JSON quoting keeps hostile keys (newlines, quotes) on one line.
@@ -29,11 +45,22 @@ const describe = (s: Subject): string => {
   return parts.length === 0 ? s.operation : `${s.operation} of ${parts.join(", ")}`
 }
 
-/** One bad or missing setting. */
+/**
+ * One bad or missing setting.
+ *
+ * @since 0.1.0
+ */
 export const ConfigProblem = Schema.Struct({ variable: Schema.String, reason: Schema.String })
+/**
+ * @since 0.1.0
+ */
 export type ConfigProblem = typeof ConfigProblem.Type
 
-/** The settings (APH_* variables or values given in code) are missing or invalid. */
+/**
+ * The settings (APH_* variables or values given in code) are missing or invalid.
+ *
+ * @since 0.1.0
+ */
 export class DalConfigError extends Schema.TaggedError<DalConfigError>()("DalConfigError", {
   problems: Schema.Array(ConfigProblem)
 }) {
@@ -42,7 +69,11 @@ export class DalConfigError extends Schema.TaggedError<DalConfigError>()("DalCon
   }
 }
 
-/** A caller passed an argument the client cannot use (e.g. a derived-dataset name with a slash). */
+/**
+ * A caller passed an argument the client cannot use (e.g. a derived-dataset name with a slash).
+ *
+ * @since 0.1.0
+ */
 export class DalInvalidArgument extends Schema.TaggedError<DalInvalidArgument>()("DalInvalidArgument", {
   ...subjectFields,
   argument: Schema.String,
@@ -53,7 +84,11 @@ export class DalInvalidArgument extends Schema.TaggedError<DalInvalidArgument>()
   }
 }
 
-/** The DAL refused the token (401) or the token may not read this key (403). */
+/**
+ * The DAL refused the token (401) or the token may not read this key (403).
+ *
+ * @since 0.1.0
+ */
 export class DalAuthError
   extends Schema.TaggedError<DalAuthError>()("DalAuthError", { ...subjectFields, status: Schema.Number })
 {
@@ -64,7 +99,11 @@ export class DalAuthError
   }
 }
 
-/** The dataset id is not in APH_DATA, or the DAL has no such key (404/410). */
+/**
+ * The dataset id is not in APH_DATA, or the DAL has no such key (404/410).
+ *
+ * @since 0.1.0
+ */
 export class DalNotFound extends Schema.TaggedError<DalNotFound>()("DalNotFound", {
   ...subjectFields,
   known: Schema.optional(Schema.Array(Schema.String))
@@ -80,7 +119,11 @@ export class DalNotFound extends Schema.TaggedError<DalNotFound>()("DalNotFound"
   }
 }
 
-/** The DAL answered with an unexpected status (after retries, when the status was transient). */
+/**
+ * The DAL answered with an unexpected status (after retries, when the status was transient).
+ *
+ * @since 0.1.0
+ */
 export class DalStatusError extends Schema.TaggedError<DalStatusError>()("DalStatusError", {
   ...subjectFields,
   status: Schema.Number,
@@ -94,7 +137,11 @@ export class DalStatusError extends Schema.TaggedError<DalStatusError>()("DalSta
   }
 }
 
-/** The connection failed or timed out (after retries). */
+/**
+ * The connection failed or timed out (after retries).
+ *
+ * @since 0.1.0
+ */
 export class DalTransportError extends Schema.TaggedError<DalTransportError>()("DalTransportError", {
   ...subjectFields,
   reason: Schema.String,
@@ -108,7 +155,11 @@ export class DalTransportError extends Schema.TaggedError<DalTransportError>()("
   }
 }
 
-/** Data did not arrive as announced: size mismatch, malformed listing, or a zip archive over its limits. */
+/**
+ * Data did not arrive as announced: size mismatch, malformed listing, or a zip archive over its limits.
+ *
+ * @since 0.1.0
+ */
 export class DalIntegrityError extends Schema.TaggedError<DalIntegrityError>()("DalIntegrityError", {
   ...subjectFields,
   reason: Schema.String,
@@ -120,7 +171,11 @@ export class DalIntegrityError extends Schema.TaggedError<DalIntegrityError>()("
   }
 }
 
-/** A listed key or zip entry would write outside the destination (or onto a name fedkit-dal reserves). */
+/**
+ * A listed key or zip entry would write outside the destination (or onto a name fedkit-dal reserves).
+ *
+ * @since 0.1.0
+ */
 export class DalUnsafePath extends Schema.TaggedError<DalUnsafePath>()("DalUnsafePath", {
   ...subjectFields,
   entry: Schema.String,
@@ -131,7 +186,11 @@ export class DalUnsafePath extends Schema.TaggedError<DalUnsafePath>()("DalUnsaf
   }
 }
 
-/** A local file operation failed (disk full, permissions, a file where a folder should be, ...). */
+/**
+ * A local file operation failed (disk full, permissions, a file where a folder should be, ...).
+ *
+ * @since 0.1.0
+ */
 export class DalFileError extends Schema.TaggedError<DalFileError>()("DalFileError", {
   ...subjectFields,
   path: Schema.String,
@@ -142,7 +201,11 @@ export class DalFileError extends Schema.TaggedError<DalFileError>()("DalFileErr
   }
 }
 
-/** Every failure the client reports. */
+/**
+ * Every failure the client reports.
+ *
+ * @since 0.1.0
+ */
 export type DalError =
   | DalConfigError
   | DalInvalidArgument

@@ -3,6 +3,8 @@
  * archive is inflated as a stream, and limits on entry count, total size and compression ratio are enforced on the
  * bytes actually inflated (headers are not trusted). Extraction goes to a temporary folder that replaces the target
  * only when complete; on any failure it is removed.
+ *
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -16,7 +18,11 @@ import * as DalKey from "./DalKey.js"
 import * as Files from "./internal/files.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 
-/** Limits against zip bombs. */
+/**
+ * Limits against zip bombs.
+ *
+ * @since 0.1.0
+ */
 export interface Limits {
   readonly maxEntries: number
   /** Sum of inflated bytes over all entries. */
@@ -25,6 +31,9 @@ export interface Limits {
   readonly maxRatio: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export const defaultLimits: Limits = {
   maxEntries: 100_000,
   maxTotalBytes: 64 * 1024 ** 3,
@@ -34,12 +43,18 @@ export const defaultLimits: Limits = {
 // Tiny entries legitimately compress far beyond any sane ratio (a 1 KiB run of zeros); ratios only count past this.
 const ratioFloor = 1024 * 1024
 
+/**
+ * @since 0.1.0
+ */
 export interface Options {
   readonly limits?: Partial<Limits> | undefined
   readonly datasetId?: string | undefined
   readonly key?: string | undefined
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Extracted {
   readonly archive: string
   readonly into: string
@@ -47,7 +62,11 @@ export interface Extracted {
   readonly bytes: number
 }
 
-/** The target folder an archive extracts to by default: its path without `.zip`. */
+/**
+ * The target folder an archive extracts to by default: its path without `.zip`.
+ *
+ * @since 0.1.0
+ */
 export const defaultTarget = (archive: string): string => archive.replace(/\.zip$/i, "")
 
 const unsafeMessage = /^(invalid characters in fileName|absolute path|invalid relative path): (.*)$/s
@@ -91,6 +110,8 @@ const walker = (zip: yauzl.ZipFile) => {
 
 /**
  * Extracts `archive` into the folder `into` (default: the archive's path without `.zip`), replacing what was there.
+ *
+ * @since 0.1.0
  */
 export const extract = (
   archive: string,

@@ -1,8 +1,15 @@
+/**
+ * Why the local DAL could not start.
+ *
+ * @since 0.1.0
+ */
 import * as Schema from "effect/Schema"
 
 /**
  * The server could not start: bad options, an unreadable token/policy/fault file, or the port could not be bound.
  * Request-level problems never surface here; they become HTTP error responses.
+ *
+ * @since 0.1.0
  */
 export class DalServerError extends Schema.TaggedError<DalServerError>()("DalServerError", {
   reason: Schema.Literal("InvalidOptions", "InvalidFile", "Listen"),
