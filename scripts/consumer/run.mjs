@@ -45,12 +45,12 @@ const MB = 1_000_000
 const BUDGET_FIXED = { "@fedkit/dal-client": 45 * MB, "@fedkit/dal-server": 45 * MB }
 const BUDGET_OVER_EFFECT = 10 * MB
 const FORBIDDEN = /^@effect\/(cluster|rpc|sql|workflow)$/
-// Known and open (issue 15, point 2): these packages need the `@effect/platform` peer (its FileSystem, Path and
-// CommandExecutor services are in their public types), and @effect/platform alone is about 20 MB and brings
+// Known and open (issue 15, point 3): job-packager needs the `@effect/platform` peer (its FileSystem, Path and
+// CommandExecutor services are in its public types), and @effect/platform alone is about 20 MB and brings
 // `msgpackr`, whose optional `msgpackr-extract` has a native install script. Both checks still run and print; a
 // package listed here fails the test as soon as it no longer needs the exemption, so the list cannot go stale.
 const PLATFORM_PEER = {
-  exempt: new Set(["@fedkit/dal-client", "@fedkit/job-packager"]),
+  exempt: new Set(["@fedkit/job-packager"]),
   installScripts: new Set(["msgpackr-extract"]),
   warning: /Ignored build scripts: msgpackr-extract@[\d.]+\.?\s/
 }

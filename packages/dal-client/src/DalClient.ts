@@ -1,8 +1,9 @@
 /**
  * The DAL client service: resolve dataset ids, list directory keys, stream and download files and whole datasets
  * (resumable, skipping complete files, bounded concurrency), read asset policies, and upload derived datasets.
+ *
+ * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,18 +30,25 @@ import * as DalKey from "./DalKey.js"
 import { DalSettings, layer as settingsLayer, type Settings } from "./DalSettings.js"
 import * as DalTransport from "./DalTransport.js"
 import * as Exchange from "./internal/exchange.js"
+import * as Files from "./internal/files.js"
 import * as Listing from "./internal/listing.js"
 import * as Manifest from "./internal/manifest.js"
-import { NodeFileSystem } from "./internal/node.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 import * as Tracker from "./internal/tracker.js"
 import * as Transfer from "./internal/transfer.js"
 import type { OnProgress } from "./Progress.js"
 import * as ZipExtract from "./ZipExtract.js"
 
+/**
+ * @since 0.1.0
+ */
 export type { FileOutcome, FileStatus } from "./internal/transfer.js"
 
-/** Options of {@link DalClientService.downloadDataset}. */
+/**
+ * Options of {@link DalClientService.downloadDataset}.
+ *
+ * @since 0.1.0
+ */
 export interface DownloadOptions {
   /** Files in flight at once; default `APH_MAX_WORKERS` (16). */
   readonly concurrency?: number | undefined
@@ -49,7 +57,11 @@ export interface DownloadOptions {
   readonly onProgress?: OnProgress | undefined
 }
 
-/** What {@link DalClientService.downloadDataset} did. */
+/**
+ * What {@link DalClientService.downloadDataset} did.
+ *
+ * @since 0.1.0
+ */
 export interface DatasetResult {
   readonly datasetId: string
   readonly key: DalKey.DalKey
@@ -65,13 +77,20 @@ export interface DatasetResult {
   readonly extracted: ReadonlyArray<ZipExtract.Extracted>
 }
 
-/** What {@link DalClientService.putDerived} sent. */
+/**
+ * What {@link DalClientService.putDerived} sent.
+ *
+ * @since 0.1.0
+ */
 export interface Uploaded {
   readonly name: string
   readonly file: string
   readonly bytes: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface DalClientService {
   readonly settings: Settings
   /** The key `APH_DATA` maps a dataset id to. */
@@ -114,6 +133,9 @@ export interface DalClientService {
   ) => Effect.Effect<Uploaded, DalError>
 }
 
+/**
+ * @since 0.1.0
+ */
 export class DalClient extends Context.Tag("@fedkit/dal-client/DalClient")<DalClient, DalClientService>() {}
 
 export { ConnectionPool, layerConnectionPool } from "./DalTransport.js"
@@ -207,13 +229,15 @@ const checkNameLength = (subject: Subject, entry: DalKey.Entry): Either.Either<v
     )
     : Either.void
 
+/**
+ * @since 0.1.0
+ */
 export const make: Effect.Effect<
   DalClientService,
   never,
-  DalSettings | DalTransport.DalTransport | FileSystem.FileSystem
+  DalSettings | DalTransport.DalTransport
 > = Effect.gen(function*() {
   const settings = yield* DalSettings
-  const fs = yield* FileSystem.FileSystem
   const exchange = Exchange.make(settings, yield* DalTransport.DalTransport)
 
   const deadlineError = (subject: Subject, deadline: Duration.Duration) =>
@@ -268,10 +292,10 @@ export const make: Effect.Effect<
       const target = NodePath.resolve(path)
       const dir = NodePath.dirname(target)
       yield* checkNameLength(subject, { key: k, segments: [NodePath.basename(target)], directory: false })
-      yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fileError(subject, dir)))
-      const manifest = yield* Manifest.open(fs, subject, dir)
+      yield* Files.makeDirectories(dir).pipe(Effect.mapError(fileError(subject, dir)))
+      const manifest = yield* Manifest.open(subject, dir)
       const tracker = yield* Tracker.make({ datasetId: options?.datasetId, key, filesTotal: 1 }, options?.onProgress)
-      const outcome = yield* Transfer.downloadFile({ exchange, fs, manifest, tracker }, {
+      const outcome = yield* Transfer.downloadFile({ exchange, manifest, tracker }, {
         subject,
         key: k,
         dir,
@@ -307,7 +331,7 @@ export const make: Effect.Effect<
       const dirs = yield* makeSafeDirs(subject, dest)
       for (const entry of entries) if (entry.directory) yield* dirs.ensure(subject, entry.segments)
       const files = entries.filter((e) => !e.directory)
-      const manifest = yield* Manifest.open(fs, subject, dirs.root)
+      const manifest = yield* Manifest.open(subject, dirs.root)
       const tracker = yield* Tracker.make({ datasetId, key, filesTotal: files.length }, options.onProgress)
       const namesIn = folderNames()
       const outcomes = yield* Effect.forEach(
@@ -317,7 +341,7 @@ export const make: Effect.Effect<
             const dir = yield* dirs.ensure(subject, entry.segments.slice(0, -1))
             const name = entry.segments[entry.segments.length - 1] ?? ""
             const present = yield* namesIn(dir)
-            return yield* Transfer.downloadFile({ exchange, fs, manifest, tracker }, {
+            return yield* Transfer.downloadFile({ exchange, manifest, tracker }, {
               subject: { ...subject, key: entry.key },
               key: entry.key,
               dir,
@@ -342,7 +366,7 @@ export const make: Effect.Effect<
                 limits: typeof options.extract === "object" ? options.extract : undefined,
                 datasetId,
                 key: outcome.key
-              }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+              })
             ]
           })).pipe(Effect.map((lists) => lists.flat()))
         : []
@@ -408,7 +432,7 @@ export const make: Effect.Effect<
         ? { open: () => source, length: source.length }
         : {
           open: () => createReadStream(source.path),
-          length: Number((yield* fs.stat(source.path).pipe(Effect.mapError(fileError(subject, source.path)))).size)
+          length: Number((yield* Files.stat(source.path).pipe(Effect.mapError(fileError(subject, source.path)))).size)
         }
       yield* exchange.retrying(() =>
         Effect.flatMap(
@@ -427,31 +451,45 @@ export const make: Effect.Effect<
   return { settings, resolve, list, stream, downloadFile, downloadDataset, policy, putDerived }
 })
 
-/** The client, given settings, a transport and a FileSystem. */
-export const layerWithTransport: Layer.Layer<
-  DalClient,
-  never,
-  DalSettings | DalTransport.DalTransport | FileSystem.FileSystem
-> = Layer.effect(DalClient, make)
+/**
+ * The client, given settings and a transport.
+ *
+ * @since 0.1.0
+ */
+export const layerWithTransport: Layer.Layer<DalClient, never, DalSettings | DalTransport.DalTransport> = Layer
+  .effect(DalClient, make)
 
-/** The client over the live transport, given settings, a connection pool and a FileSystem. */
-export const layer: Layer.Layer<
-  DalClient,
-  never,
-  DalSettings | DalTransport.ConnectionPool | FileSystem.FileSystem
-> = layerWithTransport.pipe(Layer.provide(DalTransport.layer))
+/**
+ * The client over the live transport, given settings and a connection pool.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<DalClient, never, DalSettings | DalTransport.ConnectionPool> = layerWithTransport
+  .pipe(Layer.provide(DalTransport.layer))
 
-/** Everything but the settings: fresh connection pools and the Node file system. */
+/**
+ * Everything but the settings: fresh connection pools.
+ *
+ * @since 0.1.0
+ */
 export const layerWithoutSettings: Layer.Layer<DalClient, never, DalSettings> = layer.pipe(
-  Layer.provide(Layer.mergeAll(DalTransport.layerConnectionPool, NodeFileSystem.layer))
+  Layer.provide(DalTransport.layerConnectionPool)
 )
 
-/** The client on Node, settings from the `APH_*` variables. */
+/**
+ * The client on Node, settings from the `APH_*` variables.
+ *
+ * @since 0.1.0
+ */
 export const layerNode: Layer.Layer<DalClient, DalConfigError> = layerWithoutSettings.pipe(
   Layer.provide(settingsLayer)
 )
 
-/** A stand-in for tests of code that uses the client: unimplemented operations die with a clear message. */
+/**
+ * A stand-in for tests of code that uses the client: unimplemented operations die with a clear message.
+ *
+ * @since 0.1.0
+ */
 export const layerTest = (implementation: Partial<DalClientService>): Layer.Layer<DalClient> =>
   Layer.succeed(
     DalClient,

@@ -1,6 +1,8 @@
 /**
  * DAL keys (`s3://bucket/path`, directories end in `/`), how they go into URLs, and how a listed key becomes a safe
  * path below a destination folder.
+ *
+ * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -17,25 +19,42 @@ const keyProblem = (key: string): string | undefined => {
   return undefined
 }
 
-/** A DAL key such as `s3://bucket/folder/file.csv`; a key ending in `/` names a directory. */
+/**
+ * A DAL key such as `s3://bucket/folder/file.csv`; a key ending in `/` names a directory.
+ *
+ * @since 0.1.0
+ */
 export const DalKey = Schema.String.pipe(
   Schema.filter((key) => keyProblem(key) ?? true),
   Schema.brand("DalKey"),
   Schema.annotations({ identifier: "DalKey", description: "a DAL key such as s3://bucket/path (directories end in /)" })
 )
+/**
+ * @since 0.1.0
+ */
 export type DalKey = typeof DalKey.Type
 
-/** Directories are keys with a trailing slash; the client, not the server, decides this (as the official client). */
+/**
+ * Directories are keys with a trailing slash; the client, not the server, decides this (as the official client).
+ *
+ * @since 0.1.0
+ */
 export const isDirectory = (key: string): boolean => key.endsWith("/")
 
 /**
  * Percent-encodes a key for a URL path, segment by segment: `/` separates segments and `:` stays literal (so
  * `s3://` reads as in the official client), everything else that is not unreserved is escaped as UTF-8.
+ *
+ * @since 0.1.0
  */
 export const encode = (key: string): string =>
   segmentsOf(key).map((segment) => encodeURIComponent(segment).replaceAll("%3A", ":")).join("/")
 
-/** Files fedkit-dal writes beside downloaded data; a listing or archive may not use these names. */
+/**
+ * Files fedkit-dal writes beside downloaded data; a listing or archive may not use these names.
+ *
+ * @since 0.1.0
+ */
 export const reserved = {
   partialSuffix: ".fedkit-part",
   extractSuffix: ".fedkit-extract",
@@ -49,6 +68,8 @@ const isReserved = (segment: string): boolean =>
  * Checks a relative path (`/`-separated) and returns its segments. Refused: absolute paths, drive letters,
  * backslashes, NUL bytes, empty, `.` and `..` segments, and names fedkit-dal reserves. What passes is already in
  * normal form, so joining it below a folder can never leave that folder.
+ *
+ * @since 0.1.0
  */
 export const relativeSegments = (relative: string): Either.Either<ReadonlyArray<string>, string> => {
   if (relative.length === 0) return Either.left("is empty")
@@ -64,7 +85,11 @@ export const relativeSegments = (relative: string): Either.Either<ReadonlyArray<
   return Either.right(segments)
 }
 
-/** A listed key, relative to the directory key it was listed under. */
+/**
+ * A listed key, relative to the directory key it was listed under.
+ *
+ * @since 0.1.0
+ */
 export interface Entry {
   readonly key: DalKey
   readonly segments: ReadonlyArray<string>
@@ -74,6 +99,8 @@ export interface Entry {
 /**
  * Places a listed key below the directory key it was listed under: it must start with that key, and the rest must
  * be a safe relative path (see {@link relativeSegments}).
+ *
+ * @since 0.1.0
  */
 export const entryOf = (directoryKey: string, key: string): Either.Either<Entry, string> => {
   if (!key.startsWith(directoryKey) || key.length === directoryKey.length) {
@@ -89,7 +116,11 @@ export const entryOf = (directoryKey: string, key: string): Either.Either<Entry,
   )
 }
 
-/** The file name a single-file dataset is saved under: the key's last segment, held to the same rules. */
+/**
+ * The file name a single-file dataset is saved under: the key's last segment, held to the same rules.
+ *
+ * @since 0.1.0
+ */
 export const fileName = (key: string): Either.Either<string, string> => {
   const name = key.slice(key.lastIndexOf("/") + 1)
   return Either.flatMap(relativeSegments(name), () => Either.right(name))
@@ -97,6 +128,8 @@ export const fileName = (key: string): Either.Either<string, string> => {
 
 /**
  * Joins safe segments below a folder, and checks once more (cheaply, textually) that the result stays inside it.
+ *
+ * @since 0.1.0
  */
 export const localPath = (root: string, segments: ReadonlyArray<string>): Either.Either<string, string> => {
   const base = NodePath.resolve(root)

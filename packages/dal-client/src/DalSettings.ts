@@ -1,6 +1,8 @@
 /**
  * Settings of the DAL client: read from the `APH_*` environment variables the platform injects into a Compute
  * Gateway, or given in code.
+ *
+ * @since 0.1.0
  */
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -15,7 +17,11 @@ import * as Schema from "effect/Schema"
 import { type ConfigProblem, DalConfigError } from "./DalError.js"
 import { DalKey } from "./DalKey.js"
 
-/** Decoded, validated settings. */
+/**
+ * Decoded, validated settings.
+ *
+ * @since 0.1.0
+ */
 export interface Settings {
   /** Base URL of the DAL, always with a trailing slash. */
   readonly url: string
@@ -41,7 +47,11 @@ export interface Settings {
   readonly maxListingEntries: number
 }
 
-/** Settings given in code; everything but `url` and `token` has a default. */
+/**
+ * Settings given in code; everything but `url` and `token` has a default.
+ *
+ * @since 0.1.0
+ */
 export interface Input {
   readonly url: string | URL
   readonly token: Redacted.Redacted<string>
@@ -57,7 +67,11 @@ export interface Input {
   readonly maxListingEntries?: number | undefined
 }
 
-/** The defaults, also documented in the README. */
+/**
+ * The defaults, also documented in the README.
+ *
+ * @since 0.1.0
+ */
 export const defaults = {
   timeout: Duration.seconds(60),
   maxWorkers: 16,
@@ -71,7 +85,11 @@ export const defaults = {
   maxListingEntries: 10_000_000
 } as const
 
-/** The environment variables, by setting. */
+/**
+ * The environment variables, by setting.
+ *
+ * @since 0.1.0
+ */
 export const variables = {
   url: "APH_API_DAL_URL",
   token: "APH_DAL_TOKEN",
@@ -87,7 +105,11 @@ export const variables = {
   maxListingEntries: "APH_MAX_LISTING_ENTRIES"
 } as const
 
-/** The settings service. */
+/**
+ * The settings service.
+ *
+ * @since 0.1.0
+ */
 export class DalSettings extends Context.Tag("@fedkit/dal-client/DalSettings")<DalSettings, Settings>() {}
 
 const DataJson = Schema.parseJson(Schema.Record({ key: Schema.String.pipe(Schema.minLength(1)), value: DalKey }))
@@ -177,6 +199,8 @@ const retriesCheck = checkInt(0, 100)
  * `APH_DAL_TOKEN`, `APH_DATA` (JSON object id → key), and optionally `APH_TIMEOUT` (seconds), `APH_MAX_WORKERS`,
  * `APH_RETRIES`, `APH_RETRY_BASE_DELAY` and `APH_RETRY_MAX_DELAY` (seconds), `APH_DEADLINE` (seconds), `APH_MIN_RATE`
  * (bytes per second), `APH_MAX_LISTING_PAGE_BYTES` and `APH_MAX_LISTING_ENTRIES`.
+ *
+ * @since 0.1.0
  */
 export const fromEnv: Effect.Effect<Settings, DalConfigError> = Effect.gen(function*() {
   const raw = yield* Config.all({
@@ -227,7 +251,11 @@ export const fromEnv: Effect.Effect<Settings, DalConfigError> = Effect.gen(funct
   })
 })
 
-/** Validates settings given in code, with the same rules as {@link fromEnv}. */
+/**
+ * Validates settings given in code, with the same rules as {@link fromEnv}.
+ *
+ * @since 0.1.0
+ */
 export const make = (input: Input): Effect.Effect<Settings, DalConfigError> =>
   assemble((field) => field, {
     url: checkUrl(input.url.toString()),
@@ -244,14 +272,26 @@ export const make = (input: Input): Effect.Effect<Settings, DalConfigError> =>
     maxListingEntries: entriesCheck(input.maxListingEntries ?? defaults.maxListingEntries)
   })
 
-/** Settings from the environment (see {@link fromEnv}). */
+/**
+ * Settings from the environment (see {@link fromEnv}).
+ *
+ * @since 0.1.0
+ */
 export const layer: Layer.Layer<DalSettings, DalConfigError> = Layer.effect(DalSettings, fromEnv)
 
-/** Settings given in code (see {@link make}). */
+/**
+ * Settings given in code (see {@link make}).
+ *
+ * @since 0.1.0
+ */
 export const layerFromValues = (input: Input): Layer.Layer<DalSettings, DalConfigError> =>
   Layer.effect(DalSettings, make(input))
 
-/** A settings value with every field overridden where given: how the CLI applies `--timeout` and friends. */
+/**
+ * A settings value with every field overridden where given: how the CLI applies `--timeout` and friends.
+ *
+ * @since 0.1.0
+ */
 export const override = (
   settings: Settings,
   changes: Omit<Input, "url" | "token" | "data">

@@ -7,6 +7,8 @@
  * Timeouts: the wait for the response head is bounded as a whole once the request is sent (a server dripping header
  * bytes cannot stretch it), every silence in the exchange by the same duration (the socket's idle timer, re-armed
  * instead of firing while the consumer holds the body back), and optionally a body's average rate.
+ *
+ * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -22,13 +24,19 @@ import * as SlabAgent from "./internal/slabAgent.js"
 /**
  * The keep-alive connection pools the transport sends through: a `node:http` and a `node:https` Agent (bring your
  * own to set TLS options such as a custom CA, or socket limits).
+ *
+ * @since 0.1.0
  */
 export class ConnectionPool extends Context.Tag("@fedkit/dal-client/ConnectionPool")<
   ConnectionPool,
   { readonly http: NodeHttp.Agent; readonly https: NodeHttps.Agent }
 >() {}
 
-/** Fresh keep-alive pools, closed when the layer is released. */
+/**
+ * Fresh keep-alive pools, closed when the layer is released.
+ *
+ * @since 0.1.0
+ */
 export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
   ConnectionPool,
   Effect.acquireRelease(
@@ -44,6 +52,9 @@ export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
   )
 )
 
+/**
+ * @since 0.1.0
+ */
 export interface Request {
   readonly method: "GET" | "HEAD" | "PUT"
   readonly url: string
@@ -61,13 +72,19 @@ export interface Request {
  * {@link refusal}); `request`: the request itself could not be sent (invalid URL or header); `invalid`: not valid
  * HTTP; `cut`: the connection ended before the response did; `connect`, `timeout`, `slow`: as named.
  * `reason` may quote what the server sent: scrub it before showing it.
+ *
+ * @since 0.1.0
  */
 export class TransportFailure extends Schema.TaggedError<TransportFailure>()("TransportFailure", {
   kind: Schema.Literal("connect", "request", "timeout", "slow", "cut", "invalid", "refused"),
   reason: Schema.String
 }) {}
 
-/** Receives a body's bytes once attached. */
+/**
+ * Receives a body's bytes once attached.
+ *
+ * @since 0.1.0
+ */
 export interface Consumer {
   /** The next bytes (the consumer may keep them). Answer false to pause the body until `resume`. */
   readonly onData: (chunk: Uint8Array) => boolean
@@ -75,7 +92,11 @@ export interface Consumer {
   readonly onEnd: (failure: TransportFailure | undefined) => void
 }
 
-/** A response body that pushes bytes to one consumer, with backpressure. */
+/**
+ * A response body that pushes bytes to one consumer, with backpressure.
+ *
+ * @since 0.1.0
+ */
 export interface Body {
   readonly attach: (consumer: Consumer) => void
   readonly resume: () => void
@@ -83,6 +104,9 @@ export interface Body {
   readonly destroy: () => void
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Response {
   readonly status: number
   /** Lower-case names; repeated headers joined by ", ". */
@@ -90,11 +114,17 @@ export interface Response {
   readonly body: Body
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface DalTransportService {
   /** Sends one request and answers its response once the head is in; the body is abandoned when the scope closes. */
   readonly request: (request: Request) => Effect.Effect<Response, TransportFailure, Scope.Scope>
 }
 
+/**
+ * @since 0.1.0
+ */
 export class DalTransport extends Context.Tag("@fedkit/dal-client/DalTransport")<DalTransport, DalTransportService>() {}
 
 const codeOf = (cause: unknown): string | undefined => {
@@ -149,6 +179,8 @@ const isBodiless = (method: Request["method"], status: number): boolean =>
  * (anything else would hand over encoded bytes or leave the framing to guesswork), and, for a 2xx, a
  * Content-Encoding other than identity (the client stores bytes as the DAL sends them, so they must be the file's)
  * and a body without Content-Length or chunking (one cut short could not be told from a whole one).
+ *
+ * @since 0.1.0
  */
 export const refusal = (
   method: Request["method"],
@@ -178,7 +210,11 @@ export const refusal = (
   return undefined
 }
 
-/** Node's parsed headers with repeated ones joined, as the service hands them out. */
+/**
+ * Node's parsed headers with repeated ones joined, as the service hands them out.
+ *
+ * @since 0.1.0
+ */
 export const flatHeaders = (headers: NodeHttp.IncomingHttpHeaders): Record<string, string | undefined> => {
   const out: Record<string, string | undefined> = {}
   for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(", ") : value
@@ -227,7 +263,11 @@ const bodyOf = (
   }
 }
 
-/** The live transport over the pools of {@link ConnectionPool}. */
+/**
+ * The live transport over the pools of {@link ConnectionPool}.
+ *
+ * @since 0.1.0
+ */
 export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
   request: (request) =>
     Effect.acquireRelease(
@@ -355,13 +395,21 @@ export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
     )
 })
 
-/** The live transport, over the given connection pools. */
+/**
+ * The live transport, over the given connection pools.
+ *
+ * @since 0.1.0
+ */
 export const layer: Layer.Layer<DalTransport, never, ConnectionPool> = Layer.effect(
   DalTransport,
   Effect.map(ConnectionPool, make)
 )
 
-/** What a {@link layerTest} handler answers. */
+/**
+ * What a {@link layerTest} handler answers.
+ *
+ * @since 0.1.0
+ */
 export interface CannedResponse {
   readonly status: number
   readonly headers?: Readonly<Record<string, string>> | undefined
@@ -371,6 +419,8 @@ export interface CannedResponse {
 /**
  * A transport that answers from memory, for tests of code above the wire: `handle` gets each request (its body read
  * whole) and answers a status, headers and a body, or a failure.
+ *
+ * @since 0.1.0
  */
 export const layerTest = (
   handle: (request: Request & { readonly sent: Uint8Array | undefined }) => CannedResponse | TransportFailure

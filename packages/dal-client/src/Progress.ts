@@ -1,6 +1,8 @@
 /**
  * Progress of a download, reported as snapshots through the `onProgress` callback of the download operations, and a
  * renderer for terminals and logs (what the CLI shows on stderr).
+ *
+ * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -8,7 +10,11 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 
-/** Where a download stands. Sizes become known as each file's response (or re-run check) arrives. */
+/**
+ * Where a download stands. Sizes become known as each file's response (or re-run check) arrives.
+ *
+ * @since 0.1.0
+ */
 export interface ProgressEvent {
   readonly datasetId: string | undefined
   readonly key: string
@@ -23,11 +29,18 @@ export interface ProgressEvent {
   readonly sizesKnown: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export type OnProgress = (event: ProgressEvent) => Effect.Effect<void>
 
 const units = ["B", "KiB", "MiB", "GiB", "TiB"] as const
 
-/** `1536` → `1.5 KiB`. */
+/**
+ * `1536` → `1.5 KiB`.
+ *
+ * @since 0.1.0
+ */
 export const formatBytes = (bytes: number): string => {
   let value = bytes
   let unit = 0
@@ -38,7 +51,11 @@ export const formatBytes = (bytes: number): string => {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
 }
 
-/** One line describing a snapshot; `rate` in bytes per second. */
+/**
+ * One line describing a snapshot; `rate` in bytes per second.
+ *
+ * @since 0.1.0
+ */
 export const formatLine = (event: ProgressEvent, rate: number | undefined): string => {
   const sizes = event.sizesKnown === event.filesTotal
   const pct = sizes && event.bytesTotal > 0 ? ` ${Math.floor((event.bytesDone / event.bytesTotal) * 100)}%` : ""
@@ -60,6 +77,9 @@ const bar = (event: ProgressEvent, width: number): string => {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface RendererOptions {
   /** A terminal gets a bar redrawn in place; anything else gets a plain line every `interval`. */
   readonly isTTY: boolean
@@ -70,6 +90,8 @@ export interface RendererOptions {
 /**
  * Starts rendering in the current scope: feed it the download's snapshots through `onProgress`, and call `finish`
  * for the closing line. Rendering is throttled, so feeding every chunk is cheap.
+ *
+ * @since 0.1.0
  */
 export const renderer = (
   options: RendererOptions

@@ -3,8 +3,9 @@
  * archive is inflated as a stream, and limits on entry count, total size and compression ratio are enforced on the
  * bytes actually inflated (headers are not trusted). Extraction goes to a temporary folder that replaces the target
  * only when complete; on any failure it is removed.
+ *
+ * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { createWriteStream } from "node:fs"
@@ -14,9 +15,14 @@ import { pipeline } from "node:stream/promises"
 import yauzl from "yauzl"
 import { type DalError, DalIntegrityError, DalUnsafePath, type Subject } from "./DalError.js"
 import * as DalKey from "./DalKey.js"
+import * as Files from "./internal/files.js"
 import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
 
-/** Limits against zip bombs. */
+/**
+ * Limits against zip bombs.
+ *
+ * @since 0.1.0
+ */
 export interface Limits {
   readonly maxEntries: number
   /** Sum of inflated bytes over all entries. */
@@ -25,6 +31,9 @@ export interface Limits {
   readonly maxRatio: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export const defaultLimits: Limits = {
   maxEntries: 100_000,
   maxTotalBytes: 64 * 1024 ** 3,
@@ -34,12 +43,18 @@ export const defaultLimits: Limits = {
 // Tiny entries legitimately compress far beyond any sane ratio (a 1 KiB run of zeros); ratios only count past this.
 const ratioFloor = 1024 * 1024
 
+/**
+ * @since 0.1.0
+ */
 export interface Options {
   readonly limits?: Partial<Limits> | undefined
   readonly datasetId?: string | undefined
   readonly key?: string | undefined
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Extracted {
   readonly archive: string
   readonly into: string
@@ -47,7 +62,11 @@ export interface Extracted {
   readonly bytes: number
 }
 
-/** The target folder an archive extracts to by default: its path without `.zip`. */
+/**
+ * The target folder an archive extracts to by default: its path without `.zip`.
+ *
+ * @since 0.1.0
+ */
 export const defaultTarget = (archive: string): string => archive.replace(/\.zip$/i, "")
 
 const unsafeMessage = /^(invalid characters in fileName|absolute path|invalid relative path): (.*)$/s
@@ -91,21 +110,22 @@ const walker = (zip: yauzl.ZipFile) => {
 
 /**
  * Extracts `archive` into the folder `into` (default: the archive's path without `.zip`), replacing what was there.
+ *
+ * @since 0.1.0
  */
 export const extract = (
   archive: string,
   into: string = defaultTarget(archive),
   options: Options = {}
-): Effect.Effect<Extracted, DalError, FileSystem.FileSystem> =>
+): Effect.Effect<Extracted, DalError> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const limits: Limits = { ...defaultLimits, ...options.limits }
     const subject: Subject = { operation: "extract", datasetId: options.datasetId, key: options.key }
     const target = NodePath.resolve(into)
     const temp = target + DalKey.reserved.extractSuffix
-    const archiveSize = Number((yield* fs.stat(archive).pipe(Effect.mapError(fileError(subject, archive)))).size)
+    const archiveSize = Number((yield* Files.stat(archive).pipe(Effect.mapError(fileError(subject, archive)))).size)
 
-    yield* fs.remove(temp, { recursive: true, force: true }).pipe(Effect.mapError(fileError(subject, temp)))
+    yield* Files.removeAll(temp).pipe(Effect.mapError(fileError(subject, temp)))
     const dirs = yield* makeSafeDirs(subject, temp)
 
     const counted = yield* Effect.acquireRelease(
@@ -191,7 +211,7 @@ export const extract = (
         })
       ),
       Effect.scoped,
-      Effect.tapError(() => Effect.ignore(fs.remove(temp, { recursive: true, force: true })))
+      Effect.tapError(() => Effect.ignore(Files.removeAll(temp)))
     )
 
     // Swap the finished folder in; whatever was at the target (an earlier extraction) goes.
@@ -199,11 +219,11 @@ export const extract = (
     const present = yield* lstat(subject, target)
     yield* Effect.gen(function*() {
       if (present !== undefined) {
-        yield* fs.remove(old, { recursive: true, force: true })
-        yield* fs.rename(target, old)
+        yield* Files.removeAll(old)
+        yield* Files.rename(target, old)
       }
-      yield* fs.rename(temp, target)
-      yield* fs.remove(old, { recursive: true, force: true })
+      yield* Files.rename(temp, target)
+      yield* Files.removeAll(old)
     }).pipe(Effect.mapError(fileError(subject, target)))
     return { archive, into: target, ...counted }
   })

@@ -1,4 +1,3 @@
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -138,7 +137,6 @@ describe("an HTTPS DAL (node:https, CA from the ConnectionPool)", () => {
         DalClient.layer.pipe(
           Layer.provide(Layer.mergeAll(
             pool,
-            NodeFileSystem.layer,
             DalSettings.layerFromValues({ url, token: Redacted.make(TOKEN), data: { f: key }, ...quick })
           ))
         )

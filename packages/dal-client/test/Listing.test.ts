@@ -9,7 +9,7 @@ import * as DalSettings from "../src/DalSettings.js"
 import * as DalTransport from "../src/DalTransport.js"
 import * as KeyArray from "../src/internal/keyArray.js"
 import * as Scrub from "../src/internal/scrub.js"
-import { assertNoTokenPart, hostileServer, makeClient, nodeFileSystem, quick, TOKEN } from "./support.js"
+import { assertNoTokenPart, hostileServer, makeClient, quick, TOKEN } from "./support.js"
 
 const dir = "s3://h/ds/"
 const data = { ds: dir }
@@ -157,7 +157,6 @@ describe("the transport's test layer", () => {
         DalClient.layerWithTransport.pipe(
           Layer.provide(Layer.mergeAll(
             transport,
-            nodeFileSystem,
             DalSettings.layerFromValues({ url: "http://dal.test/", token: Redacted.make(TOKEN), data, ...quick })
           ))
         )

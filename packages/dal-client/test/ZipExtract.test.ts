@@ -3,17 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as ZipExtract from "../src/ZipExtract.js"
-import {
-  bytes,
-  filesBelow,
-  makeClient,
-  makeZip,
-  nodeFileSystem,
-  readText,
-  startServer,
-  tempDir,
-  type ZipEntry
-} from "./support.js"
+import { bytes, filesBelow, makeClient, makeZip, readText, startServer, tempDir, type ZipEntry } from "./support.js"
 
 const writeZip = (dir: string, entries: ReadonlyArray<ZipEntry>) =>
   Effect.promise(async () => {
@@ -23,7 +13,7 @@ const writeZip = (dir: string, entries: ReadonlyArray<ZipEntry>) =>
   })
 
 const extract = (archive: string, into: string, limits?: Partial<ZipExtract.Limits>) =>
-  ZipExtract.extract(archive, into, { limits, datasetId: "zipped" }).pipe(Effect.provide(nodeFileSystem))
+  ZipExtract.extract(archive, into, { limits, datasetId: "zipped" })
 
 describe("ZipExtract", () => {
   it.scopedLive("extracts nested entries and replaces an earlier extraction", () =>

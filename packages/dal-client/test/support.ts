@@ -2,7 +2,6 @@
  * Test helpers: a real dal-server on loopback, a client pointed at it, a hostile node:http server, temp folders, and
  * a tiny zip writer that can lie in its headers.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { DalServer } from "@fedkit/dal-server"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -180,8 +179,6 @@ export const makeZip = (entries: ReadonlyArray<ZipEntry>): Buffer => {
   end.writeUInt32LE(offset, 16)
   return Buffer.concat([...locals, directory, end])
 }
-
-export const nodeFileSystem = NodeFileSystem.layer
 
 /** Every run of at least 8 characters of the token: none may appear in anything the client prints. */
 export const assertNoTokenPart = (text: string, what = "output") => {

@@ -1,6 +1,8 @@
 /**
  * A local Data Access Layer (DAL) over a folder: `ROOT/<bucket>/<key…>` is served as `s3://<bucket>/<key…>` with the
  * Apheris DAL HTTP API (`GET datasets/{key}`, `GET policies/{key}`, `PUT dataset/{name}/{file}`).
+ *
+ * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -30,7 +32,11 @@ import { Policies } from "./PolicyFile.js"
 
 export { DalServerError } from "./DalServerError.js"
 
-/** A bearer token and what it may do. Keys starting with one of `prefixes` may be read; `derived` allows uploads. */
+/**
+ * A bearer token and what it may do. Keys starting with one of `prefixes` may be read; `derived` allows uploads.
+ *
+ * @since 0.1.0
+ */
 export interface TokenGrant {
   readonly name: string
   readonly token: Redacted.Redacted<string>
@@ -45,6 +51,8 @@ export interface TokenGrant {
  * - `TruncateBody`: announce the full `Content-Length`, send `afterBytes` bytes, then close cleanly (FIN).
  * - `StallHeaders`: wait `millis` before answering at all.
  * - `StallBody`: send `afterBytes` bytes, pause `millis`, then send the rest.
+ *
+ * @since 0.1.0
  */
 export type Fault = faults.Fault
 
@@ -52,11 +60,19 @@ export type Fault = faults.Fault
  * When a fault fires. All given criteria must match: `method`, `endpoint`, and `key` (a string is a prefix, a
  * RegExp is tested). The key is the decoded `s3://…` key, or `<name>/<file>` for uploads. A rule fires `times`
  * times (default 1, `Infinity` for always) and then the server behaves normally. Rules are tried in order.
+ *
+ * @since 0.1.0
  */
 export type FaultRule = faults.FaultRule
 
+/**
+ * @since 0.1.0
+ */
 export type RequestLogEntry = LogEntry
 
+/**
+ * @since 0.1.0
+ */
 export interface Options {
   /** The data folder: `ROOT/<bucket>/<path>` is `s3://<bucket>/<path>`. */
   readonly root: string
@@ -104,7 +120,11 @@ export interface Options {
   readonly maxUploadBytes?: number
 }
 
-/** Defaults of the limits, documented in the README. */
+/**
+ * Defaults of the limits, documented in the README.
+ *
+ * @since 0.1.0
+ */
 export const defaults = {
   pageSize: 1000,
   headersTimeoutMillis: 30_000,
@@ -113,7 +133,11 @@ export const defaults = {
   maxUploadBytes: 512 * 1024 * 1024
 } as const
 
-/** A running server. */
+/**
+ * A running server.
+ *
+ * @since 0.1.0
+ */
 export interface Running {
   /** Base URL with a trailing slash, e.g. `http://127.0.0.1:41234/`: use it as `APH_API_DAL_URL`. */
   readonly url: string
@@ -126,6 +150,9 @@ export interface Running {
   readonly requests: Effect.Effect<ReadonlyArray<RequestLogEntry>>
 }
 
+/**
+ * @since 0.1.0
+ */
 export class DalServer extends Context.Tag("@fedkit/dal-server/DalServer")<DalServer, Running>() {}
 
 const invalid = (detail: string) => new DalServerError({ reason: "InvalidOptions", detail })
@@ -212,7 +239,11 @@ const urlHost = (host: string): string => {
   return host.includes(":") ? `[${host}]` : host
 }
 
-/** Starts the server on `host:port`; it stops (open connections are closed) when the scope closes. */
+/**
+ * Starts the server on `host:port`; it stops (open connections are closed) when the scope closes.
+ *
+ * @since 0.1.0
+ */
 export const start = (options: Options): Effect.Effect<Running, DalServerError, Scope.Scope> =>
   Effect.gen(function*() {
     const checked = yield* checkOptions(options)
@@ -293,13 +324,19 @@ export const start = (options: Options): Effect.Effect<Running, DalServerError, 
     return { url, root: checked.rootReal, requests }
   })
 
-/** The server as a service, for tests and apps: started when the layer is built, stopped when it is released. */
+/**
+ * The server as a service, for tests and apps: started when the layer is built, stopped when it is released.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<DalServer, DalServerError> =>
   Layer.scoped(DalServer, start(options))
 
 /**
  * A server over a fresh temporary folder holding `files` (key → content; a key ending in "/" makes an empty
  * folder). The folder is deleted when the layer is released.
+ *
+ * @since 0.1.0
  */
 export const layerTest = (
   options: Omit<Options, "root"> & { readonly files: Record<string, string | Uint8Array> }

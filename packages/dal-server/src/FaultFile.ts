@@ -6,6 +6,8 @@
  *     { "method": "GET", "key": "s3://bucket/big.bin", "times": 2, "fault": { "_tag": "ResetMidBody", "afterBytes": 65536 } },
  *     { "key": { "regex": "\\.csv$" }, "times": "always", "fault": { "_tag": "Status", "status": 503, "retryAfter": "1" } } ] }
  * ```
+ *
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
@@ -17,6 +19,9 @@ import { decodeJson, readJsonFile } from "./internal/jsonFile.js"
 const Bytes = Schema.NonNegativeInt
 const Millis = Schema.NonNegativeInt
 
+/**
+ * @since 0.1.0
+ */
 export const Fault = Schema.Union(
   Schema.TaggedStruct("Status", {
     status: Schema.Int.pipe(Schema.between(100, 599)),
@@ -49,6 +54,9 @@ const Times = Schema.Union(
   })
 )
 
+/**
+ * @since 0.1.0
+ */
 export const FaultRule = Schema.Struct({
   method: Schema.optionalWith(Schema.Literal("GET", "HEAD", "PUT"), { exact: true }),
   endpoint: Schema.optionalWith(Schema.Literal("datasets", "policies", "dataset"), { exact: true }),
@@ -57,9 +65,16 @@ export const FaultRule = Schema.Struct({
   fault: Fault
 }).annotations({ identifier: "FaultRule" })
 
+/**
+ * @since 0.1.0
+ */
 export const FaultFile = Schema.Struct({ faults: Schema.Array(FaultRule) }).annotations({ identifier: "FaultFile" })
 
-/** Reads and validates a fault file. */
+/**
+ * Reads and validates a fault file.
+ *
+ * @since 0.1.0
+ */
 export const load = (file: string): Effect.Effect<ReadonlyArray<Rule>, DalServerError> =>
   readJsonFile(file, "fault").pipe(
     Effect.flatMap((json) => decodeJson(FaultFile, json, file, "fault")),

@@ -6,7 +6,6 @@
  * download that succeeds removes it (`finish`), so a finished destination holds only the dataset's files; complete
  * files are recognised without it (see transfer.ts).
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -17,6 +16,7 @@ import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { type DalFileError, DalUnsafePath, type Subject } from "../DalError.js"
 import { reserved } from "../DalKey.js"
+import * as Files from "./files.js"
 import { fileError, lstat } from "./safeFs.js"
 
 export const Record = Schema.Struct({
@@ -41,7 +41,6 @@ export interface Manifest {
 }
 
 const decodeLine = Schema.decodeUnknownEither(Schema.parseJson(Record))
-const encoder = new TextEncoder()
 const line = (record: Record): string => JSON.stringify(record) + "\n"
 
 const parse = (text: string): { readonly records: Map<string, Record>; readonly lines: number } => {
@@ -59,7 +58,6 @@ const parse = (text: string): { readonly records: Map<string, Record>; readonly 
 
 /** Opens (creating on first write) the manifest of `root`, a folder that already exists. */
 export const open = (
-  fs: FileSystem.FileSystem,
   subject: Subject,
   root: string
 ): Effect.Effect<Manifest, DalFileError | DalUnsafePath, Scope.Scope> =>
@@ -75,11 +73,11 @@ export const open = (
     }
     const { lines, records } = stats === undefined
       ? { records: new Map<string, Record>(), lines: 0 }
-      : parse(yield* fs.readFileString(path).pipe(Effect.mapError(fileError(subject, path))))
+      : parse(yield* Files.readText(path).pipe(Effect.mapError(fileError(subject, path))))
     if (lines > 2 * records.size + 64) {
       const temp = path + reserved.partialSuffix
-      yield* fs.writeFileString(temp, [...records.values()].map(line).join("")).pipe(
-        Effect.zipRight(fs.rename(temp, path)),
+      yield* Files.writeText(temp, [...records.values()].map(line).join("")).pipe(
+        Effect.zipRight(Files.rename(temp, path)),
         Effect.mapError(fileError(subject, path))
       )
     }
@@ -88,7 +86,7 @@ export const open = (
     // the first flush, so a run that records nothing leaves no manifest behind.
     // The handle lives in a child scope closed by the finalizer below, after the last flush.
     const files = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    let handle: FileSystem.File | undefined
+    let appender: Files.Appender | undefined
     let finished = false
     let pending = ""
     let flushed = Date.now()
@@ -99,8 +97,8 @@ export const open = (
         const text = pending
         pending = ""
         flushed = Date.now()
-        handle ??= yield* fs.open(path, { flag: "a" }).pipe(Scope.extend(files))
-        yield* handle.writeAll(encoder.encode(text))
+        appender ??= yield* Files.openAppender(path).pipe(Scope.extend(files))
+        yield* appender.append(text)
       }).pipe(Effect.mapError(fileError(subject, path)))
     )
     yield* Effect.addFinalizer(() => Effect.ignore(flush).pipe(Effect.zipRight(Scope.close(files, Exit.void))))
@@ -113,8 +111,8 @@ export const open = (
           return yield* Effect.tryPromise({ try: () => Fs.rm(path, { force: true }), catch: fileError(subject, path) })
         }
         const temp = path + reserved.partialSuffix
-        yield* fs.writeFileString(temp, left.map(line).join("")).pipe(
-          Effect.zipRight(fs.rename(temp, path)),
+        yield* Files.writeText(temp, left.map(line).join("")).pipe(
+          Effect.zipRight(Files.rename(temp, path)),
           Effect.mapError(fileError(subject, path))
         )
       })

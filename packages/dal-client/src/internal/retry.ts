@@ -2,19 +2,19 @@
  * The retry policy shared by every operation: which failures earn another attempt, exponential backoff with full
  * jitter, and `Retry-After` honoured (bounded).
  */
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import type { DalError } from "../DalError.js"
 import type { Settings } from "../DalSettings.js"
 
 /** A failure worth another attempt; `final` builds the error to report once attempts run out. */
-export class Transient extends Data.TaggedError("Transient")<{
-  readonly final: (attempts: number) => DalError
-  readonly retryAfter: Option.Option<Duration.Duration>
-}> {}
+export class Transient extends Schema.TaggedError<Transient>()("Transient", {
+  final: Schema.declare((u: unknown): u is (attempts: number) => DalError => typeof u === "function"),
+  retryAfter: Schema.Option(Schema.DurationFromSelf)
+}) {}
 
 export const isTransientStatus = (status: number): boolean =>
   status === 408 || status === 425 || status === 429 || status >= 500

@@ -7,7 +7,6 @@
  * it is complete from its size and that stamp, whatever the journal (manifest.ts) managed to record. A temporary
  * file is kept after a failure only when a resume record (strong ETag) was written for it.
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -22,9 +21,9 @@ import { type DalError, DalFileError, DalIntegrityError, DalStatusError, type Su
 import * as DalKey from "../DalKey.js"
 import { type Body, type Response, TransportFailure } from "../DalTransport.js"
 import type { Exchange } from "./exchange.js"
+import * as Files from "./files.js"
 import * as FileSink from "./fileSink.js"
 import type { Manifest } from "./manifest.js"
-import { NodeStream } from "./node.js"
 import { Transient } from "./retry.js"
 import { claimFile, fileError, lstat, reasonOf } from "./safeFs.js"
 import type { Tracker } from "./tracker.js"
@@ -217,7 +216,6 @@ export interface FileJob {
 
 export interface Env {
   readonly exchange: Exchange
-  readonly fs: FileSystem.FileSystem
   readonly manifest: Manifest
   readonly tracker: Tracker
 }
@@ -249,7 +247,7 @@ const isComplete = (
 /** Skips the file when it is already complete, else downloads (or resumes) it. */
 export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome, DalError> =>
   Effect.gen(function*() {
-    const { exchange, fs, manifest, tracker } = env
+    const { exchange, manifest, tracker } = env
     const { subject } = job
     const target = NodePath.join(job.dir, job.name)
     const temp = NodePath.join(job.dir, partialName(job.name))
@@ -344,7 +342,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
         yield* exchange.backoff(n, step.failure)
       }
       // The sink stamped the file with the DAL's date before the rename: a file at the final path always carries it.
-      yield* fs.rename(temp, target).pipe(Effect.mapError(fileError(subject, target)))
+      yield* Files.rename(temp, target).pipe(Effect.mapError(fileError(subject, target)))
     })
     yield* transfer.pipe(
       Effect.onExit((exit) =>
@@ -421,15 +419,17 @@ export const stream = (exchange: Exchange, subject: Subject, key: string): Strea
             ? Stream.fail(oversized(subject, delivered, total))
             : Stream.empty
         )
-        return NodeStream.fromReadable<Transient | DalError>(
-          () => readableOf(opened.body),
-          (cause) =>
-            exchange.bodyFailure(
-              subject,
-              cause instanceof TransportFailure
-                ? cause
-                : new TransportFailure({ kind: "cut", reason: String(cause) })
-            )
+        return Stream.suspend(() =>
+          Stream.fromAsyncIterable<Uint8Array, Transient | DalError>(
+            readableOf(opened.body),
+            (cause) =>
+              exchange.bodyFailure(
+                subject,
+                cause instanceof TransportFailure
+                  ? cause
+                  : new TransportFailure({ kind: "cut", reason: String(cause) })
+              )
+          )
         ).pipe(
           dropBytes(skip),
           Stream.tap((chunk) => Effect.sync(() => void (delivered += chunk.length))),

@@ -1,13 +1,15 @@
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { Dirent, Stats } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { type Key, uploadTempPrefix } from "./keys.js"
 
-export class NotFound extends Data.TaggedError("NotFound")<{ readonly reason: string }> {}
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { reason: Schema.String }) {}
 
-export class DiskError extends Data.TaggedError("DiskError")<{ readonly path: string; readonly cause: unknown }> {
+export class DiskError
+  extends Schema.TaggedError<DiskError>()("DiskError", { path: Schema.String, cause: Schema.Unknown })
+{
   /** The errno code (`ENOENT`, `ENOSPC`, …) when the operating system gave one. */
   get code(): string | undefined {
     const code = (this.cause as { code?: unknown } | undefined)?.code

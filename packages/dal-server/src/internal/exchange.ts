@@ -1,8 +1,8 @@
 /** One HTTP exchange as the routes see it: the request, the response, what was sent, and the guards every route uses. */
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
+import * as Schema from "effect/Schema"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type Authenticator, type Grant } from "./auth.js"
 import type { FaultRequest, Faults } from "./faults.js"
@@ -61,14 +61,14 @@ export interface HandlerConfig {
   readonly settling: Set<Deferred.Deferred<void>>
 }
 
-export class HttpError extends Data.TaggedError("HttpError")<{
-  readonly status: number
-  readonly reason: string
-  readonly headers?: Record<string, string>
-}> {}
+export class HttpError extends Schema.TaggedError<HttpError>()("HttpError", {
+  status: Schema.Number,
+  reason: Schema.String,
+  headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+}) {}
 
 /** The response was cut on purpose (fault) or by the client; nothing more can be sent. */
-export class ResponseCut extends Data.TaggedError("ResponseCut")<{ readonly reason: string }> {}
+export class ResponseCut extends Schema.TaggedError<ResponseCut>()("ResponseCut", { reason: Schema.String }) {}
 
 export interface Exchange {
   readonly id: string

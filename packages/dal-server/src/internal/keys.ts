@@ -1,5 +1,5 @@
-import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 
 /**
  * A request the server can route: which endpoint, the decoded path after it, and the query string.
@@ -15,7 +15,7 @@ export interface RequestTarget {
   readonly rawPath: string
 }
 
-export class BadRequest extends Data.TaggedError("BadRequest")<{ readonly reason: string }> {}
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { reason: Schema.String }) {}
 
 const decodeSegment = (segment: string): Either.Either<string, BadRequest> =>
   Either.try({
