@@ -12,32 +12,26 @@ import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { createReadStream } from "node:fs"
-import * as Fs from "node:fs/promises"
-import * as NodePath from "node:path"
-import { AssetPolicy } from "./AssetPolicy.js"
+import { type AssetPolicy } from "./AssetPolicy.js"
 import {
   type DalConfigError,
   type DalError,
-  DalIntegrityError,
   DalInvalidArgument,
   DalNotFound,
   DalTransportError,
-  DalUnsafePath,
   type Subject
 } from "./DalError.js"
 import * as DalKey from "./DalKey.js"
 import { DalSettings, layer as settingsLayer, type Settings } from "./DalSettings.js"
 import * as DalTransport from "./DalTransport.js"
+import * as Download from "./internal/download.js"
 import * as Exchange from "./internal/exchange.js"
-import * as Files from "./internal/files.js"
 import * as Listing from "./internal/listing.js"
-import * as Manifest from "./internal/manifest.js"
-import { fileError, lstat, makeSafeDirs } from "./internal/safeFs.js"
-import * as Tracker from "./internal/tracker.js"
+import * as Policy from "./internal/policy.js"
 import * as Transfer from "./internal/transfer.js"
+import * as Upload from "./internal/upload.js"
 import type { OnProgress } from "./Progress.js"
-import * as ZipExtract from "./ZipExtract.js"
+import type * as ZipExtract from "./ZipExtract.js"
 
 /**
  * @since 0.1.0
@@ -140,11 +134,6 @@ export class DalClient extends Context.Tag("@fedkit/dal-client/DalClient")<DalCl
 
 export { ConnectionPool, layerConnectionPool } from "./DalTransport.js"
 
-const decodePolicy = Schema.decodeUnknownEither(Schema.parseJson(AssetPolicy))
-
-// An asset policy is a few hundred bytes; anything near this is not one.
-const maxPolicyBytes = 1024 * 1024
-
 const checkKey = (subject: Subject, key: string, directory: boolean | undefined) => {
   const decoded = Schema.decodeUnknownEither(DalKey.DalKey)(key)
   if (Either.isLeft(decoded)) {
@@ -167,67 +156,6 @@ const checkKey = (subject: Subject, key: string, directory: boolean | undefined)
   }
   return Either.right(decoded.right)
 }
-
-/** Refuses listings where one path is both a file and a folder, or an extraction folder lands on a listed path. */
-const conflicts = (
-  subject: Subject,
-  entries: ReadonlyArray<DalKey.Entry>,
-  extract: boolean
-): Either.Either<void, DalUnsafePath> => {
-  const files = new Map(entries.filter((e) => !e.directory).map((e) => [e.segments.join("/"), e]))
-  const taken = new Set(entries.map((e) => e.segments.join("/")))
-  for (const entry of entries) {
-    for (let i = 1; i < entry.segments.length; i++) {
-      const ancestor = files.get(entry.segments.slice(0, i).join("/"))
-      if (ancestor !== undefined) {
-        return Either.left(
-          new DalUnsafePath({ ...subject, entry: ancestor.key, reason: "is listed both as a file and as a folder" })
-        )
-      }
-    }
-  }
-  if (extract) {
-    for (const [path, entry] of files) {
-      const target = ZipExtract.defaultTarget(path)
-      if (target !== path && taken.has(target)) {
-        return Either.left(
-          new DalUnsafePath({ ...subject, entry: entry.key, reason: "extracting it would overwrite a listed path" })
-        )
-      }
-    }
-  }
-  return Either.void
-}
-
-/**
- * The names in each destination folder, read once per folder on first use (before any file of this run lands
- * there), so a fresh download skips two checks per file. Undefined when the folder cannot be read.
- */
-const folderNames = () => {
-  const read = new Map<string, Promise<ReadonlySet<string> | undefined>>()
-  return (dir: string): Effect.Effect<ReadonlySet<string> | undefined> =>
-    Effect.promise(() => {
-      const known = read.get(dir)
-      if (known !== undefined) return known
-      const reading = Fs.readdir(dir).then((names): ReadonlySet<string> => new Set(names), () => undefined)
-      read.set(dir, reading)
-      return reading
-    })
-}
-
-const isZip = (path: string): boolean => /\.zip$/i.test(path)
-
-/** Refuses a file name longer than file systems take, before anything is written. */
-const checkNameLength = (subject: Subject, entry: DalKey.Entry): Either.Either<void, DalUnsafePath> =>
-  entry.segments.some((segment) => Buffer.byteLength(segment) > Transfer.maxNameBytes)
-    ? Either.left(
-      new DalUnsafePath({
-        ...subject,
-        entry: entry.key,
-        reason: `has a name longer than ${Transfer.maxNameBytes} bytes, which file systems refuse`
-      })
-    )
-    : Either.void
 
 /**
  * @since 0.1.0
@@ -286,167 +214,26 @@ export const make: Effect.Effect<
     })
 
   const downloadFile: DalClientService["downloadFile"] = (key, path, options) =>
-    Effect.gen(function*() {
+    Effect.suspend(() => {
       const subject: Subject = { operation: "download", datasetId: options?.datasetId, key }
-      const k = yield* checkKey(subject, key, false)
-      const target = NodePath.resolve(path)
-      const dir = NodePath.dirname(target)
-      yield* checkNameLength(subject, { key: k, segments: [NodePath.basename(target)], directory: false })
-      yield* Files.makeDirectories(dir).pipe(Effect.mapError(fileError(subject, dir)))
-      const manifest = yield* Manifest.open(subject, dir)
-      const tracker = yield* Tracker.make({ datasetId: options?.datasetId, key, filesTotal: 1 }, options?.onProgress)
-      const outcome = yield* Transfer.downloadFile({ exchange, manifest, tracker }, {
-        subject,
-        key: k,
-        dir,
-        name: NodePath.basename(target),
-        record: NodePath.basename(target)
-      })
-      yield* manifest.finish
-      return outcome
-    }).pipe(Effect.scoped, (effect) =>
-      withDeadline({ operation: "download", datasetId: options?.datasetId, key })(effect))
+      return Effect.flatMap(checkKey(subject, key, false), (k) => Download.file(exchange, subject, k, path, options))
+        .pipe(withDeadline(subject))
+    })
 
   const downloadDataset: DalClientService["downloadDataset"] = (datasetId, dest, options = {}) =>
-    Effect.gen(function*() {
-      const key = yield* resolve(datasetId)
-      const subject: Subject = { operation: "download", datasetId, key }
-      const directory = DalKey.isDirectory(key)
-      const extract = options.extract !== undefined && options.extract !== false
-      const entries: ReadonlyArray<DalKey.Entry> = directory
-        ? yield* Listing.list(exchange, { ...subject, operation: "list" }, key)
-        : [{
-          key,
-          directory: false,
-          segments: [
-            yield* Either.mapLeft(
-              DalKey.fileName(key),
-              (reason) => new DalUnsafePath({ ...subject, entry: key, reason })
-            )
-          ]
-        }]
-      // Every entry is checked before the first byte is written.
-      yield* conflicts(subject, entries, extract)
-      for (const entry of entries) yield* checkNameLength(subject, entry)
-      const dirs = yield* makeSafeDirs(subject, dest)
-      for (const entry of entries) if (entry.directory) yield* dirs.ensure(subject, entry.segments)
-      const files = entries.filter((e) => !e.directory)
-      const manifest = yield* Manifest.open(subject, dirs.root)
-      const tracker = yield* Tracker.make({ datasetId, key, filesTotal: files.length }, options.onProgress)
-      const namesIn = folderNames()
-      const outcomes = yield* Effect.forEach(
-        files,
-        (entry) =>
-          Effect.gen(function*() {
-            const dir = yield* dirs.ensure(subject, entry.segments.slice(0, -1))
-            const name = entry.segments[entry.segments.length - 1] ?? ""
-            const present = yield* namesIn(dir)
-            return yield* Transfer.downloadFile({ exchange, manifest, tracker }, {
-              subject: { ...subject, key: entry.key },
-              key: entry.key,
-              dir,
-              name,
-              record: entry.segments.join("/"),
-              absent: present !== undefined && !present.has(name) && !present.has(Transfer.partialName(name))
-            })
-          }),
-        { concurrency: options.concurrency ?? settings.maxWorkers }
-      )
-      yield* manifest.finish
-      const extracted = extract
-        ? yield* Effect.forEach(outcomes.filter((o) => isZip(o.path)), (outcome) =>
-          Effect.gen(function*() {
-            const into = ZipExtract.defaultTarget(outcome.path)
-            const present = yield* lstat(subject, into)
-            // An unchanged archive whose folder exists was extracted by an earlier run (the folder only
-            // appears, by rename, once complete).
-            if (outcome.status === "skipped" && present?.isDirectory()) return []
-            return [
-              yield* ZipExtract.extract(outcome.path, into, {
-                limits: typeof options.extract === "object" ? options.extract : undefined,
-                datasetId,
-                key: outcome.key
-              })
-            ]
-          })).pipe(Effect.map((lists) => lists.flat()))
-        : []
-      const count = (status: Transfer.FileStatus) => outcomes.filter((o) => o.status === status).length
-      return {
-        datasetId,
-        key,
-        dest: dirs.root,
-        directory,
-        files: outcomes,
-        bytes: outcomes.reduce((sum, o) => sum + o.bytes, 0),
-        downloaded: count("downloaded"),
-        resumed: count("resumed"),
-        skipped: count("skipped"),
-        extracted
-      }
-    }).pipe(Effect.scoped, (effect) => withDeadline({ operation: "download", datasetId })(effect))
+    Effect.flatMap(resolve(datasetId), (key) => Download.dataset(exchange, { datasetId, key }, dest, options)).pipe(
+      withDeadline({ operation: "download", datasetId })
+    )
 
   const policy: DalClientService["policy"] = (datasetId) =>
-    Effect.gen(function*() {
-      const key = yield* resolve(datasetId)
-      const subject: Subject = { operation: "policy", datasetId, key }
-      const url = exchange.url(`policies/${DalKey.encode(key)}`)
-      const body = yield* exchange.retrying(() =>
-        Effect.flatMap(
-          exchange.send(subject, {
-            method: "GET",
-            url,
-            headers: { accept: "application/json", "accept-encoding": "identity" }
-          }),
-          (response) => exchange.collect(subject, response, { bytes: maxPolicyBytes, what: "the asset policy" })
-        ).pipe(Effect.scoped)
-      )
-      return yield* Either.mapLeft(decodePolicy(body.toString("utf8")), (e) =>
-        new DalIntegrityError({
-          ...subject,
-          // the decoder quotes what it got, which a hostile DAL could fill with the token
-          reason: `the policy is not a valid asset policy (${
-            exchange.scrub.text(ParseResult.TreeFormatter.formatErrorSync(e).split("\n").join(" ")).slice(0, 200)
-          })`
-        }))
-    }).pipe((effect) => withDeadline({ operation: "policy", datasetId })(effect))
+    Effect.flatMap(resolve(datasetId), (key) => Policy.read(exchange, { operation: "policy", datasetId, key })).pipe(
+      withDeadline({ operation: "policy", datasetId })
+    )
 
   const putDerived: DalClientService["putDerived"] = (name, file, source) =>
-    Effect.gen(function*() {
-      const subject: Subject = { operation: "upload", datasetId: name, key: file }
-      const nameSegments = DalKey.relativeSegments(name)
-      if (Either.isLeft(nameSegments) || nameSegments.right.length !== 1) {
-        return yield* new DalInvalidArgument({
-          ...subject,
-          argument: "derived dataset name",
-          reason: Either.isLeft(nameSegments) ? nameSegments.left : "must be a single path segment"
-        })
-      }
-      const fileSegments = yield* Either.mapLeft(
-        DalKey.relativeSegments(file),
-        (reason) => new DalInvalidArgument({ ...subject, argument: "file name", reason })
-      )
-      const url = exchange.url(
-        `dataset/${encodeURIComponent(name)}/${fileSegments.map(encodeURIComponent).join("/")}`
-      )
-      const body = source instanceof Uint8Array
-        ? { open: () => source, length: source.length }
-        : {
-          open: () => createReadStream(source.path),
-          length: Number((yield* Files.stat(source.path).pipe(Effect.mapError(fileError(subject, source.path)))).size)
-        }
-      yield* exchange.retrying(() =>
-        Effect.flatMap(
-          exchange.send(subject, {
-            method: "PUT",
-            url,
-            headers: { "content-type": "application/octet-stream" },
-            body
-          }),
-          (response) => exchange.collect(subject, response, { bytes: maxPolicyBytes, what: "the answer to the upload" })
-        ).pipe(Effect.scoped)
-      )
-      return { name, file, bytes: body.length }
-    }).pipe((effect) => withDeadline({ operation: "upload", datasetId: name, key: file })(effect))
+    Upload.putDerived(exchange, name, file, source).pipe(
+      withDeadline({ operation: "upload", datasetId: name, key: file })
+    )
 
   return { settings, resolve, list, stream, downloadFile, downloadDataset, policy, putDerived }
 })
