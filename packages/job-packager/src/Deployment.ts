@@ -5,7 +5,9 @@
  * (`startup/sub_start.sh --once`) with that site's own environment, and shut down through FLARE's API
  * (`Session.shutdown("all")`) when its scope closes, after which nothing it started is left running.
  *
- * Everything lives on loopback: the server is named `localhost` (FLARE binds 127.0.0.1 only) on a free port.
+ * Everything lives on loopback: the server is named `localhost` (FLARE binds 127.0.0.1 only) on a free port. And
+ * everything lives in the deployment's folder, the server's job store included: FLARE's default (`/tmp/nvflare`) is
+ * shared by every server on the machine, and a server runs every submitted job it finds in its store.
  *
  * ```ts
  * const deployment = yield* Deployment.start({ sites: [{ name: "gw-1", env: {...}, secrets: {...} }] })
@@ -141,6 +143,10 @@ export const start = (
         ...(flareError === undefined ? {} : { flareError })
       })
     }
+
+    yield* project.isolateServer(path.join(folder, project.SERVER), path.join(root, "stores")).pipe(
+      Effect.mapError(failed("give the server its own job store"))
+    )
 
     const since = processes.nowTicks()
     // Each participant runs in the foreground of its own supervised process; the scope stops what is left of them.
