@@ -150,8 +150,9 @@ export const start = (
 
     const since = processes.nowTicks()
     // Each participant runs in the foreground of its own supervised process; the scope stops what is left of them.
+    // Interruptible whatever the caller's region, or the scope could not stop them.
     const participant = (name: string, env: Readonly<Record<string, string>>) =>
-      Effect.forkScoped(
+      Effect.forkScoped(Effect.interruptible(
         processes.run(
           Command.make("bash", path.join(folder, name, "startup", "sub_start.sh"), "--once").pipe(
             Command.env({ ...baseEnv, ...env }),
@@ -159,7 +160,7 @@ export const start = (
           ),
           { cleanup: "tree", grace, onLine: show(name === project.SERVER ? "server" : name) }
         )
-      )
+      ))
     yield* participant(project.SERVER, {})
     for (const site of options.sites) yield* participant(site.name, run.siteEnvironment(site))
     // Added after the participants, so that it runs before their fibers are stopped: the shutdown through FLARE's API,

@@ -165,7 +165,14 @@ export interface TargetSteps<Checked> {
   readonly run: (run: Run, checked: Checked) => Effect.Effect<RunResult, RunError, Platform | Scope.Scope>
 }
 
-/** A `Runner` for a target: the shared checks and preparation around the target's steps. */
+/**
+ * A `Runner` for a target: the shared checks and preparation around the target's steps.
+ *
+ * A run is interruptible whatever its caller's region: it forks site watchers, races the first site failure against
+ * FLARE, and bounds steps with timeouts, all of which stop something by interrupting it. A fiber started inside an
+ * uninterruptible region (a caller that registers a submission atomically) inherits that status, and a run in it
+ * could never stop its watchers nor end.
+ */
 export const runner = <Checked>(
   steps: TargetSteps<Checked>
 ): Effect.Effect<Runner, never, FlareInstallation.FlareInstallation | Platform> =>
@@ -183,7 +190,7 @@ export const runner = <Checked>(
           const output = yield* prepareOutput(steps.target, request.outputDir)
           return yield* steps.run({ installation, request, output, timeout, log }, checked)
         }))
-      }).pipe(Effect.provide(context))
+      }).pipe(Effect.provide(context), Effect.interruptible)
     return FlareRunner.of({ target: steps.target, run })
   })
 
