@@ -225,7 +225,8 @@ export const flareEnvironment = (
  * Fails unless a finished run completed. `reported` is the failure FLARE itself reported, if any (a non-zero exit, a
  * final status other than completed); the participants' log records catch the fatal errors it does not report (see
  * `flareLogs`). A site's failure is the cause of what follows on the server, so a site that reported why it stopped
- * wins, then a fatal server record, then a site's fatal record: `SiteFailed` for a site, else `JobFailed`. FLARE's
+ * wins, then a site the server found stopped before anything fatal happened on it (its log never reached the
+ * server), then a fatal server record, then a site's fatal record: `SiteFailed` for a site, else `JobFailed`. FLARE's
  * lines are redacted: a trainer may print what it was given.
  */
 export const judge = (
@@ -246,6 +247,20 @@ export const judge = (
   }
   const verdict = flareLogs.verdict(records)
   if (reported === undefined && verdict.fatalAt === undefined) return Effect.void
+  const serverRecords = server.flatMap(([, list]) => list)
+  const firstFatal = serverRecords.findIndex(flareLogs.isFatal)
+  const deadSite = serverRecords.slice(0, firstFatal < 0 ? undefined : firstFatal).map(flareLogs.deadSiteOf)
+    .find((site) => site !== undefined)
+  if (deadSite !== undefined) {
+    return Effect.fail(
+      siteFailed(
+        request,
+        run,
+        deadSite,
+        "its job process stopped and no reason reached the server (FLARE: dead job report); see the site's own log"
+      )
+    )
+  }
   const flareError = verdict.errorLine ?? flareLogs.errorFromConsole(consoleLines)
   return Effect.fail(
     new JobFailed({
