@@ -24,10 +24,7 @@ const Platform = FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir()).pi
 const WRONG_TOKEN = `tok-wrong-${Dal.SECRET_MARK}`
 
 layer(Platform, { excludeTestServices: true })("the reference job on a provisioned deployment (remote)", (it) => {
-  // Skipped, not passing: on a clean CI clone the failing-gateway half ended as JobFailed (the job's end won the race
-  // against the site's streamed failure line) and a rerun's healthy half ended FINISHED:FAILED_TO_RUN. Until both are
-  // understood, job-packager's Remote and POC tests cover the provisioned deployment and the failing site.
-  it.scoped.skip(
+  it.scoped(
     "runs to the end on two gateways; with a gateway whose token is wrong, stops at once naming it and the 401",
     () =>
       Effect.gen(function*() {

@@ -5,7 +5,9 @@
  * (`startup/sub_start.sh --once`) with that site's own environment, and shut down through FLARE's API
  * (`Session.shutdown("all")`) when its scope closes, after which nothing it started is left running.
  *
- * Everything lives on loopback: the server is named `localhost` (FLARE binds 127.0.0.1 only) on a free port.
+ * Everything lives on loopback: the server is named `localhost` (FLARE binds 127.0.0.1 only) on a free port. And
+ * everything lives in the deployment's folder, the server's job store included: FLARE's default (`/tmp/nvflare`) is
+ * shared by every server on the machine, and a server runs every submitted job it finds in its store.
  *
  * ```ts
  * const deployment = yield* Deployment.start({ sites: [{ name: "gw-1", env: {...}, secrets: {...} }] })
@@ -142,10 +144,15 @@ export const start = (
       })
     }
 
+    yield* project.isolateServer(path.join(folder, project.SERVER), path.join(root, "stores")).pipe(
+      Effect.mapError(failed("give the server its own job store"))
+    )
+
     const since = processes.nowTicks()
     // Each participant runs in the foreground of its own supervised process; the scope stops what is left of them.
+    // Interruptible whatever the caller's region, or the scope could not stop them.
     const participant = (name: string, env: Readonly<Record<string, string>>) =>
-      Effect.forkScoped(
+      Effect.forkScoped(Effect.interruptible(
         processes.run(
           Command.make("bash", path.join(folder, name, "startup", "sub_start.sh"), "--once").pipe(
             Command.env({ ...baseEnv, ...env }),
@@ -153,7 +160,7 @@ export const start = (
           ),
           { cleanup: "tree", grace, onLine: show(name === project.SERVER ? "server" : name) }
         )
-      )
+      ))
     yield* participant(project.SERVER, {})
     for (const site of options.sites) yield* participant(site.name, run.siteEnvironment(site))
     // Added after the participants, so that it runs before their fibers are stopped: the shutdown through FLARE's API,

@@ -12,9 +12,10 @@
  * 4. Always, on success, failure, timeout or interruption: `nvflare poc stop`, then every process of the deployment
  *    still alive is stopped (SIGTERM, then SIGKILL), and the POC workspace is removed.
  *
- * Everything lives in a temporary folder: the POC workspace (`NVFLARE_POC_WORKSPACE`) and a private `HOME`, because
- * `nvflare poc prepare` registers its startup kits in `~/.nvflare/config.conf`; the user's own FLARE configuration
- * is never touched.
+ * Everything lives in a temporary folder: the POC workspace (`NVFLARE_POC_WORKSPACE`), the server's job store
+ * (FLARE's default, `/tmp/nvflare`, is shared by every server on the machine, which would run each other's jobs) and a
+ * private `HOME`, because `nvflare poc prepare` registers its startup kits in `~/.nvflare/config.conf`; the user's own
+ * FLARE configuration is never touched.
  *
  * @since 0.1.0
  */
@@ -170,6 +171,15 @@ export const make = (
           timeout: startTimeout,
           cleanup: "tree"
         })
+        yield* project.isolateServer(path.join(prod, SERVER), path.join(root, "stores")).pipe(
+          Effect.mapError((error) =>
+            new FlareCommandFailed({
+              target: "poc",
+              step: "give the server its own job store",
+              flareError: error.message
+            })
+          )
+        )
         for (const participant of [SERVER, ...sites]) {
           yield* Effect.forkScoped(tail.follow(path.join(prod, participant, "poc_console.log"), log(participant)))
         }
@@ -201,7 +211,8 @@ export const make = (
           jobFolder: folder,
           downloadDir: output,
           expectClients: sites,
-          clientsTimeout: startTimeout
+          clientsTimeout: startTimeout,
+          siteLogs: session.streamsSiteLogs(pkg)
         }, { target: "poc", job: pkg.name, timeout, env: baseEnv, log: log("session"), request }).pipe(
           Effect.tapError((error) =>
             error._tag === "SiteFailed" && error.jobId !== undefined

@@ -76,7 +76,8 @@ export const make = (
           ...(options.study === undefined ? {} : { study: options.study }),
           jobFolder: folder,
           downloadDir: output,
-          expectClients: request.sites.map((site) => site.name)
+          expectClients: request.sites.map((site) => site.name),
+          siteLogs: session.streamsSiteLogs(pkg)
         }, {
           target: "remote",
           job: pkg.name,

@@ -6,7 +6,7 @@ import { homedir } from "node:os"
 import { join } from "node:path"
 import { FlareRunner, JobPackage, Poc } from "../src/index.js"
 import * as fixtures from "./fixtures.js"
-import { Installation } from "./flare.js"
+import { Installation, leftInSharedStores } from "./flare.js"
 import { listeningAddresses, processesUsing } from "./processes.js"
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
@@ -83,6 +83,7 @@ layer(Installation, { excludeTestServices: true, timeout: 180_000 })("Poc", (it)
         // Nothing of the deployment is left: no process, no workspace, and the user's FLARE config is untouched.
         assert.deepStrictEqual(processesUsing(path.join(root, "poc")), [])
         assert.deepStrictEqual(yield* fs.readDirectory(path.join(root, "poc")), [])
+        assert.deepStrictEqual(yield* leftInSharedStores(result.jobId), [])
         assert.strictEqual(yield* readText(userConfig), userConfigBefore)
       }),
     { timeout: 180_000 }

@@ -3,7 +3,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Deployment, FlareInstallation, FlareRunner, JobPackage, Remote } from "../src/index.js"
 import * as fixtures from "./fixtures.js"
-import { Installation } from "./flare.js"
+import { Installation, leftInSharedStores } from "./flare.js"
 import { processesUsing } from "./processes.js"
 
 /** Provisions (but does not start) a one-site POC project, for an admin startup kit that points at no server. */
@@ -138,8 +138,10 @@ layer(Installation, { excludeTestServices: true, timeout: 60_000 })("Remote", (i
           )
         }
         assert.isTrue(lines.some((line) => line.source === "gw-a" && line.text.includes("[fedkit-env] site=gw-a")))
-        // Shut down through FLARE's API: no process of the deployment is left.
+        // Shut down through FLARE's API: no process of the deployment is left. Its job store was its own: nothing of
+        // the job is in FLARE's machine-wide default stores, where any other server would have run it too.
         assert.deepStrictEqual(processesUsing(root), [])
+        assert.deepStrictEqual(yield* leftInSharedStores(result.jobId), [])
       }),
     { timeout: 240_000 }
   )

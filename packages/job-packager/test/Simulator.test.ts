@@ -108,6 +108,27 @@ layer(Live, { excludeTestServices: true, timeout: 120_000 })("Simulator", (it) =
       }
     }))
 
+  it.scoped(
+    "a run started from an uninterruptible region still ends, its watchers and processes stopped",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const output = yield* fs.makeTempDirectoryScoped()
+        // A caller may well start a run from an uninterruptible region (a submission registered atomically): the run's
+        // site watchers, its race against the first site failure and its timeout must still be able to stop things.
+        const ended = yield* FlareRunner.run({
+          job: yield* JobPackage.make("fedkit-np", fixtures.files),
+          sites,
+          env: { FEDKIT_TEST_CRASH: "1" },
+          outputDir: output
+        }).pipe(Effect.flip, Effect.uninterruptible, Effect.disconnect, Effect.timeoutOption("90 seconds"))
+        assert.isTrue(Option.isSome(ended), "the run did not end")
+        assert.strictEqual(Option.getOrThrow(ended)._tag, "SiteFailed")
+        assert.deepStrictEqual(processesUsing(output), [])
+      }),
+    { timeout: 150_000 }
+  )
+
   it.scoped("interrupting a run stops every FLARE process it started", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

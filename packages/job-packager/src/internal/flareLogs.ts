@@ -84,6 +84,14 @@ export const siteFailure = (records: ReadonlyArray<LogRecord>): string | undefin
   return fatal
 }
 
+/**
+ * The site a server record says stopped: FLARE's controller logs `received dead job report for client <site>` when a
+ * site's job process is gone while the job runs, then aborts the job once the site's grace has passed ("deployment
+ * policy violation"), without the site's reason.
+ */
+export const deadSiteOf = (record: LogRecord): string | undefined =>
+  /received dead job report for client ([A-Za-z0-9_-]{1,64})\b/.exec(record.message)?.[1]
+
 export interface Verdict {
   /** Where the first fatal record was found (`server`, a site name), if any. */
   readonly fatalAt?: string

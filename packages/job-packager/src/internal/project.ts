@@ -1,8 +1,13 @@
 /**
- * The FLARE project file (`project.yml`, API version 3) of a local deployment: one server, one client per site, one
- * project admin, on one free loopback port. The server is named `localhost`, which makes FLARE bind its listener to
- * 127.0.0.1 only (it binds 0.0.0.0 otherwise), and the sites are named as the request's sites.
+ * A local deployment's FLARE configuration. The project file (`project.yml`, API version 3): one server, one client
+ * per site, one project admin, on one free loopback port. The server is named `localhost`, which makes FLARE bind its
+ * listener to 127.0.0.1 only (it binds 0.0.0.0 otherwise), and the sites are named as the request's sites. And the
+ * provisioned server's stores, moved into the deployment's own folder (see {@link withPrivateStores}).
  */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import { Effect } from "effect"
+
 export const SERVER = "localhost"
 export const ADMIN = "admin@fedkit.local"
 
@@ -39,3 +44,54 @@ export const yaml = (project: {
     "  - path: nvflare.lighter.impl.signature.SignatureBuilder",
     ""
   ].join("\n")
+
+/**
+ * A server's `local/resources.json`, made from FLARE's `resources.json.default` with the server's stores inside
+ * `stores`: its job store (`job_manager`), its snapshots (`snapshot_persistor`) and the staging folder of the sites'
+ * streamed logs (`log_receiver`). FLARE's template puts the first two under `/tmp/nvflare` and the third in the system
+ * temporary folder, shared by every server on the machine; and a server schedules every submitted job it finds in its
+ * job store. Two deployments on one machine would then run each other's jobs (one ends `FINISHED:FAILED_TO_RUN`, or
+ * runs on the other's sites) and leave jobs, site logs and workspaces behind in `/tmp`. Undefined when the file does
+ * not have the shape this expects (a FLARE whose template changed).
+ */
+export const withPrivateStores = (resourcesDefault: string, stores: string): string | undefined => {
+  type Component = { id?: unknown; args?: Record<string, unknown> }
+  let resources: {
+    components?: Array<Component>
+    snapshot_persistor?: { args?: { storage?: { args?: Record<string, unknown> } } }
+  }
+  try {
+    resources = JSON.parse(resourcesDefault)
+  } catch {
+    return undefined
+  }
+  const component = (id: string) => resources.components?.find((candidate) => candidate.id === id)
+  const jobManager = component("job_manager")
+  const logReceiver = component("log_receiver")
+  const snapshots = resources.snapshot_persistor?.args?.storage?.args
+  if (jobManager?.args === undefined || logReceiver === undefined || snapshots === undefined) return undefined
+  jobManager.args["uri_root"] = `${stores}/jobs`
+  snapshots["root_dir"] = `${stores}/snapshots`
+  logReceiver.args = { ...logReceiver.args, dest_dir: `${stores}/live-logs` }
+  return `${JSON.stringify(resources, null, 2)}\n`
+}
+
+/** Gives the provisioned server in `serverFolder` private stores under `stores` (see {@link withPrivateStores}). */
+export const isolateServer = (
+  serverFolder: string,
+  stores: string
+): Effect.Effect<void, Error, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const local = path.join(serverFolder, "local")
+    const text = yield* fs.readFileString(path.join(local, "resources.json.default"))
+    const isolated = withPrivateStores(text, stores)
+    if (isolated === undefined) {
+      return yield* Effect.fail(
+        new Error(`${local}/resources.json.default has no job_manager, log_receiver or snapshot_persistor to move`)
+      )
+    }
+    yield* fs.makeDirectory(stores, { recursive: true })
+    yield* fs.writeFileString(path.join(local, "resources.json"), isolated)
+  }).pipe(Effect.mapError((error) => new Error(error.message)))

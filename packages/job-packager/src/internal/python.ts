@@ -67,11 +67,17 @@ if __name__ == "__main__":
  * downloads what the job left (within `stop_budget` seconds).
  *
  * While the job runs it passes on the sites' structured logs as the server holds them (`get_job_logs`: the sites of
- * a job with FLARE's `JobLogStreamer` stream them live), as `site_log` events of new complete lines; with the result
- * it writes each site's `log.txt` and `log.json` to `<result>/sites/<site>/`.
+ * a job with FLARE's `JobLogStreamer` stream them to the server, which has a site's log once that site's job process
+ * has ended), as `site_log` events of new complete lines; with the result it writes each site's `log.txt` and
+ * `log.json` to `<result>/sites/<site>/`. A site's stream can end after the job does (a failing site's job process
+ * ends before the server aborts the job, but its log may still be on its way), so when `site_logs` is true (the job
+ * streams `log.json`) and the job ran, the driver waits, after the job has finished and before it downloads, for the
+ * log of every site of the job, at most `site_log_grace` seconds (FLARE itself gives a site's stream 60 seconds to
+ * drain): a site's reason for failing is then in the result, whichever came first.
  *
  * Argument: a JSON object `{username, startup_kit, study, job_folder, download_dir, timeout, expect_clients,
- * clients_timeout, stop_budget}` (timeouts in seconds; the sites must connect within `clients_timeout`).
+ * clients_timeout, stop_budget, site_logs, site_log_grace}` (timeouts in seconds; the sites must connect within
+ * `clients_timeout`).
  */
 export const SESSION_DRIVER = `import json
 import os
@@ -132,12 +138,33 @@ def site_logs(session, job_id, name):
 
 
 def pass_on_site_logs(session, job_id, offsets):
-    for site, text in sorted(site_logs(session, job_id, "log.json").items()):
+    """Emits the new lines of each site's log; returns the sites whose log the server has."""
+    logs = site_logs(session, job_id, "log.json")
+    for site, text in sorted(logs.items()):
         complete = text[: text.rfind("\\n") + 1].splitlines()
         fresh = complete[offsets.get(site, 0) :]
         if fresh:
             offsets[site] = len(complete)
             emit("site_log", site=site, lines=fresh)
+    return set(logs)
+
+
+def job_sites(meta, spec):
+    """The sites the job ran on (FLARE's job_clients), else the sites waited for."""
+    clients = meta.get("job_clients") if isinstance(meta, dict) else None
+    names = [client.get("name") for client in clients or [] if isinstance(client, dict)]
+    found = sorted(name for name in names if isinstance(name, str) and SITE_NAME.match(name))
+    return found or list(spec.get("expect_clients") or [])
+
+
+def await_site_logs(session, job_id, sites, offsets, grace):
+    """Waits until the server has the log of each of the sites, at most grace seconds; returns the missing ones."""
+    deadline = time.time() + grace
+    while True:
+        missing = [site for site in sites if site not in pass_on_site_logs(session, job_id, offsets)]
+        if not missing or time.time() >= deadline:
+            return missing
+        time.sleep(0.5)
 
 
 def keep_site_logs(session, job_id, result):
@@ -175,6 +202,7 @@ def main():
     emit("connected", username=spec["username"])
     job_id = None
     finished = False
+    downloaded = False
     step = "clients"
     try:
         expected = spec.get("expect_clients") or []
@@ -209,8 +237,14 @@ def main():
                 emit("error", step=step, kind="timeout", job_id=job_id, detail="job %s is still %s" % (job_id, status))
                 return 3
             time.sleep(1.0)
+        if spec.get("site_logs") and status != "FINISHED:FAILED_TO_RUN":
+            step = "site logs"
+            missing = await_site_logs(session, job_id, job_sites(meta, spec), offsets, spec.get("site_log_grace", 60))
+            if missing:
+                emit("site_logs_missing", job_id=job_id, sites=missing)
         step = "download"
         path, sites = download(session, job_id, spec)
+        downloaded = True
         emit("finished", job_id=job_id, status=status, download=path, meta=meta, sites=sites)
         return 0
     except Stopped:
@@ -222,19 +256,21 @@ def main():
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if job_id is not None and not finished:
+        # Stopped or failed after submitting: the job is aborted if it still runs, and what it left is kept.
+        if job_id is not None and not downloaded:
             try:
-                session.abort_job(job_id)
-                emit("aborted", job_id=job_id)
-                stop_deadline = time.time() + spec.get("stop_budget", 15)
-                while not str(session.get_job_status(job_id)).startswith("FINISHED"):
-                    if time.time() >= stop_deadline:
-                        raise TimeoutError("the aborted job did not finish within the stop budget")
-                    time.sleep(0.5)
+                if not finished:
+                    session.abort_job(job_id)
+                    emit("aborted", job_id=job_id)
+                    stop_deadline = time.time() + spec.get("stop_budget", 15)
+                    while not str(session.get_job_status(job_id)).startswith("FINISHED"):
+                        if time.time() >= stop_deadline:
+                            raise TimeoutError("the aborted job did not finish within the stop budget")
+                        time.sleep(0.5)
                 path, sites = download(session, job_id, spec)
                 emit("kept", job_id=job_id, download=path, sites=sites)
             except Exception as error:
-                emit("abort_failed", job_id=job_id, detail=str(error))
+                emit("keep_failed", job_id=job_id, detail=str(error))
         session.close()
 
 

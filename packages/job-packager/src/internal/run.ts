@@ -165,7 +165,14 @@ export interface TargetSteps<Checked> {
   readonly run: (run: Run, checked: Checked) => Effect.Effect<RunResult, RunError, Platform | Scope.Scope>
 }
 
-/** A `Runner` for a target: the shared checks and preparation around the target's steps. */
+/**
+ * A `Runner` for a target: the shared checks and preparation around the target's steps.
+ *
+ * A run is interruptible whatever its caller's region: it forks site watchers, races the first site failure against
+ * FLARE, and bounds steps with timeouts, all of which stop something by interrupting it. A fiber started inside an
+ * uninterruptible region (a caller that registers a submission atomically) inherits that status, and a run in it
+ * could never stop its watchers nor end.
+ */
 export const runner = <Checked>(
   steps: TargetSteps<Checked>
 ): Effect.Effect<Runner, never, FlareInstallation.FlareInstallation | Platform> =>
@@ -183,7 +190,7 @@ export const runner = <Checked>(
           const output = yield* prepareOutput(steps.target, request.outputDir)
           return yield* steps.run({ installation, request, output, timeout, log }, checked)
         }))
-      }).pipe(Effect.provide(context))
+      }).pipe(Effect.provide(context), Effect.interruptible)
     return FlareRunner.of({ target: steps.target, run })
   })
 
@@ -218,7 +225,8 @@ export const flareEnvironment = (
  * Fails unless a finished run completed. `reported` is the failure FLARE itself reported, if any (a non-zero exit, a
  * final status other than completed); the participants' log records catch the fatal errors it does not report (see
  * `flareLogs`). A site's failure is the cause of what follows on the server, so a site that reported why it stopped
- * wins, then a fatal server record, then a site's fatal record: `SiteFailed` for a site, else `JobFailed`. FLARE's
+ * wins, then a site the server found stopped before anything fatal happened on it (its log never reached the
+ * server), then a fatal server record, then a site's fatal record: `SiteFailed` for a site, else `JobFailed`. FLARE's
  * lines are redacted: a trainer may print what it was given.
  */
 export const judge = (
@@ -239,6 +247,20 @@ export const judge = (
   }
   const verdict = flareLogs.verdict(records)
   if (reported === undefined && verdict.fatalAt === undefined) return Effect.void
+  const serverRecords = server.flatMap(([, list]) => list)
+  const firstFatal = serverRecords.findIndex(flareLogs.isFatal)
+  const deadSite = serverRecords.slice(0, firstFatal < 0 ? undefined : firstFatal).map(flareLogs.deadSiteOf)
+    .find((site) => site !== undefined)
+  if (deadSite !== undefined) {
+    return Effect.fail(
+      siteFailed(
+        request,
+        run,
+        deadSite,
+        "its job process stopped and no reason reached the server (FLARE: dead job report); see the site's own log"
+      )
+    )
+  }
   const flareError = verdict.errorLine ?? flareLogs.errorFromConsole(consoleLines)
   return Effect.fail(
     new JobFailed({

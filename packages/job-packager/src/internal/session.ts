@@ -17,6 +17,7 @@ import {
   type SiteFailed,
   type Target
 } from "../FlareRunner.js"
+import type * as JobPackage from "../JobPackage.js"
 import * as flareLogs from "./flareLogs.js"
 import * as processes from "./processes.js"
 import { SESSION_DRIVER } from "./python.js"
@@ -32,6 +33,8 @@ export interface Spec {
   readonly expectClients: ReadonlyArray<string>
   /** How long the expected sites may take to connect; default the whole timeout. */
   readonly clientsTimeout?: Duration.DurationInput
+  /** The job streams its sites' `log.json` to the server (see {@link streamsSiteLogs}): wait for them at its end. */
+  readonly siteLogs: boolean
 }
 
 export interface Outcome {
@@ -39,10 +42,32 @@ export interface Outcome {
   readonly status: string
   /** The folder the result was downloaded into (`<downloadDir>/<jobId>`). */
   readonly download: string
+  /** What the server said of the job's deployment to its sites (`job_deploy_detail`), one entry per site. */
+  readonly deployDetail: ReadonlyArray<string>
 }
 
 /** How long the driver may take, once stopped, to abort the job, wait for it to end and download what it left. */
 const STOP_BUDGET_SECONDS = 15
+/** How long a finished job's sites may take to deliver their logs: FLARE's own bound for a site's log stream. */
+const SITE_LOG_GRACE_SECONDS = 60
+
+/**
+ * Whether a job streams each site's structured log (`log.json`) to the server: FLARE's `JobLogStreamer` in a client
+ * configuration. Only then do the server, and the run, learn why a site failed.
+ */
+export const streamsSiteLogs = (pkg: JobPackage.JobPackage): boolean =>
+  pkg.files.some((file) => {
+    if (!file.path.endsWith("config/config_fed_client.json")) return false
+    try {
+      const config = JSON.parse(new TextDecoder().decode(file.data)) as { components?: ReadonlyArray<unknown> }
+      return (config.components ?? []).some((component) => {
+        const { args, path } = component as { path?: unknown; args?: { log_file_name?: unknown } }
+        return typeof path === "string" && path.endsWith("JobLogStreamer") && args?.log_file_name === "log.json"
+      })
+    } catch {
+      return false
+    }
+  })
 
 type Event = { readonly event: string } & Readonly<Record<string, unknown>>
 
@@ -71,6 +96,10 @@ const describe = (event: Event): string => {
       }`
     case "aborted":
       return `aborted job ${String(event["job_id"])}`
+    case "site_logs_missing":
+      return `no log reached the server from ${
+        (event["sites"] as ReadonlyArray<string>).join(", ")
+      } within ${SITE_LOG_GRACE_SECONDS}s of the job's end`
     default:
       return `${event.event}: ${String(event["detail"] ?? "")}`
   }
@@ -111,7 +140,9 @@ export const submitAndFollow = (
       clients_timeout: spec.clientsTimeout === undefined
         ? seconds
         : Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(spec.clientsTimeout)))),
-      stop_budget: STOP_BUDGET_SECONDS
+      stop_budget: STOP_BUDGET_SECONDS,
+      site_logs: spec.siteLogs,
+      site_log_grace: SITE_LOG_GRACE_SECONDS
     }
     const command = Command.make(installation.python, "-c", SESSION_DRIVER, JSON.stringify(driverSpec)).pipe(
       Command.env(run.flareEnvironment(installation, options.env))
@@ -146,7 +177,7 @@ export const submitAndFollow = (
       ),
       // The driver enforces the deadline itself and aborts the job; this only catches a driver that hangs.
       Effect.timeoutFail({
-        duration: Duration.sum(Duration.decode(options.timeout), Duration.seconds(60)),
+        duration: Duration.sum(Duration.decode(options.timeout), Duration.seconds(SITE_LOG_GRACE_SECONDS + 60)),
         onTimeout: () => new RunTimedOut({ target: options.target, step: "the FLARE session", timeout: timeoutText })
       })
     )
@@ -175,10 +206,12 @@ export const submitAndFollow = (
     const { finished } = stopped
     const done = events.find((event) => event.event === "finished")
     if (finished.exitCode === 0 && done !== undefined) {
+      const detail = (done["meta"] as Readonly<Record<string, unknown>> | undefined)?.["job_deploy_detail"]
       return {
         jobId: String(done["job_id"]),
         status: String(done["status"]),
-        download: String(done["download"])
+        download: String(done["download"]),
+        deployDetail: Array.isArray(detail) ? detail.map(String) : []
       }
     }
     const error = events.find((event) => event.event === "error")
@@ -239,6 +272,18 @@ export const conclude = (
   Effect.gen(function*() {
     const path = yield* Path.Path
     const { job, outcome, target } = followed
+    if (outcome.status === "FINISHED:FAILED_TO_RUN") {
+      // No site ran it, so no log holds the reason: the server's account of the deployment is all there is.
+      const deployment = outcome.deployDetail.length === 0 ? "no site answered" : outcome.deployDetail.join("; ")
+      return yield* new JobFailed({
+        target,
+        job,
+        jobId: outcome.jobId,
+        status: outcome.status,
+        flareError: `the server could not start it on its sites (deployment: ${deployment}); see the server's log`,
+        workspace: outcome.download
+      })
+    }
     const runDir = path.join(outcome.download, "workspace")
     const serverRecords = yield* flareLogs.readRecords(path.join(runDir, "log.json"))
     const sites = yield* keptSiteLogs(outcome.download)

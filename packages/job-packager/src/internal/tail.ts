@@ -1,9 +1,5 @@
 /**
  * Follows a growing log file (`tail -f`), handing each complete line to a callback. Runs until interrupted.
- *
- * Always interruptible, whatever its caller's region: a fiber forked inside an uninterruptible region inherits that
- * status (the Secure Runtime service submits jobs from one), and a follower that could not be interrupted would keep
- * the run's scope from closing after FLARE has finished.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
@@ -35,4 +31,4 @@ export const follow = (
       for (const line of lines) yield* onLine(line.replace(/\r$/, ""))
     })
     return yield* Effect.forever(Effect.zipRight(poll, Effect.sleep("500 millis")))
-  }).pipe(Effect.interruptible)
+  })
