@@ -6,6 +6,7 @@ import * as CanonicalJson from "../CanonicalJson.js"
 import { IdentifiedComponent } from "../Component.js"
 import { FilterChain } from "../Filters.js"
 import type { DecodeError } from "../Issue.js"
+import { isChecked } from "./checked.js"
 import { decodeWith, parseJson, validateWith } from "./decode.js"
 import { Key } from "./schemas.js"
 
@@ -72,6 +73,21 @@ export const withVariables = <Fields extends Schema.Struct.Fields>(
 }
 
 /**
+ * A config file's text. A config the schema checked (frozen, see `markChecked`) is already its JSON form but for its
+ * variables, which go back to the top level, so it is written as it is; any other is encoded by the schema first,
+ * which checks it.
+ */
+export const write = <Config>(
+  schema: Schema.Schema<Config, CanonicalJson.JsonObject>,
+  config: Config,
+  options?: CanonicalJson.StringifyOptions
+): string => {
+  if (!isChecked(schema, config)) return CanonicalJson.stringify(Schema.encodeSync(schema)(config), options)
+  const { variables, ...structure } = config as Config & { readonly variables: CanonicalJson.JsonObject }
+  return CanonicalJson.stringify({ ...variables, ...structure } as CanonicalJson.JsonObject, options)
+}
+
+/**
  * Checking, decoding and encoding a config file with its schema; issues name `file` (the file's name unless the
  * caller gives the path it read).
  */
@@ -85,6 +101,6 @@ export const codec = <Config>(schema: Schema.Schema<Config, CanonicalJson.JsonOb
     fromJson: (text: string, name: string = file): Either.Either<Config, DecodeError> =>
       Either.flatMap(parseJson(name, text), (input) => decode(input, name)),
     encode,
-    toJson: (config: Config): string => CanonicalJson.stringify(encode(config))
+    toJson: (config: Config): string => write(schema, config)
   }
 }

@@ -1,5 +1,5 @@
 import { Either, Schema } from "effect"
-import { JsonObject } from "../CanonicalJson.js"
+import { JsonObject, type JsonValue } from "../CanonicalJson.js"
 import { type Component, type IdentifiedComponent, InvalidComponent } from "../Component.js"
 import type { FlareTarget } from "../FlareTarget.js"
 import * as Issue from "../Issue.js"
@@ -54,6 +54,25 @@ export const entry = <
 /** Exact objects: an argument FLARE's constructor does not have is an error, not a silently ignored key. */
 export const exact = { parseOptions: { onExcessProperty: "error" } } as const
 
+/**
+ * Args a builder checked against an entry's schema, by the entry. They are frozen (`JsonObject` copies and freezes),
+ * and only kept when they hold no `{`, so no config variable can change what FLARE reads: the whole-job check of
+ * their constructor args (`checkArgs`) would check the same value with the same schema, and trusts them instead.
+ */
+const builtArgs = new WeakMap<JsonObject, Entry>()
+
+const mentionsVariable = (value: JsonValue): boolean =>
+  typeof value === "string"
+    ? value.includes("{")
+    : Array.isArray(value)
+    ? (value as ReadonlyArray<JsonValue>).some(mentionsVariable)
+    : value !== null && typeof value === "object"
+    ? Object.values(value).some(mentionsVariable)
+    : false
+
+/** Whether `args` are what a builder made and checked for `entry`. */
+export const isBuiltFor = (entry: Entry, args: JsonObject): boolean => builtArgs.get(args) === entry
+
 /** Checks typed args against the entry's schema and turns them into a component config. */
 export const build = <S extends Schema.Schema.AnyNoContext>(
   definition: Entry<S>,
@@ -66,6 +85,7 @@ export const build = <S extends Schema.Schema.AnyNoContext>(
       onLeft: (error) =>
         new InvalidComponent({ component: definition.name, issues: Issue.fromParseError(undefined, error) }),
       onRight: (encoded) => {
+        if (!mentionsVariable(encoded)) builtArgs.set(encoded, definition)
         const id = options?.id ?? definition.defaultId
         return { ...(id === undefined ? {} : { id }), path: definition.path, args: encoded }
       }
