@@ -53,48 +53,46 @@ const at = (
 
 /**
  * Validates and copies in one walk, so the value handed out shares nothing mutable with the caller's input and
- * `-0` comes out as `0` (JSON has one zero). The copy is frozen, so it stays valid.
+ * `-0` comes out as `0` (JSON has one zero). The copy is frozen, so it stays valid. `path` is where the walk is (one
+ * array, pushed and popped): an issue takes a copy of it.
  */
 const copyJson = (
   input: unknown,
-  path: ReadonlyArray<PropertyKey>,
+  path: Array<PropertyKey>,
   issues: Array<ParseResult.ParseIssue>,
   ast: Schema.Schema.Any["ast"]
 ): JsonValue => {
-  const fail = (message: string): JsonValue => {
-    issues.push(at(path, input, new ParseResult.Type(ast, input, message)))
+  const fail = (actual: unknown, message: string): JsonValue => {
+    issues.push(at(path, actual, new ParseResult.Type(ast, actual, message)))
     return null
   }
   if (input === null || typeof input === "boolean" || typeof input === "string") return input
   if (typeof input === "number") {
-    if (!Number.isFinite(input)) return fail(`Expected a finite number, actual ${describe(input)}`)
+    if (!Number.isFinite(input)) return fail(input, `Expected a finite number, actual ${describe(input)}`)
     return input === 0 ? 0 : input
   }
   if (Array.isArray(input)) {
     const out: Array<JsonValue> = []
     for (let index = 0; index < input.length; index++) {
-      if (!(index in input)) {
-        issues.push(at([...path, index], undefined, new ParseResult.Type(ast, undefined, "is a hole")))
-        continue
-      }
-      out.push(copyJson(input[index], [...path, index], issues, ast))
+      path.push(index)
+      if (index in input) out.push(copyJson(input[index], path, issues, ast))
+      else fail(undefined, "is a hole")
+      path.pop()
     }
     return Object.freeze(out)
   }
   if (isPlainObject(input)) {
     const out: Record<string, JsonValue> = {}
     for (const key of Object.keys(input)) {
-      if (key === "__proto__") {
-        issues.push(
-          at([...path, key], input[key], new ParseResult.Type(ast, input[key], "the key __proto__ is not allowed"))
-        )
-        continue
-      }
-      out[key] = copyJson(input[key], [...path, key], issues, ast)
+      path.push(key)
+      if (key === "__proto__") fail(input[key], "the key __proto__ is not allowed")
+      else out[key] = copyJson(input[key], path, issues, ast)
+      path.pop()
     }
     return Object.freeze(out)
   }
   return fail(
+    input,
     `Expected a JSON value (null, boolean, finite number, string, array or object), actual ${describe(input)}`
   )
 }
