@@ -221,7 +221,10 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
         const issues = Issue.merge(contentIssues, schemaIssues)
         return Either.isRight(decoded) && issues.length === 0
           ? Either.right(decoded.right)
-          : Either.left(new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }))
+          // The issues are the scanner's and the Schema's, well-formed by construction: no need to check them again.
+          : Either.left(
+            new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }, { disableValidation: true })
+          )
       })
     )
 
@@ -231,7 +234,10 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
       ? Either.right(payload)
       : Either.mapLeft(
         decode(payload),
-        (error) => new InvalidPayload({ issues: Issue.cap(Issue.fromParseError(error), limits.maxIssues) })
+        (error) =>
+          new InvalidPayload({ issues: Issue.cap(Issue.fromParseError(error), limits.maxIssues) }, {
+            disableValidation: true
+          })
       )
 
   const validate = (payload: A): Effect.Effect<void, InvalidPayload> =>
