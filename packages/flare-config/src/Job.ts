@@ -10,7 +10,7 @@ import type * as CanonicalJson from "./CanonicalJson.js"
 import * as Catalog from "./Catalog.js"
 import * as ClientConfig from "./ClientConfig.js"
 import { defaultTarget, FlareTarget } from "./FlareTarget.js"
-import { isChecked, markChecked } from "./internal/checked.js"
+import { checkedWith, isChecked, markChecked } from "./internal/checked.js"
 import * as configFile from "./internal/configFile.js"
 import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
 import { locate } from "./internal/locate.js"
@@ -60,9 +60,6 @@ export type FlareJob = typeof FlareJob.Type
 
 const validateJob = validateWith(FlareJob, "FlareJob")
 const decodeJob = decodeWith(FlareJob, "FlareJob")
-
-/** A schema for values `schema` already checked (see `markChecked`): anything else fails it. */
-const checkedWith = <A, I>(schema: Schema.Schema<A, I>) => Schema.declare((u: unknown): u is A => isChecked(schema, u))
 
 /**
  * A job whose meta and configs are each already checked (made by their builders or read from files): only what they

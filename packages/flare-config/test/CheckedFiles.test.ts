@@ -1,7 +1,7 @@
 // Check once, at the boundary: what `toFiles` and `checkFiles` checked is recognised as checked, and nothing else is.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Job, ServerConfig } from "../src/index.js"
+import { ClientConfig, Job, ServerConfig } from "../src/index.js"
 import { buildJob } from "./support/fedavgJob.js"
 
 const options = { clients: 2, rounds: 3, scale: 1 }
@@ -82,6 +82,25 @@ describe("checked parts", () => {
         apps: { ...job.apps, [name]: { ...app, server: { ...server } } }
       })
       assert.deepStrictEqual(yield* Job.toFiles(intact), yield* Job.toFiles(job))
+    }))
+
+  it.effect("ServerConfig.make and ClientConfig.make check components no builder made, and report them as before", () =>
+    Effect.gen(function*() {
+      const job = yield* buildJob(options)
+      const apps = Object.values(job.apps)
+      const server = apps.find((app) => app.server !== undefined)!.server!
+      const client = apps.find((app) => app.client !== undefined)!.client!
+      const [workflow] = server.workflows
+      const [entry] = client.executors
+      const badWorkflow = { ...workflow!, path: "not a class path" }
+      const serverError = yield* Effect.flip(ServerConfig.make({ ...server, workflows: [badWorkflow] }))
+      assert.match(serverError.message, /workflows\[0\]\.path.*class path/)
+      const badExecutor = { ...entry!, executor: { ...entry!.executor, args: { x: Number.NaN } } }
+      const clientError = yield* Effect.flip(ClientConfig.make({ ...client, executors: [badExecutor] }))
+      assert.match(clientError.message, /executors\[0\]\.executor\.args\.x.*finite/)
+      // Valid copies pass, and write the same files.
+      const copied = yield* ServerConfig.make({ ...server, workflows: [{ ...workflow! }] })
+      assert.strictEqual(ServerConfig.toJson(copied), ServerConfig.toJson(server))
     }))
 
   it.effect("the whole-job check still checks builder args put under another class or changed by hand", () =>

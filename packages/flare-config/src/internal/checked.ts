@@ -1,3 +1,5 @@
+import { Schema } from "effect"
+
 // Check once: a value a schema checked is deep-frozen and remembered for that schema, so code that receives it
 // again (a job assembled from checked configs, a config written to a file) can trust it instead of walking it
 // through the schema a second time. Freezing is what makes the trust sound: a checked value cannot be changed
@@ -30,3 +32,7 @@ export const markChecked = <A>(schema: object, value: A): A => {
 /** Whether `schema` checked `value` (and so, frozen, it still holds). */
 export const isChecked = (schema: object, value: unknown): boolean =>
   typeof value === "object" && value !== null && checkedBy.get(schema)?.has(value) === true
+
+/** A schema for values `schema` already checked: anything else fails it (and is then checked the long way). */
+export const checkedWith = <A, I>(schema: Schema.Schema<A, I>) =>
+  Schema.declare((u: unknown): u is A => isChecked(schema, u))

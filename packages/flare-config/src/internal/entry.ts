@@ -1,8 +1,14 @@
 import { Either, Schema } from "effect"
 import { JsonObject, type JsonValue } from "../CanonicalJson.js"
-import { type Component, type IdentifiedComponent, InvalidComponent } from "../Component.js"
+import {
+  Component as ComponentSchema,
+  IdentifiedComponent as IdentifiedComponentSchema,
+  InvalidComponent
+} from "../Component.js"
+import type { Component, IdentifiedComponent } from "../Component.js"
 import type { FlareTarget } from "../FlareTarget.js"
 import * as Issue from "../Issue.js"
+import { markChecked } from "./checked.js"
 
 /**
  * What a component is to FLARE, which decides where it may sit (workflows hold controllers, executors executors,
@@ -87,7 +93,11 @@ export const build = <S extends Schema.Schema.AnyNoContext>(
       onRight: (encoded) => {
         if (!mentionsVariable(encoded)) builtArgs.set(encoded, definition)
         const id = options?.id ?? definition.defaultId
-        return { ...(id === undefined ? {} : { id }), path: definition.path, args: encoded }
+        return markChecked(ComponentSchema, {
+          ...(id === undefined ? {} : { id }),
+          path: definition.path,
+          args: encoded
+        })
       }
     })
   )
@@ -98,7 +108,7 @@ export const buildIdentified = <S extends Schema.Schema.AnyNoContext>(
   args: Schema.Schema.Type<S>,
   options?: { readonly id?: string }
 ): Either.Either<IdentifiedComponent, InvalidComponent> =>
-  Either.map(
-    build(definition, args, options),
-    (component) => ({ ...component, id: component.id ?? definition.defaultId })
-  )
+  Either.map(build(definition, args, options), (component) => {
+    const identified = { ...component, id: component.id ?? definition.defaultId }
+    return markChecked(ComponentSchema, markChecked(IdentifiedComponentSchema, identified))
+  })
