@@ -1,4 +1,4 @@
-import { Either, type ParseResult, Schema, SchemaAST } from "effect"
+import { Either, type ParseResult, Schema, type SchemaAST } from "effect"
 import { JsonObject, type JsonValue } from "../CanonicalJson.js"
 import {
   Component as ComponentSchema,
@@ -79,6 +79,34 @@ const mentionsVariable = (value: JsonValue): boolean =>
 /** Whether `args` are what a builder made and checked for `entry`. */
 export const isBuiltFor = (entry: Entry, args: JsonObject): boolean => builtArgs.get(args) === entry
 
+/**
+ * Whether a schema's values are their own encoded form: no transformation anywhere in it. Declarations are opaque
+ * (they may transform), so they count as transforming.
+ */
+const transformsNothing = (ast: SchemaAST.AST, seen: Set<SchemaAST.AST> = new Set()): boolean => {
+  if (seen.has(ast)) return true
+  seen.add(ast)
+  switch (ast._tag) {
+    case "Transformation":
+    case "Declaration":
+      return false
+    case "Refinement":
+      return transformsNothing(ast.from, seen)
+    case "Suspend":
+      return transformsNothing(ast.f(), seen)
+    case "Union":
+      return ast.types.every((type) => transformsNothing(type, seen))
+    case "TupleType":
+      return ast.elements.every((element) => transformsNothing(element.type, seen)) &&
+        ast.rest.every((rest) => transformsNothing(rest.type, seen))
+    case "TypeLiteral":
+      return ast.propertySignatures.every((property) => transformsNothing(property.type, seen)) &&
+        ast.indexSignatures.every((index) => transformsNothing(index.type, seen))
+    default:
+      return true
+  }
+}
+
 const checkers = new WeakMap<Entry, (args: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
 
 /**
@@ -89,7 +117,7 @@ const checkerOf = (definition: Entry) => {
   let check = checkers.get(definition)
   if (check === undefined) {
     const schema = definition.args
-    check = SchemaAST.typeAST(schema.ast) === schema.ast
+    check = transformsNothing(schema.ast)
       ? Schema.validateEither(schema, { errors: "all" })
       : Schema.encodeUnknownEither(schema, { errors: "all" })
     checkers.set(definition, check)
