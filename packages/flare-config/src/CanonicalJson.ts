@@ -53,59 +53,63 @@ const at = (
 
 /**
  * Validates and copies in one walk, so the value handed out shares nothing mutable with the caller's input and
- * `-0` comes out as `0` (JSON has one zero).
+ * `-0` comes out as `0` (JSON has one zero). The copy is frozen, so it stays valid. `path` is where the walk is (one
+ * array, pushed and popped): an issue takes a copy of it.
  */
 const copyJson = (
   input: unknown,
-  path: ReadonlyArray<PropertyKey>,
+  path: Array<PropertyKey>,
   issues: Array<ParseResult.ParseIssue>,
   ast: Schema.Schema.Any["ast"]
 ): JsonValue => {
-  const fail = (message: string): JsonValue => {
-    issues.push(at(path, input, new ParseResult.Type(ast, input, message)))
+  const fail = (actual: unknown, message: string): JsonValue => {
+    issues.push(at(path, actual, new ParseResult.Type(ast, actual, message)))
     return null
   }
   if (input === null || typeof input === "boolean" || typeof input === "string") return input
   if (typeof input === "number") {
-    if (!Number.isFinite(input)) return fail(`Expected a finite number, actual ${describe(input)}`)
+    if (!Number.isFinite(input)) return fail(input, `Expected a finite number, actual ${describe(input)}`)
     return input === 0 ? 0 : input
   }
   if (Array.isArray(input)) {
     const out: Array<JsonValue> = []
     for (let index = 0; index < input.length; index++) {
-      if (!(index in input)) {
-        issues.push(at([...path, index], undefined, new ParseResult.Type(ast, undefined, "is a hole")))
-        continue
-      }
-      out.push(copyJson(input[index], [...path, index], issues, ast))
+      path.push(index)
+      if (index in input) out.push(copyJson(input[index], path, issues, ast))
+      else fail(undefined, "is a hole")
+      path.pop()
     }
-    return out
+    return Object.freeze(out)
   }
   if (isPlainObject(input)) {
     const out: Record<string, JsonValue> = {}
     for (const key of Object.keys(input)) {
-      if (key === "__proto__") {
-        issues.push(
-          at([...path, key], input[key], new ParseResult.Type(ast, input[key], "the key __proto__ is not allowed"))
-        )
-        continue
-      }
-      out[key] = copyJson(input[key], [...path, key], issues, ast)
+      path.push(key)
+      if (key === "__proto__") fail(input[key], "the key __proto__ is not allowed")
+      else out[key] = copyJson(input[key], path, issues, ast)
+      path.pop()
     }
-    return out
+    return Object.freeze(out)
   }
   return fail(
+    input,
     `Expected a JSON value (null, boolean, finite number, string, array or object), actual ${describe(input)}`
   )
 }
 
+/** Values {@link decodeJson} made: frozen and valid, so checking one again returns it as it is. */
+const copies = new WeakSet<object>()
+
 const decodeJson = (input: unknown, ast: Schema.Schema.Any["ast"]) => {
+  if (typeof input === "object" && input !== null && copies.has(input)) return ParseResult.succeed(input as JsonValue)
   const issues: Array<ParseResult.ParseIssue> = []
   const value = copyJson(input, [], issues, ast)
   const [first, ...rest] = issues
-  return first === undefined
-    ? ParseResult.succeed(value)
-    : ParseResult.fail(rest.length === 0 ? first : new ParseResult.Composite(ast, input, [first, ...rest]))
+  if (first !== undefined) {
+    return ParseResult.fail(rest.length === 0 ? first : new ParseResult.Composite(ast, input, [first, ...rest]))
+  }
+  if (typeof value === "object" && value !== null) copies.add(value)
+  return ParseResult.succeed(value)
 }
 
 // fast-check's JSON generator may produce `-0` and `__proto__` keys, neither of which a JsonValue holds.
@@ -207,38 +211,48 @@ export interface StringifyOptions {
   readonly floats?: ReadonlySet<string>
 }
 
+/**
+ * Writes `value` at `indent`. `path` is where it is, kept only when some number must be written as a float (it costs
+ * an array per value otherwise).
+ */
 const render = (
   value: JsonValue,
   indent: string,
-  path: ReadonlyArray<PropertyKey>,
+  path: ReadonlyArray<PropertyKey> | undefined,
   floats: ReadonlySet<string>
 ): string => {
   if (value === null) return "null"
   if (typeof value === "boolean") return value ? "true" : "false"
   if (typeof value === "number") {
-    return floats.size > 0 && floats.has(jsonPath(path))
-      ? renderFloat(value)
-      : renderNumber(value)
+    return path !== undefined && floats.has(jsonPath(path)) ? renderFloat(value) : renderNumber(value)
   }
   if (typeof value === "string") return JSON.stringify(value)
   const inner = `${indent}  `
   if (Array.isArray(value)) {
     const items = value as ReadonlyArray<JsonValue>
     if (items.length === 0) return "[]"
-    return `[\n${
-      items.map((item, index) => inner + render(item, inner, [...path, index], floats)).join(",\n")
-    }\n${indent}]`
+    let out = "["
+    for (let index = 0; index < items.length; index++) {
+      out += `${index === 0 ? "\n" : ",\n"}${inner}${
+        render(items[index] as JsonValue, inner, path === undefined ? undefined : [...path, index], floats)
+      }`
+    }
+    return `${out}\n${indent}]`
   }
   const record = value as JsonObject
   const keys = Object.keys(record).sort(compareKeys)
   if (keys.length === 0) return "{}"
-  return `{\n${
-    keys.map((key) =>
-      `${inner}${JSON.stringify(key)}: ${render(record[key] as JsonValue, inner, [...path, key], floats)}`
-    )
-      .join(",\n")
-  }\n${indent}}`
+  let out = "{"
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string
+    out += `${index === 0 ? "\n" : ",\n"}${inner}${JSON.stringify(key)}: ${
+      render(record[key] as JsonValue, inner, path === undefined ? undefined : [...path, key], floats)
+    }`
+  }
+  return `${out}\n${indent}}`
 }
+
+const noFloats: ReadonlySet<string> = new Set()
 
 /**
  * Deterministic JSON text: stable key order (see {@link compareKeys}), 2-space indentation, a trailing newline.
@@ -246,5 +260,7 @@ const render = (
  *
  * @since 0.1.0
  */
-export const stringify = (value: JsonValue, options?: StringifyOptions): string =>
-  `${render(value, "", [], options?.floats ?? new Set())}\n`
+export const stringify = (value: JsonValue, options?: StringifyOptions): string => {
+  const floats = options?.floats ?? noFloats
+  return `${render(value, "", floats.size > 0 ? [] : undefined, floats)}\n`
+}

@@ -6,7 +6,9 @@
  */
 import { type Either, Schema } from "effect"
 import type * as CanonicalJson from "./CanonicalJson.js"
+import { Component, IdentifiedComponent } from "./Component.js"
 import { TaskExecutor } from "./Executors.js"
+import { checkedWith } from "./internal/checked.js"
 import * as configFile from "./internal/configFile.js"
 import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
 import type { DecodeError } from "./Issue.js"
@@ -61,9 +63,19 @@ export type Input = configFile.Input<ClientConfig>
  * @since 0.1.0
  */
 export const make = (input: Input): Either.Either<ClientConfig, DecodeError> =>
-  validate({ ...configFile.defaults, ...input })
+  validateBuilt({ ...configFile.defaults, ...input })
 
 const codec = configFile.codec(ClientConfig, FILE)
+
+// Components the catalog builders made are checked already: only how they are put together is left to check.
+const validateBuilt = configFile.validateAssembled(ClientConfig, FILE, {
+  executors: Schema.NonEmptyArray(
+    Schema.Struct({ tasks: TaskExecutor.fields.tasks, executor: checkedWith(Component) }).annotations({
+      parseOptions: { onExcessProperty: "error" }
+    })
+  ),
+  components: Schema.Array(checkedWith(IdentifiedComponent))
+})
 
 /**
  * Checks a config value built in code.

@@ -6,10 +6,12 @@
  * @since 0.1.0
  */
 import { type Brand, Effect, Either, Option, Schema } from "effect"
-import * as CanonicalJson from "./CanonicalJson.js"
+import type * as CanonicalJson from "./CanonicalJson.js"
 import * as Catalog from "./Catalog.js"
 import * as ClientConfig from "./ClientConfig.js"
 import { defaultTarget, FlareTarget } from "./FlareTarget.js"
+import { checkedWith, isChecked, markChecked } from "./internal/checked.js"
+import * as configFile from "./internal/configFile.js"
 import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
 import { locate } from "./internal/locate.js"
 import * as paths from "./internal/paths.js"
@@ -56,14 +58,43 @@ export const FlareJob = Schema.Struct({
  */
 export type FlareJob = typeof FlareJob.Type
 
-/** Jobs {@link make} checked: {@link isFlareJob} knows them without checking their shape again. */
-const built = new WeakSet<object>()
-
 const validateJob = validateWith(FlareJob, "FlareJob")
+const decodeJob = decodeWith(FlareJob, "FlareJob")
 
 /**
- * Builds a job from typed parts, checking their shapes. Whole-job rules (references, deploy_map, target) are checked
- * by {@link toFiles} and `JobCheck.check`.
+ * A job whose meta and configs are each already checked (made by their builders or read from files): only what they
+ * are put together with, app names, custom files and the target, is left to check.
+ */
+const validateAssembled = validateWith(
+  Schema.Struct({
+    meta: checkedWith(JobMeta.JobMeta),
+    apps: JobMeta.byAppName(
+      Schema.Struct({
+        ...App.fields,
+        server: opt(checkedWith(ServerConfig.ServerConfig)),
+        client: opt(checkedWith(ClientConfig.ClientConfig))
+      }).annotations({ parseOptions: { onExcessProperty: "error" } })
+    ),
+    target: FlareJob.fields.target
+  }).annotations({ parseOptions: { onExcessProperty: "error" } }),
+  "FlareJob"
+)
+
+/** Marks a checked job's parts as checked too, so writing them trusts them (see `configFile.write`). */
+const markParts = (job: FlareJob): FlareJob => {
+  markChecked(FlareJob, job)
+  markChecked(JobMeta.JobMeta, job.meta)
+  for (const app of Object.values(job.apps)) {
+    if (app.server !== undefined) markChecked(ServerConfig.ServerConfig, app.server)
+    if (app.client !== undefined) markChecked(ClientConfig.ClientConfig, app.client)
+  }
+  return job
+}
+
+/**
+ * Builds a job from typed parts, checking their shapes: parts their own builders made (`JobMeta.make`,
+ * `ServerConfig.make`, …) were checked there and are not walked again. Whole-job rules (references, deploy_map,
+ * target) are checked by {@link toFiles} and `JobCheck.check`. The job is frozen.
  *
  * @since 0.1.0
  */
@@ -71,29 +102,25 @@ export const make = (input: {
   readonly meta: JobMeta.JobMeta
   readonly apps: Readonly<Record<string, AppInput>>
   readonly target?: FlareTarget
-}): Either.Either<FlareJob, DecodeError> =>
-  Either.map(
-    validateJob({
-      target: input.target ?? defaultTarget,
-      meta: input.meta,
-      apps: Object.fromEntries(Object.entries(input.apps).map(([name, app]) => [name, { custom: {}, ...app }]))
-    }),
-    (job) => {
-      built.add(job)
-      return job
-    }
-  )
+}): Either.Either<FlareJob, DecodeError> => {
+  const job = {
+    target: input.target ?? defaultTarget,
+    meta: input.meta,
+    apps: Object.fromEntries(Object.entries(input.apps).map(([name, app]) => [name, { custom: {}, ...app }]))
+  }
+  const assembled = validateAssembled(job)
+  return Either.map(Either.isRight(assembled) ? assembled : validateJob(job), markParts)
+}
 
 const isValidFlareJob = Schema.is(FlareJob)
 
 /**
  * Whether `u` is a {@link FlareJob}: one {@link make} built is known at once, any other value is checked. (Writing a
- * job encodes every config through its schema, which checks it again.)
+ * job encodes every config that was not checked through its schema, which checks it again.)
  *
  * @since 0.1.0
  */
-export const isFlareJob = (u: unknown): u is FlareJob =>
-  (typeof u === "object" && u !== null && built.has(u)) || isValidFlareJob(u)
+export const isFlareJob = (u: unknown): u is FlareJob => isChecked(FlareJob, u) || isValidFlareJob(u)
 
 /**
  * An app as {@link make} takes it: `custom` may be left out.
@@ -134,12 +161,12 @@ export const render = (job: FlareJob): Readonly<Record<string, string>> => {
     const app = job.apps[name]
     if (app === undefined) continue
     if (app.server !== undefined) {
-      files[filePath.server(name)] = CanonicalJson.stringify(ServerConfig.encode(app.server), {
+      files[filePath.server(name)] = configFile.write(ServerConfig.ServerConfig, app.server, {
         floats: floatPaths(app.server)
       })
     }
     if (app.client !== undefined) {
-      files[filePath.client(name)] = CanonicalJson.stringify(ClientConfig.encode(app.client), {
+      files[filePath.client(name)] = configFile.write(ClientConfig.ClientConfig, app.client, {
         floats: floatPaths(app.client)
       })
     }
@@ -323,4 +350,5 @@ export const encode = (job: FlareJob): CanonicalJson.JsonObject =>
  *
  * @since 0.1.0
  */
-export const decode: (input: unknown) => Either.Either<FlareJob, DecodeError> = decodeWith(FlareJob, "FlareJob")
+export const decode: (input: unknown) => Either.Either<FlareJob, DecodeError> = (input) =>
+  Either.map(decodeJob(input), markParts)

@@ -11,6 +11,7 @@
 import { Either, type FastCheck, ParseResult, Schema } from "effect"
 import * as CanonicalJson from "./CanonicalJson.js"
 import { JsonObject } from "./CanonicalJson.js"
+import { isChecked } from "./internal/checked.js"
 import { decodeWith, parseJson, validateWith } from "./internal/decode.js"
 import { jobNameArbitrary, Key, literals, NonEmptyString, opt, record, recordWithKeys } from "./internal/schemas.js"
 import type { DecodeError } from "./Issue.js"
@@ -276,7 +277,9 @@ export const encode = (meta: JobMeta): CanonicalJson.JsonObject =>
  *
  * @since 0.1.0
  */
-export const toJson = (meta: JobMeta): string => CanonicalJson.stringify(encode(meta))
+export const toJson = (meta: JobMeta): string =>
+  // A meta this module checked (frozen) is already its JSON form; any other is encoded, which checks it.
+  CanonicalJson.stringify(isChecked(JobMeta, meta) ? meta as CanonicalJson.JsonObject : encode(meta))
 
 /**
  * The site names in a deploy_map, with `"@ALL"` and `"server"` as they appear.

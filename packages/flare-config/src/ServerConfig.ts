@@ -7,7 +7,8 @@
  */
 import { type Either, Schema } from "effect"
 import type * as CanonicalJson from "./CanonicalJson.js"
-import { Component } from "./Component.js"
+import { Component, IdentifiedComponent } from "./Component.js"
+import { checkedWith } from "./internal/checked.js"
 import * as configFile from "./internal/configFile.js"
 import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
 import type { DecodeError } from "./Issue.js"
@@ -70,9 +71,15 @@ export type Input = configFile.Input<ServerConfig>
  * @since 0.1.0
  */
 export const make = (input: Input): Either.Either<ServerConfig, DecodeError> =>
-  validate({ ...configFile.defaults, ...input })
+  validateBuilt({ ...configFile.defaults, ...input })
 
 const codec = configFile.codec(ServerConfig, FILE)
+
+// Components the catalog builders made are checked already: only how they are put together is left to check.
+const validateBuilt = configFile.validateAssembled(ServerConfig, FILE, {
+  workflows: Schema.NonEmptyArray(checkedWith(Component)),
+  components: Schema.Array(checkedWith(IdentifiedComponent))
+})
 
 /**
  * Checks a config value built in code.

@@ -18,18 +18,22 @@ describe("round trips", () => {
     const { decoded, text } = throughText(JobMeta.JobMeta, meta)
     assert.deepStrictEqual(decoded, meta)
     assert.strictEqual(JobMeta.toJson(decoded), text)
+    // What the module decoded (checked, frozen) is written without encoding it again: the same text.
+    assert.strictEqual(JobMeta.toJson(Either.getOrThrow(JobMeta.decode(JSON.parse(text)))), text)
   }, { fastCheck: { numRuns: 150 } })
 
   it.prop("config_fed_server.json", [ServerConfig.ServerConfig], ([config]) => {
     const { decoded, text } = throughText(ServerConfig.ServerConfig, config)
     assert.deepStrictEqual(decoded, config)
     assert.strictEqual(ServerConfig.toJson(decoded), text)
+    assert.strictEqual(ServerConfig.toJson(Either.getOrThrow(ServerConfig.decode(JSON.parse(text)))), text)
   }, { fastCheck: { numRuns: 100 } })
 
   it.prop("config_fed_client.json", [ClientConfig.ClientConfig], ([config]) => {
     const { decoded, text } = throughText(ClientConfig.ClientConfig, config)
     assert.deepStrictEqual(decoded, config)
     assert.strictEqual(ClientConfig.toJson(decoded), text)
+    assert.strictEqual(ClientConfig.toJson(Either.getOrThrow(ClientConfig.decode(JSON.parse(text)))), text)
   }, { fastCheck: { numRuns: 100 } })
 
   it.prop("a whole job, through its files", [Job.FlareJob], ([job]) => {

@@ -12,7 +12,7 @@
  */
 import { CanonicalJson, type FlareTarget, Issue, Job, JobCheck } from "@fedkit/flare-config"
 import { Effect, Either, Schema } from "effect"
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import * as JobPath from "./JobPath.js"
 
 /**
@@ -93,7 +93,7 @@ const encoder = new TextEncoder()
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 const lenientUtf8 = new TextDecoder("utf-8")
 
-const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex")
+const sha256 = (data: Uint8Array | string): string => hash("sha256", data, "hex")
 
 const issue = (file: string | undefined, message: string, path = "$") =>
   new Issue.Issue({ ...(file === undefined ? {} : { file }), path, message })

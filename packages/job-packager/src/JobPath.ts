@@ -49,8 +49,6 @@ export type Placement =
   | { readonly _tag: "Config"; readonly app: string; readonly file: string }
   | { readonly _tag: "Custom"; readonly app: string; readonly file: string }
 
-const encoder = new TextEncoder()
-
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 const NOT_PORTABLE = /[:*?"<>|]/
 const SIGNATURE_FILE = /^\.__nvfl/
@@ -112,7 +110,7 @@ const generalProblem = (path: string): string | undefined => {
   if (CONTROL.test(path)) return "the path contains a control character (NUL, newline, …)"
   if (path.includes("\\")) return "the path contains a backslash; use / to separate folders"
   if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return "the path is absolute; give it relative to the job folder"
-  if (encoder.encode(path).length > MAX_PATH_BYTES) return `the path is longer than ${MAX_PATH_BYTES} bytes`
+  if (Buffer.byteLength(path, "utf8") > MAX_PATH_BYTES) return `the path is longer than ${MAX_PATH_BYTES} bytes`
   if (path.normalize("NFC") !== path) return "the path is not in Unicode normal form C"
   const segments = path.split("/")
   if (segments.some((segment) => segment === "..")) return "the path climbs out with .."
@@ -120,7 +118,7 @@ const generalProblem = (path: string): string | undefined => {
     return "the path is not normalized (empty or . segment, or a trailing /)"
   }
   for (const segment of segments) {
-    if (encoder.encode(segment).length > MAX_SEGMENT_BYTES) {
+    if (Buffer.byteLength(segment, "utf8") > MAX_SEGMENT_BYTES) {
       return `a path segment is longer than ${MAX_SEGMENT_BYTES} bytes`
     }
     if (NOT_PORTABLE.test(segment)) return "the path contains one of : * ? \" < > |"
@@ -163,7 +161,18 @@ export const collisions = (paths: Iterable<string>): Array<readonly [string, str
  * @since 0.1.0
  * @category order
  */
-export const compare = (a: string, b: string): number => Buffer.compare(encoder.encode(a), encoder.encode(b))
+export const compare = (a: string, b: string): number => {
+  // Below U+D800, UTF-16 code units sort as UTF-8 bytes do: decide there without encoding (paths are mostly ASCII).
+  const length = Math.min(a.length, b.length)
+  for (let index = 0; index < length; index++) {
+    const x = a.charCodeAt(index)
+    const y = b.charCodeAt(index)
+    if (x === y) continue
+    if (x < 0xd800 && y < 0xd800) return x - y
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"))
+  }
+  return a.length - b.length
+}
 
 /**
  * A path as it can be shown in a message: JSON-quoted, so control characters and odd spacing stay visible and

@@ -118,4 +118,15 @@ describe("JobPath.compare", () => {
     const sorted = ["app/custom/\u{1F600}", "app/custom/\uFF5E"].sort(JobPath.compare)
     assert.deepStrictEqual(sorted, ["app/custom/\uFF5E", "app/custom/\u{1F600}"])
   })
+
+  it.prop("agrees with comparing the UTF-8 bytes, for any strings", [
+    FastCheck.string({ unit: "binary" }),
+    FastCheck.string({ unit: "binary" })
+  ], ([a, b]) => {
+    // A shared prefix makes the first difference land anywhere, surrogate pairs included.
+    for (const [x, y] of [[a, b], [`p/${a}`, `p/${a}${b}`], [`${a}\u{1F600}${b}`, `${a}\uFF5E${b}`]]) {
+      const expected = Math.sign(Buffer.compare(Buffer.from(x!, "utf8"), Buffer.from(y!, "utf8")))
+      assert.strictEqual(Math.sign(JobPath.compare(x!, y!)), expected)
+    }
+  })
 })

@@ -112,18 +112,20 @@ export const scanEither = (
           line,
           column,
           issues: [Issue.make(result.path, `line ${line}, column ${column}: ${result.message}`)]
-        })
+        }, { disableValidation: true })
       )
     }
     case "TooDeep": {
       const { column, line } = result.position
       const message = `nesting is deeper than ${limits.maxDepth} levels (line ${line}, column ${column}); flatten it`
-      return Either.left(new InvalidPayload({ issues: [Issue.make(result.path, message)] }))
+      return Either.left(
+        new InvalidPayload({ issues: [Issue.make(result.path, message)] }, { disableValidation: true })
+      )
     }
     case "Scanned": {
       if (!result.rootIsObject) {
         const message = `Expected a JSON object ({"name": value, …}), got ${result.rootKind}`
-        return Either.left(new InvalidPayload({ issues: [{ path: "(root)", message }] }))
+        return Either.left(new InvalidPayload({ issues: [{ path: "(root)", message }] }, { disableValidation: true }))
       }
       return Either.right({ value: JSON.parse(text) as JsonRecord, issues: toIssues(result.issues, result.total) })
     }

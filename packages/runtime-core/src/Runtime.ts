@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { FlareTarget } from "@fedkit/flare-config"
-import { Effect, Either, Predicate, Schema } from "effect"
+import { Effect, Either, ParseResult, Predicate, Schema } from "effect"
 import * as Dataset2Gw from "./Dataset2Gw.js"
 import { fromCore, runOrThrow, runTemplate } from "./internal/runtime.js"
 import * as Issue from "./Issue.js"
@@ -207,7 +207,8 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
     errors: "all",
     onExcessProperty: definition.exact === false ? "ignore" : "error"
   } as const
-  const decode = Schema.decodeUnknownEither(definition.payload, options)
+  // The parse issue itself, not a ParseError: a rejected payload then costs no Error (and no stack trace) of its own.
+  const decode = ParseResult.decodeUnknownEither(definition.payload, options)
   const isPayload = Schema.is(Schema.typeSchema(definition.payload))
   const encodePayload = Schema.encodeSync(definition.payload)
   const declarations = definition.templates ?? ({} as D)
@@ -217,11 +218,14 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
     Effect.suspend(() =>
       Either.flatMap(JsonBody.scanEither(body, limits), ({ issues: contentIssues, value }) => {
         const decoded = decode(value)
-        const schemaIssues = Either.isLeft(decoded) ? Issue.fromParseError(decoded.left) : []
+        const schemaIssues = Either.isLeft(decoded) ? Issue.fromParseIssue(decoded.left) : []
         const issues = Issue.merge(contentIssues, schemaIssues)
         return Either.isRight(decoded) && issues.length === 0
           ? Either.right(decoded.right)
-          : Either.left(new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }))
+          // The issues are the scanner's and the Schema's, well-formed by construction: no need to check them again.
+          : Either.left(
+            new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }, { disableValidation: true })
+          )
       })
     )
 
@@ -231,7 +235,10 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
       ? Either.right(payload)
       : Either.mapLeft(
         decode(payload),
-        (error) => new InvalidPayload({ issues: Issue.cap(Issue.fromParseError(error), limits.maxIssues) })
+        (error) =>
+          new InvalidPayload({ issues: Issue.cap(Issue.fromParseIssue(error), limits.maxIssues) }, {
+            disableValidation: true
+          })
       )
 
   const validate = (payload: A): Effect.Effect<void, InvalidPayload> =>

@@ -1,6 +1,6 @@
 import { Either, ParseResult, Schema } from "effect"
 import type { JsonObject, JsonValue } from "../CanonicalJson.js"
-import type { Entry } from "./entry.js"
+import { type Entry, isBuiltFor } from "./entry.js"
 
 /** FLARE's system variables (`SystemVarName`), filled in per site when the job starts. */
 export const SYSTEM_VARIABLES: ReadonlySet<string> = new Set([
@@ -77,6 +77,7 @@ export interface ArgIssue {
 
 /** Checks args against the entry's constructor schema; runtime-valued args are taken on trust. */
 export const checkArgs = (entry: Entry, args: JsonObject, variables: JsonObject): ReadonlyArray<ArgIssue> => {
+  if (isBuiltFor(entry, args)) return []
   const resolved = resolveArgs(args, variables)
   const decoded = Schema.decodeUnknownEither(entry.args, { errors: "all", onExcessProperty: "error" })(resolved.args)
   if (Either.isRight(decoded)) return []

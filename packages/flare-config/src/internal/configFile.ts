@@ -6,6 +6,7 @@ import * as CanonicalJson from "../CanonicalJson.js"
 import { IdentifiedComponent } from "../Component.js"
 import { FilterChain } from "../Filters.js"
 import type { DecodeError } from "../Issue.js"
+import { isChecked, markChecked } from "./checked.js"
 import { decodeWith, parseJson, validateWith } from "./decode.js"
 import { Key } from "./schemas.js"
 
@@ -72,6 +73,47 @@ export const withVariables = <Fields extends Schema.Struct.Fields>(
 }
 
 /**
+ * A config file's text. A config the schema checked (frozen, see `markChecked`) is already its JSON form but for its
+ * variables, which go back to the top level, so it is written as it is; any other is encoded by the schema first,
+ * which checks it.
+ */
+export const write = <Config>(
+  schema: Schema.Schema<Config, CanonicalJson.JsonObject>,
+  config: Config,
+  options?: CanonicalJson.StringifyOptions
+): string => {
+  if (!isChecked(schema, config)) return CanonicalJson.stringify(Schema.encodeSync(schema)(config), options)
+  const { variables, ...structure } = config as Config & { readonly variables: CanonicalJson.JsonObject }
+  return CanonicalJson.stringify({ ...variables, ...structure } as CanonicalJson.JsonObject, options)
+}
+
+/**
+ * `validate` for a config assembled from checked parts: `assembled` overrides some of the typed config's fields with
+ * schemas that accept checked values as they are (`checkedWith`). A config whose parts are all checked is then only
+ * checked for how they are put together; any other config, or one that fails, is validated in full (so its issues
+ * are reported as they always were).
+ */
+export const validateAssembled = <Config>(
+  schema: Schema.Schema<Config, CanonicalJson.JsonObject>,
+  file: string,
+  assembled: Schema.Struct.Fields
+) => {
+  const typed = (schema as unknown as { readonly to: Schema.Struct<Schema.Struct.Fields> }).to
+  const light = validateWith(
+    Schema.Struct({ ...typed.fields, ...assembled }).annotations({
+      parseOptions: { onExcessProperty: "error" }
+    }) as unknown as Schema.Schema<Config>,
+    file
+  )
+  const full = validateWith(schema, file)
+  return (config: Config): Either.Either<Config, DecodeError> => {
+    if (isChecked(schema, config)) return Either.right(config)
+    const quick = light(config)
+    return Either.isRight(quick) ? Either.right(markChecked(schema, quick.right as Config)) : full(config)
+  }
+}
+
+/**
  * Checking, decoding and encoding a config file with its schema; issues name `file` (the file's name unless the
  * caller gives the path it read).
  */
@@ -85,6 +127,6 @@ export const codec = <Config>(schema: Schema.Schema<Config, CanonicalJson.JsonOb
     fromJson: (text: string, name: string = file): Either.Either<Config, DecodeError> =>
       Either.flatMap(parseJson(name, text), (input) => decode(input, name)),
     encode,
-    toJson: (config: Config): string => CanonicalJson.stringify(encode(config))
+    toJson: (config: Config): string => write(schema, config)
   }
 }

@@ -1,13 +1,18 @@
 import { Either, type ParseResult, Schema } from "effect"
 import * as Issue from "../Issue.js"
+import { isChecked, markChecked } from "./checked.js"
 
 const options = { errors: "all", onExcessProperty: "error" } as const
 
+/** Decodes with `schema`; what it returns is checked (see `markChecked`). */
 export const decodeWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => {
   const decode = Schema.decodeUnknownEither(schema, options)
   return (input: unknown) =>
     decode(input).pipe(
-      Either.mapLeft((error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }))
+      Either.mapBoth({
+        onLeft: (error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }),
+        onRight: (value) => markChecked(schema, value)
+      })
     )
 }
 
@@ -26,12 +31,18 @@ const validatorOf = <A, I>(schema: Schema.Schema<A, I>) => {
   return validate as (value: A) => Either.Either<A, ParseResult.ParseError>
 }
 
-/** Checks an already typed value (built in code rather than read from a file) against the schema's Type side. */
+/**
+ * Checks an already typed value (built in code rather than read from a file) against the schema's Type side. A value
+ * the schema already checked is returned as it is; what passes is checked (see `markChecked`).
+ */
 export const validateWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => {
   const validate = validatorOf(schema)
-  return (value: A) =>
-    validate(value).pipe(
-      Either.mapLeft((error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }))
+  return (value: A): Either.Either<A, Issue.DecodeError> =>
+    isChecked(schema, value) ? Either.right(value) : validate(value).pipe(
+      Either.mapBoth({
+        onLeft: (error) => new Issue.DecodeError({ issues: Issue.fromParseError(file, error) }),
+        onRight: (checked) => markChecked(schema, checked)
+      })
     )
 }
 

@@ -1,8 +1,14 @@
-import { Either, Schema } from "effect"
-import { JsonObject } from "../CanonicalJson.js"
-import { type Component, type IdentifiedComponent, InvalidComponent } from "../Component.js"
+import { Either, type ParseResult, Schema, type SchemaAST } from "effect"
+import { JsonObject, type JsonValue } from "../CanonicalJson.js"
+import {
+  Component as ComponentSchema,
+  IdentifiedComponent as IdentifiedComponentSchema,
+  InvalidComponent
+} from "../Component.js"
+import type { Component, IdentifiedComponent } from "../Component.js"
 import type { FlareTarget } from "../FlareTarget.js"
 import * as Issue from "../Issue.js"
+import { markChecked } from "./checked.js"
 
 /**
  * What a component is to FLARE, which decides where it may sit (workflows hold controllers, executors executors,
@@ -54,20 +60,90 @@ export const entry = <
 /** Exact objects: an argument FLARE's constructor does not have is an error, not a silently ignored key. */
 export const exact = { parseOptions: { onExcessProperty: "error" } } as const
 
+/**
+ * Args a builder checked against an entry's schema, by the entry. They are frozen (`JsonObject` copies and freezes),
+ * and only kept when they hold no `{`, so no config variable can change what FLARE reads: the whole-job check of
+ * their constructor args (`checkArgs`) would check the same value with the same schema, and trusts them instead.
+ */
+const builtArgs = new WeakMap<JsonObject, Entry>()
+
+const mentionsVariable = (value: JsonValue): boolean =>
+  typeof value === "string"
+    ? value.includes("{")
+    : Array.isArray(value)
+    ? (value as ReadonlyArray<JsonValue>).some(mentionsVariable)
+    : value !== null && typeof value === "object"
+    ? Object.values(value).some(mentionsVariable)
+    : false
+
+/** Whether `args` are what a builder made and checked for `entry`. */
+export const isBuiltFor = (entry: Entry, args: JsonObject): boolean => builtArgs.get(args) === entry
+
+/**
+ * Whether a schema's values are their own encoded form: no transformation anywhere in it. Declarations are opaque
+ * (they may transform), so they count as transforming.
+ */
+const transformsNothing = (ast: SchemaAST.AST, seen: Set<SchemaAST.AST> = new Set()): boolean => {
+  if (seen.has(ast)) return true
+  seen.add(ast)
+  switch (ast._tag) {
+    case "Transformation":
+    case "Declaration":
+      return false
+    case "Refinement":
+      return transformsNothing(ast.from, seen)
+    case "Suspend":
+      return transformsNothing(ast.f(), seen)
+    case "Union":
+      return ast.types.every((type) => transformsNothing(type, seen))
+    case "TupleType":
+      return ast.elements.every((element) => transformsNothing(element.type, seen)) &&
+        ast.rest.every((rest) => transformsNothing(rest.type, seen))
+    case "TypeLiteral":
+      return ast.propertySignatures.every((property) => transformsNothing(property.type, seen)) &&
+        ast.indexSignatures.every((index) => transformsNothing(index.type, seen))
+    default:
+      return true
+  }
+}
+
+const checkers = new WeakMap<Entry, (args: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+/**
+ * How a builder checks typed args, once per entry. Args whose schema transforms nothing are their own JSON form:
+ * validating them is the same check as encoding them, and costs half as much (encoding a union tests each member).
+ */
+const checkerOf = (definition: Entry) => {
+  let check = checkers.get(definition)
+  if (check === undefined) {
+    const schema = definition.args
+    check = transformsNothing(schema.ast)
+      ? Schema.validateEither(schema, { errors: "all" })
+      : Schema.encodeUnknownEither(schema, { errors: "all" })
+    checkers.set(definition, check)
+  }
+  return check
+}
+
 /** Checks typed args against the entry's schema and turns them into a component config. */
 export const build = <S extends Schema.Schema.AnyNoContext>(
   definition: Entry<S>,
   args: Schema.Schema.Type<S>,
   options?: { readonly id?: string }
 ): Either.Either<Component, InvalidComponent> =>
-  Schema.encodeUnknownEither(definition.args, { errors: "all" })(args).pipe(
+  checkerOf(definition)(args).pipe(
     Either.flatMap(Schema.decodeUnknownEither(JsonObject)),
     Either.mapBoth({
       onLeft: (error) =>
         new InvalidComponent({ component: definition.name, issues: Issue.fromParseError(undefined, error) }),
       onRight: (encoded) => {
+        if (!mentionsVariable(encoded)) builtArgs.set(encoded, definition)
         const id = options?.id ?? definition.defaultId
-        return { ...(id === undefined ? {} : { id }), path: definition.path, args: encoded }
+        return markChecked(ComponentSchema, {
+          ...(id === undefined ? {} : { id }),
+          path: definition.path,
+          args: encoded
+        })
       }
     })
   )
@@ -78,7 +154,7 @@ export const buildIdentified = <S extends Schema.Schema.AnyNoContext>(
   args: Schema.Schema.Type<S>,
   options?: { readonly id?: string }
 ): Either.Either<IdentifiedComponent, InvalidComponent> =>
-  Either.map(
-    build(definition, args, options),
-    (component) => ({ ...component, id: component.id ?? definition.defaultId })
-  )
+  Either.map(build(definition, args, options), (component) => {
+    const identified = { ...component, id: component.id ?? definition.defaultId }
+    return markChecked(ComponentSchema, markChecked(IdentifiedComponentSchema, identified))
+  })
