@@ -19,7 +19,7 @@ import { checkModelImage } from "../../apps/gateway-trainer/scripts/image-check.
 import { checkSecureRuntimeImage } from "../../apps/secure-runtime/scripts/image-check.mjs"
 import { baseImages, DEFAULT_CACHE } from "./base.mjs"
 import { inspectImage, scannerSelfTest } from "./hygiene.mjs"
-import { buildah, budTimed, log, run, timed } from "./lib.mjs"
+import { budTimed, buildah, log, run, timed } from "./lib.mjs"
 
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 // The model image first: it uses every package the Secure Runtime image does, so the second build finds them compiled

@@ -45,7 +45,9 @@ export const runLogged = (command, args, logFile) =>
     child.on("close", (code) => {
       if (code === 0) return resolve()
       const tail = readFileSync(logFile, "utf8").trim().split("\n").slice(-3).join(" | ")
-      reject(new StepFailed(`${command} ${args.slice(0, 4).join(" ")} … exited ${code}: ${tail} (all of it: ${logFile})`))
+      reject(
+        new StepFailed(`${command} ${args.slice(0, 4).join(" ")} … exited ${code}: ${tail} (all of it: ${logFile})`)
+      )
     })
   })
 
