@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
-import { bud, imageExists, log, repoRoot, run } from "./lib.mjs"
+import { bud, imageExists, log, repoRoot, run, runLogged } from "./lib.mjs"
 
 export const DEFAULT_CACHE = "/var/cache/fedkit-images"
 const SUITE = "bookworm"
@@ -51,8 +51,11 @@ const mmdebstrapArgs = ({ hooks, include }) => [
   ...hooks.map((hook) => `--customize-hook=${hook}`)
 ]
 
-/** A cached file, made by `make(temporaryPath)` when missing, then renamed into place (never half-written). */
-const cached = (file, make) => {
+/**
+ * A cached file, made by `make(temporaryPath)` (which may return a promise) when missing, then renamed into place
+ * (never half-written).
+ */
+const cached = async (file, make) => {
   if (existsSync(file)) {
     log(`cached: ${file}`)
     return file
@@ -60,7 +63,7 @@ const cached = (file, make) => {
   const partial = `${file}.partial-${process.pid}`
   rmSync(partial, { recursive: true, force: true })
   try {
-    make(partial)
+    await make(partial)
     renameSync(partial, file)
   } finally {
     rmSync(partial, { recursive: true, force: true })
@@ -72,17 +75,19 @@ const rootfs = (cache, name) => {
   const args = mmdebstrapArgs(ROOTFS[name])
   const file = join(cache, "rootfs", `${SUITE}-${name}-${digest([SUITE, MIRROR, args])}.tar`)
   mkdirSync(join(cache, "rootfs"), { recursive: true })
-  return cached(file, (partial) => {
-    log(`mmdebstrap ${SUITE} (${name}) from ${MIRROR} …`)
-    run("mmdebstrap", [...args, "--format=tar", SUITE, partial, MIRROR])
+  return cached(file, async (partial) => {
+    const started = Date.now()
+    log(`mmdebstrap ${SUITE} (${name}) from ${MIRROR} … (output: ${file}.log)`)
+    await runLogged("mmdebstrap", [...args, "--format=tar", SUITE, partial, MIRROR], `${file}.log`)
+    log(`mmdebstrap ${SUITE} (${name}): ${((Date.now() - started) / 1000).toFixed(1)} s`)
   })
 }
 
-const npmPackage = (cache, { integrity, spec }) => {
+const npmPackage = async (cache, { integrity, spec }) => {
   const dir = join(cache, "npm")
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${spec.replace("@", "-")}.tgz`)
-  const path = cached(file, (partial) => {
+  const path = await cached(file, (partial) => {
     const tmp = mkdtempSync(join(dir, "pack-"))
     try {
       const packed = run("npm", ["pack", spec, "--pack-destination", tmp, "--json"], { capture: true })
@@ -100,9 +105,9 @@ const npmPackage = (cache, { integrity, spec }) => {
 }
 
 /** /usr/local/bin/node, /usr/local/lib/node_modules/npm and the npm, npx links, as one root-owned tar layer. */
-const nodeLayer = (cache) => {
-  const node = npmPackage(cache, NODE)
-  const npm = npmPackage(cache, NPM)
+const nodeLayer = async (cache) => {
+  const node = await npmPackage(cache, NODE)
+  const npm = await npmPackage(cache, NPM)
   const file = join(cache, "layers", `node-${digest([NODE, NPM])}.tar`)
   mkdirSync(join(cache, "layers"), { recursive: true })
   return cached(file, (partial) => {
@@ -153,18 +158,27 @@ const baseImage = (cache, { containerfile, files, name }) => {
   return tag
 }
 
-/** Makes (or finds) both base images; returns their names for NODE_IMAGE and PYTHON_IMAGE. */
-export const baseImages = (cache = DEFAULT_CACHE) => {
+/**
+ * Makes (or finds) both base images; returns their names for NODE_IMAGE and PYTHON_IMAGE. Both root filesystems are
+ * made at once (mostly downloads and unpacking), Node's layer meanwhile.
+ */
+export const baseImages = async (cache = DEFAULT_CACHE) => {
   mkdirSync(cache, { recursive: true })
-  const node = baseImage(cache, {
-    name: "localhost/fedkit-base/node:20-bookworm",
-    containerfile: "node-base.Containerfile",
-    files: { "rootfs.tar": rootfs(cache, "node"), "node.tar": nodeLayer(cache) }
-  })
-  const python = baseImage(cache, {
-    name: "localhost/fedkit-base/python:3.11-bookworm",
-    containerfile: "python-base.Containerfile",
-    files: { "rootfs.tar": rootfs(cache, "python") }
-  })
-  return { node, python }
+  const [nodeRootfs, pythonRootfs, node] = await Promise.all([
+    rootfs(cache, "node"),
+    rootfs(cache, "python"),
+    nodeLayer(cache)
+  ])
+  return {
+    node: baseImage(cache, {
+      name: "localhost/fedkit-base/node:20-bookworm",
+      containerfile: "node-base.Containerfile",
+      files: { "rootfs.tar": nodeRootfs, "node.tar": node }
+    }),
+    python: baseImage(cache, {
+      name: "localhost/fedkit-base/python:3.11-bookworm",
+      containerfile: "python-base.Containerfile",
+      files: { "rootfs.tar": pythonRootfs }
+    })
+  }
 }

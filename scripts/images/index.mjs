@@ -19,18 +19,12 @@ import { checkModelImage } from "../../apps/gateway-trainer/scripts/image-check.
 import { checkSecureRuntimeImage } from "../../apps/secure-runtime/scripts/image-check.mjs"
 import { baseImages, DEFAULT_CACHE } from "./base.mjs"
 import { inspectImage, scannerSelfTest } from "./hygiene.mjs"
-import { bud, buildah, log, run, timed } from "./lib.mjs"
+import { budTimed, buildah, log, run, timed } from "./lib.mjs"
 
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+// The model image first: it uses every package the Secure Runtime image does, so the second build finds them compiled
+// in the build cache both Dockerfiles share.
 const IMAGES = [
-  {
-    name: "fedkit/secure-runtime",
-    dockerfile: "apps/secure-runtime/Dockerfile",
-    base: "node",
-    buildArgs: ["NODE_IMAGE"],
-    sizes: ["opt/secure-runtime/node_modules", "usr/local/bin/node"],
-    check: checkSecureRuntimeImage
-  },
   {
     name: "fedkit/gateway-trainer",
     dockerfile: "apps/gateway-trainer/Dockerfile",
@@ -38,6 +32,14 @@ const IMAGES = [
     buildArgs: ["NODE_IMAGE", "PYTHON_IMAGE"],
     sizes: ["opt/gateway-trainer/node_modules", "opt/flare", "usr/local/bin/node"],
     check: checkModelImage
+  },
+  {
+    name: "fedkit/secure-runtime",
+    dockerfile: "apps/secure-runtime/Dockerfile",
+    base: "node",
+    buildArgs: ["NODE_IMAGE"],
+    sizes: ["opt/secure-runtime/node_modules", "usr/local/bin/node"],
+    check: checkSecureRuntimeImage
   }
 ]
 
@@ -60,9 +62,9 @@ const imageId = (name) =>
  * Builds one Dockerfile (downloads are cached by its cache mounts); the image the tag named before is removed when the
  * build replaced it.
  */
-const build = (image, buildArgs, mounts) => {
+const build = async (image, buildArgs, mounts) => {
   const before = imageId(image.name)
-  bud([
+  const steps = await budTimed([
     "-f",
     image.dockerfile,
     "--ignorefile",
@@ -75,6 +77,11 @@ const build = (image, buildArgs, mounts) => {
   ])
   const after = imageId(image.name)
   if (before !== undefined && before !== after) buildah(["rmi", before], { capture: true, allowFailure: true })
+  log(`${image.name}: when each step started (seconds into the build), how long it took, what it was:`)
+  for (const { at, line, seconds } of steps) {
+    const took = seconds === undefined ? "    (end not seen)" : `${seconds.toFixed(1).padStart(7)} s`
+    log(`  +${at.toFixed(1).padStart(6)} s ${took}  ${line.slice(0, 100)}`)
+  }
   return after
 }
 

@@ -2,7 +2,7 @@
 // and command (`serve`, on loopback and a free port instead of 0.0.0.0:8080) runs as uid 3333 on a read-only root
 // with /workspace writable, renders the contract's payload to a job (201, the job on disk under /workspace/jobs), and
 // refuses every invalid payload of runtime-core's hostile corpus with 422 while it keeps answering.
-import { HostileCorpus } from "@fedkit/runtime-core"
+import { HostileCorpus } from "@fedkit/runtime-core/testing"
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { exec, openContainer, processIdentity } from "../../../scripts/images/container.mjs"
