@@ -122,7 +122,8 @@ const download = Command.make(
     withClient(args, (client) =>
       Effect.gen(function*() {
         const render = yield* Progress.renderer({
-          isTTY: process.stderr.isTTY === true,
+          // The bar redraws itself with an escape sequence: none with NO_COLOR, as for colour.
+          isTTY: CliMain.colourAllowed(process.stderr),
           write: (text) => void process.stderr.write(text)
         })
         const result = yield* client.downloadDataset(args.datasetId, args.dest, {
