@@ -1,15 +1,17 @@
 /**
  * The `secure-runtime` command line: `render`, `serve`, `export-python`, and `call` (used by the exported Python
- * shim). Exit codes: 0 done; 2 usage (a missing or bad option, an unusable `--dataset2gw`); 3 payload refused (one
- * `path: message` line per problem on standard error); 4 the runtime's template failed; 1 anything else (the
- * module cannot be loaded, the output cannot be written).
+ * shim). Exit codes: 0 done; 2 usage (a missing or bad option, an unusable `--dataset2gw`: one line ending
+ * `(see secure-runtime --help)`); 3 payload refused (one `path: message` line per problem on standard error); 4 the
+ * runtime's template failed; 130 interrupted (SIGINT/SIGTERM, after `serve` has drained); 1 anything else (the module
+ * cannot be loaded, the output cannot be written).
  *
  * @since 0.1.0
  */
-import { Command, Options, ValidationError } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
+import { CliMain } from "@fedkit/cli-policy"
 import { FlareInstallation, FlareRunner, JobStore, Poc, Simulator } from "@fedkit/job-packager"
-import { Console, Context, Data, Effect, Layer, Option, Predicate } from "effect"
+import { Console, Context, Effect, Layer, Option, Predicate } from "effect"
 import { randomUUID } from "node:crypto"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
@@ -26,18 +28,10 @@ import * as Server from "./Server.js"
 const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
 /**
- * The process should exit with `code`; the reason was already printed.
- *
- * @since 0.1.0
- * @category errors
- */
-export class Exit extends Data.TaggedError("Exit")<{ readonly code: number }> {}
-
-/**
  * @since 0.1.0
  * @category constants
  */
-export const EXIT = { ok: 0, other: 1, usage: 2, rejected: 3, template: 4 } as const
+export const EXIT = { ok: 0, other: 1, usage: 2, rejected: 3, template: 4, interrupted: 130 } as const
 
 const moduleOption = Options.text("module").pipe(
   Options.withDescription(
@@ -49,21 +43,20 @@ const dataset2gwOption = Options.text("dataset2gw").pipe(
   Options.withDescription("The dataset id → gateway map: a JSON file, or inline JSON")
 )
 
-const printLines = (lines: ReadonlyArray<string>) => Console.error(lines.join("\n"))
+const NAME = "secure-runtime"
 
 /**
- * Prints why a command failed (standard error) and gives its exit code.
+ * How a failure of a command is reported (lines for standard error) and its exit code.
  *
  * @since 0.1.0
  */
-export const report = (error: unknown): Effect.Effect<number> => {
-  if (ValidationError.isValidationError(error)) return Effect.succeed(EXIT.usage)
+export const describeFailure = (error: unknown): CliMain.Failure => {
   const tag = Predicate.hasProperty(error, "_tag") ? error._tag : undefined
   switch (tag) {
-    case "Exit":
-      return Effect.succeed((error as Exit).code)
     case "UsageError":
-      return Effect.as(Console.error(`secure-runtime: ${(error as Inputs.UsageError).message}`), EXIT.usage)
+      return CliMain.usageFailure(NAME, (error as Inputs.UsageError).message)
+    case "Dataset2GwRefused":
+      return CliMain.usageFailure(NAME, `--dataset2gw: ${String((error as Error).message)}`)
     case "PayloadRefused": {
       const refused = error as {
         readonly summary: string
@@ -72,25 +65,20 @@ export const report = (error: unknown): Effect.Effect<number> => {
       const lines = refused.issues.length > 0
         ? refused.issues.map((issue) => `${issue.path}: ${issue.message}`)
         : [`(root): ${refused.summary}`]
-      return Effect.as(printLines(lines), EXIT.rejected)
+      return { exitCode: EXIT.rejected, lines }
     }
     case "TemplateBroken": {
       const broken = error as {
         readonly message: string
         readonly issues: ReadonlyArray<{ path: string; message: string }>
       }
-      return Effect.as(
-        printLines([`secure-runtime: ${broken.message}`, ...broken.issues.map((i) => `  ${i.path}: ${i.message}`)]),
-        EXIT.template
-      )
+      return {
+        exitCode: EXIT.template,
+        lines: [`${NAME}: ${broken.message}`, ...broken.issues.map((i) => `  ${i.path}: ${i.message}`)]
+      }
     }
-    case "Dataset2GwRefused":
-      return Effect.as(Console.error(`secure-runtime: --dataset2gw: ${String((error as Error).message)}`), EXIT.usage)
     default:
-      return Effect.as(
-        Console.error(`secure-runtime: ${error instanceof Error ? error.message : String(error)}`),
-        EXIT.other
-      )
+      return CliMain.failureLine(NAME, error)
   }
 }
 
@@ -281,14 +269,19 @@ const callCommand = Command.make(
     })
 ).pipe(Command.withDescription("Answer the exported Python shim's calls (JSON on standard input)"))
 
-const root = Command.make("secure-runtime").pipe(
+/**
+ * The `secure-runtime` command.
+ *
+ * @since 0.1.0
+ */
+export const command = Command.make("secure-runtime").pipe(
   Command.withDescription("The Secure Runtime entrypoint: render, serve or export a fedkit runtime module"),
   Command.withSubcommands([render, serve, exportPython, callCommand])
 )
 
 /**
- * Runs the command line (`argv` as `process.argv`).
+ * `secure-runtime` under fedkit's CLI policy (usage errors on one line with exit code 2, 130 when interrupted).
  *
  * @since 0.1.0
  */
-export const run = Command.run(root, { name: "secure-runtime", version: packageVersion })
+export const program: CliMain.Program<unknown> = { name: NAME, version: packageVersion, describeFailure }

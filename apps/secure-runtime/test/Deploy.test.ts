@@ -54,6 +54,7 @@ describe("pnpm deploy", () => {
       rmSync(join(work, "out"), { recursive: true, force: true })
       assert.isFalse(links(app).some((target) => target.startsWith(repoRoot)))
       assert.deepStrictEqual(readdirSync(join(app, "node_modules", "@fedkit")).sort(), [
+        "cli-policy",
         "flare-config",
         "job-packager",
         "runtime-core"

@@ -82,8 +82,9 @@ describe("secure-runtime serve (a separate process)", () => {
         const answer = yield* inFlight.await.pipe(Effect.flatten)
         assert.strictEqual(answer.status, 201, answer.text)
         const jobId = JSON.parse(answer.text.slice(answer.text.indexOf("\r\n\r\n") + 4)).jobId as string
+        // Interrupted (exit code 130) only once the request in flight was answered and its job written.
         const code = yield* Effect.promise(() => server.exit)
-        assert.strictEqual(code, 0, server.stderr())
+        assert.strictEqual(code, 130, server.stderr())
 
         const entries = readdirSync(jobsDir)
         assert.deepStrictEqual(entries.sort(), [jobId, `${jobId}.manifest.json`].sort())
@@ -126,7 +127,7 @@ describe("secure-runtime serve (a separate process)", () => {
         )
         assert.strictEqual(workers.size, 1)
         server.child.kill("SIGTERM")
-        assert.strictEqual(yield* Effect.promise(() => server.exit), 0)
+        assert.strictEqual(yield* Effect.promise(() => server.exit), 130)
         assert.strictEqual(readdirSync(jobsDir).length, 12)
       }),
     { timeout: 60_000 }

@@ -3,15 +3,12 @@
  * Results go to stdout (`--json` for machines), progress and errors to stderr; the exit code says what went wrong.
  */
 import * as Args from "@effect/cli/Args"
-import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as ValidationError from "@effect/cli/ValidationError"
-import * as Cause from "effect/Cause"
+import { CliMain } from "@fedkit/cli-policy"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -125,7 +122,8 @@ const download = Command.make(
     withClient(args, (client) =>
       Effect.gen(function*() {
         const render = yield* Progress.renderer({
-          isTTY: process.stderr.isTTY === true,
+          // The bar redraws itself with an escape sequence: none with NO_COLOR, as for colour.
+          isTTY: CliMain.colourAllowed(process.stderr),
           write: (text) => void process.stderr.write(text)
         })
         const result = yield* client.downloadDataset(args.datasetId, args.dest, {
@@ -180,18 +178,18 @@ const put = Command.make(
       ))
 ).pipe(Command.withDescription("upload a file to a derived dataset"))
 
-const fedkitDal = Command.make("fedkit-dal").pipe(
+/** The `fedkit-dal` command. */
+export const command = Command.make("fedkit-dal").pipe(
   Command.withDescription("Read datasets and policies from the Data Access Layer (DAL); settings from APH_* variables"),
   Command.withSubcommands([ls, download, policy, put])
 )
 
-/** Exit code of a failure: 2 usage/config, 3 auth, 4 not found, 5 unsafe path or integrity, 1 anything else. */
-export const exitCodeOf = (error: unknown): number => {
-  if (ValidationError.isValidationError(error)) return 2
-  switch ((error as { readonly _tag?: unknown } | undefined)?._tag) {
+/** Exit code of a failure: 2 configuration, 3 auth, 4 not found, 5 unsafe path or integrity, 1 anything else. */
+export const exitCodeOf = (error: DalError): number => {
+  switch (error._tag) {
     case "DalConfigError":
     case "DalInvalidArgument":
-      return 2
+      return CliMain.ExitCode.usage
     case "DalAuthError":
       return 3
     case "DalNotFound":
@@ -200,40 +198,13 @@ export const exitCodeOf = (error: unknown): number => {
     case "DalIntegrityError":
       return 5
     default:
-      return 1
+      return CliMain.ExitCode.failure
   }
 }
 
-/** The exit code of a finished run. */
-export const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
-  Exit.match(exit, {
-    onSuccess: () => 0,
-    onFailure: (cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? 130
-        : Option.match(Cause.failureOption(cause), { onNone: () => 1, onSome: exitCodeOf })
-  })
-
-const reportLine = (cause: Cause.Cause<unknown>): string | undefined =>
-  Option.match(Cause.failureOption(cause), {
-    // @effect/cli has already printed usage errors with the help text.
-    onSome: (error) =>
-      ValidationError.isValidationError(error) ? undefined : (error as { readonly message?: unknown }).message,
-    onNone: () =>
-      Cause.isInterruptedOnly(cause)
-        ? "interrupted"
-        : `unexpected error: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
-  }) as string | undefined
-
-/** The CLI program for `argv` (as `process.argv`); failures are reported on stderr as one line. */
-export const run = (
-  argv: ReadonlyArray<string>
-): Effect.Effect<void, unknown, CliApp.CliApp.Environment> =>
-  Command.run(fedkitDal, { name: "fedkit-dal", version: packageVersion })(argv).pipe(
-    Effect.tapErrorCause((cause) => {
-      const line = reportLine(cause)
-      return line === undefined
-        ? Effect.void
-        : Effect.sync(() => void process.stderr.write(`fedkit-dal: ${String(line).replaceAll("\n", " ")}\n`))
-    })
-  )
+/** `fedkit-dal` under fedkit's CLI policy: a failure is one line `fedkit-dal: <message>` with its exit code. */
+export const program: CliMain.Program<DalError> = {
+  name: "fedkit-dal",
+  version: packageVersion,
+  describeFailure: (error) => ({ ...CliMain.failureLine("fedkit-dal", error), exitCode: exitCodeOf(error) })
+}

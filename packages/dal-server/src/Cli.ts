@@ -1,9 +1,10 @@
 /**
  * `fedkit-dal-server`: serve a folder as a DAL. Prints the base URL as the first line of stdout; JSON-line logs go to
- * stderr; SIGINT/SIGTERM close the server gracefully.
+ * stderr; SIGINT/SIGTERM close the server gracefully (exit code 130). Usage errors exit 2, a failure to start 1.
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import type { CliMain } from "@fedkit/cli-policy"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -137,7 +138,8 @@ export const command = Command.make(
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Serve a folder as an Apheris-style Data Access Layer (DAL) for development and tests"))
 
-export const run = Command.run(command, { name: "fedkit-dal-server", version: packageVersion })
+/** `fedkit-dal-server` under fedkit's CLI policy: a failure to start is one line `fedkit-dal-server: <message>`, exit 1. */
+export const program: CliMain.Program<unknown> = { name: "fedkit-dal-server", version: packageVersion }
 
 /** One JSON object per line on stderr: time, level, message, then the annotations (request fields). */
 export const jsonLogger: Layer.Layer<never> = Logger.replace(

@@ -88,7 +88,7 @@ describe("fedkit-dal-server CLI", () => {
       assert.strictEqual(upload.status, 201)
       assert.strictEqual(yield* Effect.promise(() => fs.readFile(file("derived/out/r.txt"), "utf8")), "r")
 
-      assert.strictEqual(yield* stop(cli, "SIGTERM"), 0)
+      assert.strictEqual(yield* stop(cli, "SIGTERM"), 130)
       assert.strictEqual(cli.stdout(), `${cli.url}\n`)
       const lines = cli.stderr().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>)
       const requests = lines.filter((line) => line.message === "request")
@@ -124,7 +124,7 @@ describe("fedkit-dal-server CLI", () => {
       assert.strictEqual(reply.body.toString(), "b")
       const upload = yield* request(cli.url, "/dataset/out/big.bin", { method: "PUT", body: new Uint8Array(11) })
       assert.strictEqual(upload.status, 413)
-      assert.strictEqual(yield* stop(cli, "SIGINT"), 0)
+      assert.strictEqual(yield* stop(cli, "SIGINT"), 130)
       const warning = cli.stderr().split("\n").find((line) => line.includes("AUTHENTICATION DISABLED"))
       assert.include(JSON.parse(warning ?? "{}"), { level: "WARN" })
     }))

@@ -6,13 +6,15 @@
  *   `DIR/<job>.zip`.
  * - `fedkit-job run <job folder|zip> --target simulator|poc|remote …` runs it and prints the result.
  *
- * Results go to stdout as one JSON object; FLARE's log lines and errors go to stderr.
+ * Results go to stdout as one JSON object; FLARE's log lines and errors go to stderr. Exit codes: 0 done, 1 failed,
+ * 2 usage error, 130 interrupted (SIGINT/SIGTERM: FLARE's processes are stopped first).
  *
  * @since 0.1.0
  */
 import { Args, Command, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import type { CliMain } from "@fedkit/cli-policy"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
 import { createRequire } from "node:module"
 import * as Deployment from "./Deployment.js"
@@ -361,3 +363,12 @@ export const command = Command.make("fedkit-job").pipe(
  * @category commands
  */
 export const run = Command.run(command, { name: "fedkit-job", version: packageVersion })
+
+/**
+ * `fedkit-job` under fedkit's CLI policy: a failure is one line `fedkit-job: <message>` (and, with `run --json`, its
+ * JSON object on stdout), exit code 1.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const program: CliMain.Program<unknown> = { name: "fedkit-job", version: packageVersion }
