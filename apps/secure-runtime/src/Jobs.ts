@@ -258,8 +258,8 @@ export const make = (
           target: runner.target === "poc" ? "poc" : "simulator",
           state: "queued"
         })
-        // Forked from the uninterruptible write above, a submission would inherit that status: it must stay
-        // interruptible, so that shutdown can stop it and FLARE runners can end their watchers when a run finishes.
+        // Forked from the uninterruptible write above, a submission would inherit that status: shutdown must be able
+        // to stop it (the FLARE run inside keeps itself interruptible in any case: job-packager's runner sees to it).
         yield* FiberSet.run(background, Effect.interruptible(submit(runner, queued, pkg)))
         return queued
       })
