@@ -4,8 +4,8 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { bin, type Cli, spawnCli } from "./cli.js"
-import { header, json, request } from "./support.js"
+import { bin, type Cli, spawnCli } from "./support/cli.js"
+import { header, json, request } from "./support/http.js"
 
 const token = "cli-secret-token-7c1d"
 

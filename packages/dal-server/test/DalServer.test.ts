@@ -4,7 +4,7 @@ import * as fs from "node:fs/promises"
 import { request as httpRequest } from "node:http"
 import * as path from "node:path"
 import { DalServer } from "../src/index.js"
-import { bytes, enc, header, json, quiet, request } from "./support.js"
+import { bytes, enc, header, json, quiet, request } from "./support/http.js"
 
 // more than the two 1 MiB read buffers a transfer holds, and not a multiple of them
 const big = bytes(2 * 1024 * 1024 + 17)

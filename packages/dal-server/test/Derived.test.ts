@@ -4,7 +4,7 @@ import * as fs from "node:fs/promises"
 import { request as httpRequest } from "node:http"
 import * as path from "node:path"
 import { DalServer } from "../src/index.js"
-import { bytes, enc, json, quiet, request } from "./support.js"
+import { bytes, enc, json, quiet, request } from "./support/http.js"
 
 const put = (url: string, target: string, body: Uint8Array) => request(url, target, { method: "PUT", body })
 

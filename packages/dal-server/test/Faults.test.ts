@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { DalServer } from "../src/index.js"
-import { bytes, header, json, quiet, request } from "./support.js"
+import { bytes, header, json, quiet, request } from "./support/http.js"
 
 const big = bytes(512 * 1024)
 const files = { "s3://data/big.bin": big, "s3://data/a.csv": "a,b\n1,2\n", "s3://data/b.txt": "text" }

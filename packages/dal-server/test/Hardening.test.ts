@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net"
 import * as path from "node:path"
 import { DalServer } from "../src/index.js"
 import { buffersLent } from "../src/internal/sendFile.js"
-import { enc, header, json, quiet, rawRequest, rawStatus, request } from "./support.js"
+import { enc, header, json, quiet, rawRequest, rawStatus, request } from "./support/http.js"
 
 // more than loopback socket buffers take in, so a client that never reads leaves the server with bytes to send
 const huge = new Uint8Array(48 * 1024 * 1024)

@@ -13,10 +13,10 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { loggedRequests, spawnCli } from "./cli.js"
-import { bytes } from "./support.js"
+import { loggedRequests, spawnCli } from "./support/cli.js"
+import { bytes } from "./support/http.js"
 
-const driver = fileURLToPath(new URL("./official-client/driver.py", import.meta.url))
+const driver = fileURLToPath(new URL("./support/official-client/driver.py", import.meta.url))
 const token = "official-client-token-4b2e"
 const otherToken = "official-client-other-77c1"
 

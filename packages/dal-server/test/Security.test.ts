@@ -4,7 +4,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DalServer } from "../src/index.js"
-import { json, quiet, rawRequest, rawStatus, request } from "./support.js"
+import { json, quiet, rawRequest, rawStatus, request } from "./support/http.js"
 
 const treeToken = "tok-tree-9f8e7d6c5b4a"
 const wideToken = "tok-wide-0a1b2c3d4e5f"

@@ -71,7 +71,7 @@ export const open = (
     try {
       for (let at = start; at < end;) {
         const bytes = Fs.writeSync(fd, buffer, at, end - at)
-        if (bytes === 0) throw new Error("the file system accepted no bytes")
+        if (bytes === 0) return fail(new Error("the file system accepted no bytes"), "write")
         at += bytes
         written += bytes
       }

@@ -5,7 +5,7 @@
  */
 import { copyFileSync } from "node:fs"
 import * as path from "node:path"
-import { compileSources } from "../../../tooling/vitest/compileSources.mjs"
+import { compileSources } from "../../../../tooling/vitest/compileSources.mjs"
 import { cliInstallDir, packageDir } from "./cli.js"
 
 export default function setup(): void {

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const packageDir = fileURLToPath(new URL("..", import.meta.url))
+export const packageDir = fileURLToPath(new URL("../..", import.meta.url))
 /** Where `buildCli.ts` (the global setup) compiles the bin. */
 export const cliInstallDir = path.join(packageDir, "node_modules", ".cache", "dal-server-cli-test")
 export const bin = path.join(cliInstallDir, "dist", "bin.js")
