@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
+import { Schema } from "effect"
 
 const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 

@@ -4,14 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import { Context, Duration, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
 import { type AssetPolicy } from "./AssetPolicy.js"
 import {
   type DalConfigError,

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
+import { Schema } from "effect"
 
 /**
  * What the client was doing when it failed.

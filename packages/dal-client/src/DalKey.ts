@@ -4,8 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
+import { Either, Schema } from "effect"
 import * as NodePath from "node:path"
 
 const segmentsOf = (key: string): ReadonlyArray<string> => key.split("/")

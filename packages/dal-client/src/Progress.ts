@@ -4,11 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import { Clock, Duration, Effect, Ref, Schedule, type Scope } from "effect"
 
 /**
  * Where a download stands. Sizes become known as each file's response (or re-run check) arrives.
@@ -98,21 +94,22 @@ export const renderer = (
 ): Effect.Effect<{ readonly onProgress: OnProgress; readonly finish: Effect.Effect<void> }, never, Scope.Scope> =>
   Effect.gen(function*() {
     const latest = yield* Ref.make<ProgressEvent | undefined>(undefined)
-    const started = Date.now()
+    const started = yield* Clock.currentTimeMillis
     const draw = (final: boolean) =>
-      Effect.flatMap(Ref.get(latest), (event) =>
+      Effect.flatMap(Effect.zip(Ref.get(latest), Clock.currentTimeMillis), ([event, now]) =>
         Effect.sync(() => {
           if (event === undefined) return
-          const seconds = (Date.now() - started) / 1000
+          const seconds = (now - started) / 1000
           const rate = seconds > 0.5 ? event.bytesDone / seconds : undefined
           const text = formatLine(event, rate)
           if (options.isTTY) options.write(`\r${bar(event, 24)} ${text}\x1b[K${final ? "\n" : ""}`)
           else options.write(`progress: ${text}\n`)
         }))
     const interval = options.interval ?? (options.isTTY ? "100 millis" : "5 seconds")
+    // the first draw after one interval, then one every interval (a delay inside the repeat would double it)
     yield* draw(false).pipe(
-      Effect.delay(interval),
       Effect.repeat(Schedule.spaced(Duration.decode(interval))),
+      Effect.delay(interval),
       Effect.forkScoped
     )
     return {

@@ -6,8 +6,7 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import { Effect, Either } from "effect"
 import { createWriteStream } from "node:fs"
 import * as NodePath from "node:path"
 import { Transform } from "node:stream"

@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Either from "effect/Either"
-import * as FastCheck from "effect/FastCheck"
+import { Either, FastCheck } from "effect"
 import * as NodePath from "node:path"
 import * as DalKey from "../src/DalKey.js"
 

@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
-import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import { Chunk, Effect, Stream } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { bytes, makeClient, startServer, tempDir, TOKEN } from "./support.js"

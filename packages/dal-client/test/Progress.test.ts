@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
+import { Effect, TestClock } from "effect"
 import * as Progress from "../src/Progress.js"
 
 const event = (bytesDone: number): Progress.ProgressEvent => ({
@@ -25,28 +25,37 @@ describe("Progress", () => {
     )
   })
 
-  it.scopedLive("redraws one line on a terminal and ends it", () =>
+  it.scoped("redraws one line on a terminal every interval, with the rate, and ends it", () =>
     Effect.gen(function*() {
       const out: Array<string> = []
-      const render = yield* Progress.renderer({ isTTY: true, write: (s) => void out.push(s), interval: "5 millis" })
+      const render = yield* Progress.renderer({ isTTY: true, write: (s) => void out.push(s), interval: "100 millis" })
       yield* render.onProgress(event(1024))
-      yield* Effect.sleep("40 millis")
+      for (let tick = 0; tick < 10; tick++) yield* TestClock.adjust("100 millis")
       yield* render.onProgress(event(4096))
+      for (let tick = 0; tick < 10; tick++) yield* TestClock.adjust("100 millis")
       yield* render.finish
-      assert.isAbove(out.length, 1)
+      // a draw every 100 ms for 2 s, then the final one
+      assert.strictEqual(out.length, 21)
       assert.isTrue(out.every((s) => s.startsWith("\r[")))
-      assert.match(out[0]!, /^\r\[######\.{18}\] 1\/4 files/)
-      assert.match(out[out.length - 1]!, /^\r\[#{24}\] 4\/4 files \(1 skipped\), 4\.0 KiB\/4\.0 KiB 100%.*\x1b\[K\n$/)
+      assert.match(out[0]!, /^\r\[######\.{18}\] 1\/4 files \(1 skipped\), 1\.0 KiB\/4\.0 KiB 25%\x1b\[K$/)
+      assert.match(out[9]!, /25%, 1\.0 KiB\/s\x1b\[K$/)
+      assert.strictEqual(
+        out[20],
+        "\r[########################] 4/4 files (1 skipped), 4.0 KiB/4.0 KiB 100%, 2.0 KiB/s\x1b[K\n"
+      )
     }))
 
-  it.scopedLive("prints plain periodic lines elsewhere", () =>
+  it.scoped("prints a plain line every 5 seconds elsewhere", () =>
     Effect.gen(function*() {
       const out: Array<string> = []
-      const render = yield* Progress.renderer({ isTTY: false, write: (s) => void out.push(s), interval: "5 millis" })
+      const render = yield* Progress.renderer({ isTTY: false, write: (s) => void out.push(s) })
       yield* render.onProgress(event(4096))
-      yield* Effect.sleep("30 millis")
+      for (let tick = 0; tick < 3; tick++) yield* TestClock.adjust("4 seconds")
       yield* render.finish
-      assert.isAbove(out.length, 1)
-      assert.isTrue(out.every((s) => /^progress: 4\/4 files \(1 skipped\), 4\.0 KiB\/4\.0 KiB 100%.*\n$/.test(s)))
+      assert.deepStrictEqual(out, [
+        "progress: 4/4 files (1 skipped), 4.0 KiB/4.0 KiB 100%, 819 B/s\n",
+        "progress: 4/4 files (1 skipped), 4.0 KiB/4.0 KiB 100%, 410 B/s\n",
+        "progress: 4/4 files (1 skipped), 4.0 KiB/4.0 KiB 100%, 341 B/s\n"
+      ])
     }))
 })

@@ -3,8 +3,7 @@
  * byte is written (names, file/folder clashes, extraction targets), then files move with bounded concurrency through
  * transfer.ts, and downloaded archives are extracted on request.
  */
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import { Effect, Either } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import type { DatasetResult, DownloadOptions } from "../DalClient.js"

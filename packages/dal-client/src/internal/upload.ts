@@ -2,8 +2,7 @@
  * Uploading a derived dataset's file (`PUT dataset/{name}/{file}`), streamed from memory or from a file, with the
  * same retries as every other request.
  */
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import { Effect, Either } from "effect"
 import { createReadStream } from "node:fs"
 import type { Uploaded } from "../DalClient.js"
 import { type DalError, DalInvalidArgument, type Subject } from "../DalError.js"
