@@ -1,4 +1,4 @@
 import { defineConfig, mergeConfig } from "vitest/config"
 import shared from "../../tooling/vitest/vitest.shared.mjs"
 
-export default mergeConfig(shared, defineConfig({ test: { globalSetup: ["./test/globalSetup.ts"] } }))
+export default mergeConfig(shared, defineConfig({ test: { globalSetup: ["./test/support/globalSetup.ts"] } }))

@@ -266,17 +266,11 @@ export const layerNode: Layer.Layer<DalClient, DalConfigError> = layerWithoutSet
 )
 
 /**
- * A stand-in for tests of code that uses the client: unimplemented operations die with a clear message.
+ * A stand-in for tests of code that uses the client, made with Effect's `Layer.mock`: give `settings` and the
+ * operations the test needs; any other operation dies with an `UnimplementedError` naming it.
  *
  * @since 0.1.0
  */
-export const layerTest = (implementation: Partial<DalClientService>): Layer.Layer<DalClient> =>
-  Layer.succeed(
-    DalClient,
-    new Proxy(implementation as DalClientService, {
-      get: (target, property) =>
-        property in target
-          ? target[property as keyof DalClientService]
-          : () => Effect.dieMessage(`DalClient.layerTest: ${String(property)} is not implemented`)
-    })
-  )
+export const layerTest: (service: Layer.PartialEffectful<DalClientService>) => Layer.Layer<DalClient> = Layer.mock(
+  DalClient
+)

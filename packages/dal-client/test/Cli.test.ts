@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { cliDir } from "./globalSetup.js"
+import { cliDir } from "./support/globalSetup.js"
 import {
   bytes,
   filesBelow,
@@ -14,7 +14,7 @@ import {
   startServer,
   tempDir,
   TOKEN
-} from "./support.js"
+} from "./support/index.js"
 
 interface Run {
   readonly code: number | null

@@ -1,10 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Redacted, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Redacted, Stream } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as AssetPolicy from "../src/AssetPolicy.js"
+import * as DalClient from "../src/DalClient.js"
+import * as DalSettings from "../src/DalSettings.js"
 import type { ProgressEvent } from "../src/Progress.js"
-import { bytes, filesBelow, makeClient, readText, startServer, tempDir, TOKEN } from "./support.js"
+import { bytes, filesBelow, makeClient, readText, startServer, tempDir, TOKEN } from "./support/index.js"
 
 const files = {
   "s3://bkt/ds/a.txt": "alpha",
@@ -303,5 +305,25 @@ describe("DalClient against dal-server", () => {
         spans.filter((b) => b.start < t && t < b.end).length
       )
       assert.strictEqual(Math.max(...inFlight), 3)
+    }))
+})
+
+describe("DalClient.layerTest", () => {
+  it.effect("answers with the operations given and dies naming any other", () =>
+    Effect.gen(function*() {
+      const settings = yield* DalSettings.make({
+        url: "http://127.0.0.1:1/",
+        token: Redacted.make(TOKEN),
+        data: { ds: "s3://b/ds/" }
+      })
+      const policy: AssetPolicy.AssetPolicy = {
+        permissions: { restrict_functions: true, allowed_function_names: ["train"] }
+      }
+      const test = DalClient.layerTest({ settings, policy: () => Effect.succeed(policy) })
+      const dal = yield* DalClient.DalClient.pipe(Effect.provide(test))
+      assert.strictEqual(yield* dal.policy("ds"), policy)
+      const exit = yield* Effect.exit(dal.downloadDataset("ds", "/nowhere"))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.include(Cause.pretty(Exit.isFailure(exit) ? exit.cause : Cause.empty), "downloadDataset")
     }))
 })

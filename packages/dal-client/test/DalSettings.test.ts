@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Redacted, Schema } from "effect"
 import * as AssetPolicy from "../src/AssetPolicy.js"
 import * as DalSettings from "../src/DalSettings.js"
-import { TOKEN } from "./support.js"
+import { TOKEN } from "./support/index.js"
 
 const fromEnv = (env: Record<string, string>) =>
   DalSettings.fromEnv.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))

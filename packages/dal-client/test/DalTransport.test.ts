@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net"
 import * as NodePath from "node:path"
 import * as DalClient from "../src/DalClient.js"
 import * as DalSettings from "../src/DalSettings.js"
-import { bytes, hostileServer, makeClient, quick, tempDir, TOKEN } from "./support.js"
+import { bytes, hostileServer, makeClient, quick, tempDir, TOKEN } from "./support/index.js"
 
 const key = "s3://bkt/f/blob.bin"
 const blob = bytes(3 * 1024 * 1024 + 5, 4)

@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer } from "effect"
 import * as NodeHttp from "node:http"
 import * as DalTransport from "../src/DalTransport.js"
-import { rawServer } from "./support.js"
+import { rawServer } from "./support/index.js"
 
 const wires: ReadonlyArray<string> = [
   "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\nETag: \"x\"\r\n\r\nhello world",

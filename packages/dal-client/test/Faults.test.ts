@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { bytes, makeClient, startServer, tempDir, TOKEN } from "./support.js"
-import type { ServerOptions } from "./support.js"
+import { bytes, makeClient, startServer, tempDir, TOKEN } from "./support/index.js"
+import type { ServerOptions } from "./support/index.js"
 
 const blob = bytes(1_000_000, 9)
 const key = "s3://bkt/f/blob.bin"

@@ -3,7 +3,7 @@ import { Effect, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as FileSink from "../src/internal/fileSink.js"
-import { bytes, tempDir } from "./support.js"
+import { bytes, tempDir } from "./support/index.js"
 
 /** Feeds `data` in pieces of the given sizes, pausing whenever the sink asks, as a socket would. */
 const feed = (sink: FileSink.FileSink, data: Uint8Array, sizes: ReadonlyArray<number>, ready: () => Promise<void>) =>

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { filesBelow, hostileServer, makeClient, sendJson, startServer, tempDir, TOKEN } from "./support.js"
+import { filesBelow, hostileServer, makeClient, sendJson, startServer, tempDir, TOKEN } from "./support/index.js"
 
 const dir = "s3://h/ds/"
 const data = { ds: dir }

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { gzipSync } from "node:zlib"
-import { assertNoTokenPart, filesBelow, makeClient, rawServer, tempDir } from "./support.js"
+import { assertNoTokenPart, filesBelow, makeClient, rawServer, tempDir } from "./support/index.js"
 
 const key = "s3://h/f/file.bin"
 const data = { f: key }

@@ -5,7 +5,7 @@ import * as DalSettings from "../src/DalSettings.js"
 import * as DalTransport from "../src/DalTransport.js"
 import * as KeyArray from "../src/internal/keyArray.js"
 import * as Scrub from "../src/internal/scrub.js"
-import { assertNoTokenPart, hostileServer, makeClient, quick, TOKEN } from "./support.js"
+import { assertNoTokenPart, hostileServer, makeClient, quick, TOKEN } from "./support/index.js"
 
 const dir = "s3://h/ds/"
 const data = { ds: dir }

@@ -2,7 +2,7 @@ import { assert, it } from "@effect/vitest"
 import { ConfigProvider, Console, Effect } from "effect"
 import * as NodePath from "node:path"
 import { AssetPolicy, DalClient } from "../src/index.js"
-import { filesBelow, makeZip, startServer, tempDir, TOKEN } from "./support.js"
+import { filesBelow, makeZip, startServer, tempDir, TOKEN } from "./support/index.js"
 
 // The README's program, with the destination as a parameter.
 const program = (dest: string) =>

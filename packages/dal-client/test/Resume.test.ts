@@ -3,8 +3,8 @@ import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { cliDir } from "./globalSetup.js"
-import { bytes, filesBelow, hostileServer, makeClient, sendJson, startServer, tempDir, TOKEN } from "./support.js"
+import { cliDir } from "./support/globalSetup.js"
+import { bytes, filesBelow, hostileServer, makeClient, sendJson, startServer, tempDir, TOKEN } from "./support/index.js"
 
 const count = 300
 const names = Array.from({ length: count }, (_, i) => `f${String(i).padStart(3, "0")}.bin`)

@@ -3,7 +3,16 @@ import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as ZipExtract from "../src/ZipExtract.js"
-import { bytes, filesBelow, makeClient, makeZip, readText, startServer, tempDir, type ZipEntry } from "./support.js"
+import {
+  bytes,
+  filesBelow,
+  makeClient,
+  makeZip,
+  readText,
+  startServer,
+  tempDir,
+  type ZipEntry
+} from "./support/index.js"
 
 const writeZip = (dir: string, entries: ReadonlyArray<ZipEntry>) =>
   Effect.promise(async () => {

@@ -10,8 +10,8 @@ import { type AddressInfo, createServer as createTcpServer, type Socket } from "
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { crc32, deflateRawSync } from "node:zlib"
-import * as DalClient from "../src/DalClient.js"
-import * as DalSettings from "../src/DalSettings.js"
+import * as DalClient from "../../src/DalClient.js"
+import * as DalSettings from "../../src/DalSettings.js"
 
 /** The bearer token of every test server; no output may ever contain it. */
 export const TOKEN = "tok-3c1f9a7e-never-print-me"
