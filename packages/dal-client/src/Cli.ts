@@ -6,7 +6,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { CliMain } from "@fedkit/cli-policy"
-import { Console, Context, Effect, Layer, Option, type Scope } from "effect"
+import { Console, Context, Effect, Layer, Match, Option, type Scope } from "effect"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
 import * as DalClient from "./DalClient.js"
@@ -173,31 +173,40 @@ const put = Command.make(
       ))
 ).pipe(Command.withDescription("upload a file to a derived dataset"))
 
-/** The `fedkit-dal` command. */
+/**
+ * The `fedkit-dal` command.
+ *
+ * @since 0.1.0
+ */
 export const command = Command.make("fedkit-dal").pipe(
   Command.withDescription("Read datasets and policies from the Data Access Layer (DAL); settings from APH_* variables"),
   Command.withSubcommands([ls, download, policy, put])
 )
 
-/** Exit code of a failure: 2 configuration, 3 auth, 4 not found, 5 unsafe path or integrity, 1 anything else. */
-export const exitCodeOf = (error: DalError): number => {
-  switch (error._tag) {
-    case "DalConfigError":
-    case "DalInvalidArgument":
-      return CliMain.ExitCode.usage
-    case "DalAuthError":
-      return 3
-    case "DalNotFound":
-      return 4
-    case "DalUnsafePath":
-    case "DalIntegrityError":
-      return 5
-    default:
-      return CliMain.ExitCode.failure
-  }
-}
+/**
+ * Exit code of a failure: 2 configuration, 3 auth, 4 not found, 5 unsafe path or integrity, 1 anything else.
+ *
+ * @since 0.1.0
+ */
+export const exitCodeOf: (error: DalError) => number = Match.type<DalError>().pipe(
+  Match.tagsExhaustive({
+    DalConfigError: () => CliMain.ExitCode.usage,
+    DalInvalidArgument: () => CliMain.ExitCode.usage,
+    DalAuthError: () => 3,
+    DalNotFound: () => 4,
+    DalUnsafePath: () => 5,
+    DalIntegrityError: () => 5,
+    DalStatusError: () => CliMain.ExitCode.failure,
+    DalTransportError: () => CliMain.ExitCode.failure,
+    DalFileError: () => CliMain.ExitCode.failure
+  })
+)
 
-/** `fedkit-dal` under fedkit's CLI policy: a failure is one line `fedkit-dal: <message>` with its exit code. */
+/**
+ * `fedkit-dal` under fedkit's CLI policy: a failure is one line `fedkit-dal: <message>` with its exit code.
+ *
+ * @since 0.1.0
+ */
 export const program: CliMain.Program<DalError> = {
   name: "fedkit-dal",
   version: packageVersion,
