@@ -4,7 +4,14 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { type AssetPolicy } from "./AssetPolicy.js"
 import {
   type DalConfigError,

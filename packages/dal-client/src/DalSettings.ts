@@ -4,7 +4,16 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { type ConfigProblem, DalConfigError } from "./DalError.js"
 import { DalKey } from "./DalKey.js"
 

@@ -10,7 +10,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Schema, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as NodeHttp from "node:http"
 import * as NodeHttps from "node:https"
 import type { Readable } from "node:stream"

@@ -4,7 +4,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Ref, Schedule, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 
 /**
  * Where a download stands. Sizes become known as each file's response (or re-run check) arrives.

@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { createWriteStream } from "node:fs"
 import * as NodePath from "node:path"
 import { Transform } from "node:stream"

@@ -3,7 +3,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { CliMain } from "@fedkit/cli-policy"
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import { command, program } from "./Cli.js"
 
 // What @effect/cli needs, without the rest of NodeContext (child processes, workers).

@@ -4,7 +4,10 @@
  * transport's documented refusals (`DalTransport.refusal`, judged on what Node parsed) apply.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as NodeHttp from "node:http"
 import * as DalTransport from "../src/DalTransport.js"
 import { rawServer } from "./support/index.js"

@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { bytes, makeClient, startServer, tempDir, TOKEN } from "./support/index.js"

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as FileSink from "../src/internal/fileSink.js"

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { filesBelow, hostileServer, makeClient, sendJson, startServer, tempDir, TOKEN } from "./support/index.js"

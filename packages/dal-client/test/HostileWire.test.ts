@@ -4,7 +4,7 @@
  * temporary file behind, and never show the token.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { gzipSync } from "node:zlib"

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
 import * as Progress from "../src/Progress.js"
 
 const event = (bytesDone: number): Progress.ProgressEvent => ({

@@ -1,5 +1,7 @@
 import { assert, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect } from "effect"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import * as NodePath from "node:path"
 import { AssetPolicy, DalClient } from "../src/index.js"
 import { filesBelow, makeZip, startServer, tempDir, TOKEN } from "./support/index.js"

@@ -2,7 +2,7 @@
  * What a DAL's answer means for the caller: a transport failure or a non-2xx status becomes a retryable `Transient`
  * or the typed error to report. Every text quoted from the server is scrubbed of the token first, then cut.
  */
-import { Option } from "effect"
+import * as Option from "effect/Option"
 import {
   DalAuthError,
   type DalError,

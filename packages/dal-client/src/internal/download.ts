@@ -3,7 +3,8 @@
  * byte is written (names, file/folder clashes, extraction targets), then files move with bounded concurrency through
  * transfer.ts, and downloaded archives are extracted on request.
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import type { DatasetResult, DownloadOptions } from "../DalClient.js"

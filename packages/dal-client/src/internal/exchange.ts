@@ -2,7 +2,9 @@
  * One DAL exchange as the client's operations need it: the bearer token added, the response classified (only a 2xx
  * is answered), bodies read whole within a limit. Everything on the wire goes through the DalTransport service.
  */
-import { Effect, Redacted, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import type { Readable } from "node:stream"
 import { type DalError, DalIntegrityError, type Subject } from "../DalError.js"
 import type { Settings } from "../DalSettings.js"

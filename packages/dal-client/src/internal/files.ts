@@ -3,7 +3,8 @@
  * error for the caller to name (`safeFs.fileError`). Node directly, rather than `@effect/platform`'s FileSystem, keeps
  * that package (and its native optional dependencies) out of every consumer's install.
  */
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { Stats } from "node:fs"
 import * as Fs from "node:fs/promises"
 

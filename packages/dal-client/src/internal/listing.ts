@@ -3,7 +3,8 @@
  * client follows), then every listed directory whose children the listing did not include, without duplicates.
  * Pages are decoded as they arrive (keyArray.ts); limits: `maxListingPageBytes` per page, `maxListingEntries` in all.
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { type DalError, DalIntegrityError, DalUnsafePath, type Subject } from "../DalError.js"
 import * as DalKey from "../DalKey.js"
 import type { Response } from "../DalTransport.js"

@@ -6,7 +6,12 @@
  * download that succeeds removes it (`finish`), so a finished destination holds only the dataset's files; complete
  * files are recognised without it (see transfer.ts).
  */
-import { Effect, Either, ExecutionStrategy, Exit, Schema, Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { type DalFileError, DalUnsafePath, type Subject } from "../DalError.js"

@@ -1,5 +1,8 @@
 /** Reading a dataset's asset policy (`GET policies/{key}`), bounded and decoded. */
-import { Effect, Either, ParseResult, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { AssetPolicy } from "../AssetPolicy.js"
 import { type DalError, DalIntegrityError, type Subject } from "../DalError.js"
 import * as DalKey from "../DalKey.js"

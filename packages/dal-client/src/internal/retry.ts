@@ -2,7 +2,11 @@
  * The retry policy shared by every operation: which failures earn another attempt, exponential backoff with full
  * jitter, and `Retry-After` honoured (bounded).
  */
-import { Duration, Effect, Option, Random, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import type { DalError } from "../DalError.js"
 import type { Settings } from "../DalSettings.js"
 

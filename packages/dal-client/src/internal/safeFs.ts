@@ -2,7 +2,7 @@
  * Creating folders and claiming file names below a destination without following symlinks out of it. Paths here
  * were already checked textually (DalKey.relativeSegments); this guards against what is on disk.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Stats } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"

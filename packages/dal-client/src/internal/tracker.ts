@@ -2,7 +2,10 @@
  * Progress counters of one download. Byte counts are bumped synchronously from the data path (no per-chunk Effect
  * work); snapshots go to the caller's callback at most every `interval`, when a file finishes, and at the end.
  */
-import { Duration, Effect, Schedule, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type { OnProgress, ProgressEvent } from "../Progress.js"
 
 export interface Tracker {

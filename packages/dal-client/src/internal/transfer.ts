@@ -7,7 +7,12 @@
  * it is complete from its size and that stamp, whatever the journal (manifest.ts) managed to record. A temporary
  * file is kept after a failure only when a resume record (strong ETag) was written for it.
  */
-import { Effect, Either, Exit, Option, type Scope, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"

@@ -2,7 +2,8 @@
  * Uploading a derived dataset's file (`PUT dataset/{name}/{file}`), streamed from memory or from a file, with the
  * same retries as every other request.
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { createReadStream } from "node:fs"
 import type { Uploaded } from "../DalClient.js"
 import { type DalError, DalInvalidArgument, type Subject } from "../DalError.js"

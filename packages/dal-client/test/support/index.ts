@@ -3,7 +3,13 @@
  * a tiny zip writer that can lie in its headers.
  */
 import { DalServer } from "@fedkit/dal-server"
-import { Context, Effect, Layer, Logger, LogLevel, Redacted, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs/promises"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net"
