@@ -268,6 +268,7 @@ const bodyOf = (
  *
  * @since 0.1.0
  */
+/* eslint-disable max-lines-per-function -- one closure per exchange: its Node callbacks share its timers, request and retries */
 export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
   request: (request) =>
     Effect.acquireRelease(
@@ -394,6 +395,7 @@ export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
       (response) => Effect.sync(() => response.body.destroy())
     )
 })
+/* eslint-enable max-lines-per-function */
 
 /**
  * The live transport, over the given connection pools.

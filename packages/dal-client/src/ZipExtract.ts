@@ -109,6 +109,64 @@ const walker = (zip: yauzl.ZipFile) => {
 }
 
 /**
+ * Inflates one entry to `path`, checking the limits before each chunk is written, and answers the archive's running
+ * total of inflated bytes.
+ */
+const inflateEntry = (
+  subject: Subject,
+  walk: ReturnType<typeof walker>,
+  entry: yauzl.Entry,
+  path: string,
+  budget: { readonly limits: Limits; readonly archiveSize: number; readonly total: number }
+): Effect.Effect<number, DalError> =>
+  Effect.gen(function*() {
+    const { archiveSize, limits } = budget
+    const name = entry.fileName
+    let total = budget.total
+    const limit = (reason: string) => new DalIntegrityError({ ...subject, path: name, reason })
+    let bytes = 0
+    const readable = yield* walk.open(entry).pipe(Effect.mapError((e) => fromZipError(subject, e)))
+    // Checked before each chunk is written: a bomb stops at the first chunk past a limit.
+    const limiter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length
+        total += chunk.length
+        if (total > limits.maxTotalBytes) {
+          return callback(limit(`inflates past the limit of ${limits.maxTotalBytes} bytes in total`))
+        }
+        if (bytes > ratioFloor && bytes > limits.maxRatio * Math.max(1, entry.compressedSize)) {
+          return callback(limit(`inflates more than ${limits.maxRatio} times its compressed size`))
+        }
+        if (total > ratioFloor && total > limits.maxRatio * archiveSize) {
+          return callback(limit(`the archive inflates more than ${limits.maxRatio} times its size`))
+        }
+        callback(null, chunk)
+      }
+    })
+    const file = createWriteStream(path, { flags: "wx" })
+    // pipeline passes the first error on to the other streams: whichever reports first is where it happened.
+    let diskError: unknown
+    let first: "archive" | "disk" | undefined
+    readable.once("error", () => void (first ??= "archive"))
+    file.once("error", (e) => {
+      first ??= "disk"
+      diskError = e
+    })
+    yield* Effect.tryPromise({
+      try: (signal) => pipeline(readable, limiter, file, { signal }),
+      catch: (cause): DalError => {
+        if (cause instanceof DalIntegrityError) return cause
+        if (first !== "disk") return fromZipError(subject, cause)
+        // "wx": a second entry of the same name fails instead of overwriting the first.
+        return (diskError as { readonly code?: unknown }).code === "EEXIST"
+          ? new DalIntegrityError({ ...subject, path: name, reason: "the archive holds this entry twice" })
+          : fileError(subject, path)(diskError)
+      }
+    })
+    return total
+  })
+
+/**
  * Extracts `archive` into the folder `into` (default: the archive's path without `.zip`), replacing what was there.
  *
  * @since 0.1.0
@@ -166,46 +224,7 @@ export const extract = (
             }
             const parent = yield* dirs.ensure(subject, segments.right.slice(0, -1))
             const path = NodePath.join(parent, segments.right[segments.right.length - 1] ?? "")
-            const limit = (reason: string) => new DalIntegrityError({ ...subject, path: name, reason })
-            let bytes = 0
-            const readable = yield* walk.open(entry).pipe(Effect.mapError((e) => fromZipError(subject, e)))
-            // Checked before each chunk is written: a bomb stops at the first chunk past a limit.
-            const limiter = new Transform({
-              transform(chunk: Buffer, _encoding, callback) {
-                bytes += chunk.length
-                total += chunk.length
-                if (total > limits.maxTotalBytes) {
-                  return callback(limit(`inflates past the limit of ${limits.maxTotalBytes} bytes in total`))
-                }
-                if (bytes > ratioFloor && bytes > limits.maxRatio * Math.max(1, entry.compressedSize)) {
-                  return callback(limit(`inflates more than ${limits.maxRatio} times its compressed size`))
-                }
-                if (total > ratioFloor && total > limits.maxRatio * archiveSize) {
-                  return callback(limit(`the archive inflates more than ${limits.maxRatio} times its size`))
-                }
-                callback(null, chunk)
-              }
-            })
-            const file = createWriteStream(path, { flags: "wx" })
-            // pipeline passes the first error on to the other streams: whichever reports first is where it happened.
-            let diskError: unknown
-            let first: "archive" | "disk" | undefined
-            readable.once("error", () => void (first ??= "archive"))
-            file.once("error", (e) => {
-              first ??= "disk"
-              diskError = e
-            })
-            yield* Effect.tryPromise({
-              try: (signal) => pipeline(readable, limiter, file, { signal }),
-              catch: (cause): DalError => {
-                if (cause instanceof DalIntegrityError) return cause
-                if (first !== "disk") return fromZipError(subject, cause)
-                // "wx": a second entry of the same name fails instead of overwriting the first.
-                return (diskError as { readonly code?: unknown }).code === "EEXIST"
-                  ? new DalIntegrityError({ ...subject, path: name, reason: "the archive holds this entry twice" })
-                  : fileError(subject, path)(diskError)
-              }
-            })
+            total = yield* inflateEntry(subject, walk, entry, path, { limits, archiveSize, total })
           }
           return { entries, bytes: total }
         })

@@ -35,6 +35,7 @@ const earlyLimitBytes = 1024 * 1024
  * modification time as it is closed. `onReady` is called when a paused source may go on; `onFailed` when the disk
  * refused a write or the open (the source should then stop: nothing more will be written).
  */
+// eslint-disable-next-line max-lines-per-function -- one closure holds the sink's state (descriptor, early pieces, gathered bytes, failure)
 export const open = (
   path: string,
   flags: "a" | "w",

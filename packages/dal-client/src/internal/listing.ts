@@ -82,6 +82,7 @@ const decodePage = (
   })
 
 /** Every entry below `key` (a directory key), sorted by key. */
+// eslint-disable-next-line max-lines-per-function -- the listing's shared state (entries, folders visited, pages seen, permits) is one closure
 export const list = (
   exchange: Exchange,
   subject: Subject,
