@@ -39,13 +39,8 @@ export class JobCheckError extends Schema.TaggedError<JobCheckError>()("JobCheck
   }
 }
 
-/**
- * Checks the job and returns it as it will be written for its target: for `"2.8"`, each client
- * `ClientAPIExecutor` is rewritten into FLARE 2.8's components. Fails with every issue found.
- *
- * @since 0.1.0
- */
-export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> => {
+// The job as written for its target, and every issue found in it.
+const inspect = (job: FlareJob): { readonly prepared: FlareJob; readonly issues: Issues } => {
   const issues: Issues = []
   const apps: Record<string, FlareJob["apps"][string]> = {}
   for (const [name, app] of Object.entries(job.apps)) {
@@ -65,6 +60,17 @@ export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> =
     if (app?.server !== undefined) checkConfig(filePath.server(name), prepared, app.server, issues)
     if (app?.client !== undefined) checkConfig(filePath.client(name), prepared, app.client, issues)
   }
+  return { prepared, issues }
+}
+
+/**
+ * Checks the job and returns it as it will be written for its target: for `"2.8"`, each client
+ * `ClientAPIExecutor` is rewritten into FLARE 2.8's components. Fails with every issue found.
+ *
+ * @since 0.1.0
+ */
+export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> => {
+  const { issues, prepared } = inspect(job)
   const [first, ...rest] = issues
   return first === undefined ? Effect.succeed(prepared) : Effect.fail(new JobCheckError({ issues: [first, ...rest] }))
 }
@@ -74,5 +80,4 @@ export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> =
  *
  * @since 0.1.0
  */
-export const check = (job: FlareJob): ReadonlyArray<Issue.Issue> =>
-  Effect.runSync(prepare(job).pipe(Effect.match({ onFailure: (error) => error.issues, onSuccess: () => [] })))
+export const check = (job: FlareJob): ReadonlyArray<Issue.Issue> => inspect(job).issues
