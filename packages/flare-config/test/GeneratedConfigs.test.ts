@@ -15,7 +15,7 @@ import {
   Widgets,
   Workflows
 } from "../src/index.js"
-import { program } from "./readme.example.js"
+import { program } from "./fixtures/readme.job.js"
 import { buildJob } from "./support/fedavgJob.js"
 import { samples } from "./support/samples.js"
 
