@@ -5,13 +5,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type { CliMain } from "@fedkit/cli-policy"
-import * as Cause from "effect/Cause"
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
-import type * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as Option from "effect/Option"
+import { Cause, Console, Effect, HashMap, type Layer, Logger, Option } from "effect"
 import { createRequire } from "node:module"
 import * as DalServer from "./DalServer.js"
 import * as FaultFile from "./FaultFile.js"
@@ -89,6 +83,11 @@ const loadOptional = <A>(
   load: (file: string) => Effect.Effect<A, DalServer.DalServerError>
 ) => Option.match(file, { onNone: () => Effect.succeed(undefined), onSome: load })
 
+/**
+ * The `fedkit-dal-server` command: serves `--root` until interrupted, printing its URL on stdout.
+ *
+ * @since 0.1.0
+ */
 export const command = Command.make(
   "fedkit-dal-server",
   {
@@ -138,10 +137,18 @@ export const command = Command.make(
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Serve a folder as an Apheris-style Data Access Layer (DAL) for development and tests"))
 
-/** `fedkit-dal-server` under fedkit's CLI policy: a failure to start is one line `fedkit-dal-server: <message>`, exit 1. */
+/**
+ * `fedkit-dal-server` under fedkit's CLI policy: a failure to start is one line `fedkit-dal-server: <message>`, exit 1.
+ *
+ * @since 0.1.0
+ */
 export const program: CliMain.Program<unknown> = { name: "fedkit-dal-server", version: packageVersion }
 
-/** One JSON object per line on stderr: time, level, message, then the annotations (request fields). */
+/**
+ * One JSON object per line on stderr: time, level, message, then the annotations (request fields).
+ *
+ * @since 0.1.0
+ */
 export const jsonLogger: Layer.Layer<never> = Logger.replace(
   Logger.defaultLogger,
   Logger.make(({ annotations, cause, date, logLevel, message }) => {

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
+import { Schema } from "effect"
 
 /**
  * The server could not start: bad options, an unreadable token/policy/fault file, or the port could not be bound.

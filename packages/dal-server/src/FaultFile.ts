@@ -9,9 +9,7 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
+import { Effect, ParseResult, Schema } from "effect"
 import type { DalServerError } from "./DalServerError.js"
 import type { FaultRule as Rule } from "./internal/faults.js"
 import { decodeJson, readJsonFile } from "./internal/jsonFile.js"

@@ -7,8 +7,7 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
+import { Effect, Schema } from "effect"
 import type { DalServerError } from "./DalServerError.js"
 import { decodeJson, readJsonFile } from "./internal/jsonFile.js"
 

@@ -1,4 +1,4 @@
-import * as Redacted from "effect/Redacted"
+import { Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 
 export interface Grant {

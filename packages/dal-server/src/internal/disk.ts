@@ -1,5 +1,4 @@
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
+import { Effect, Schema } from "effect"
 import type { Dirent, Stats } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"

@@ -1,4 +1,4 @@
-import * as Effect from "effect/Effect"
+import { Effect } from "effect"
 
 export type Fault =
   | { readonly _tag: "Status"; readonly status: number; readonly retryAfter?: string }

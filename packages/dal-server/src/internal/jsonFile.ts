@@ -1,6 +1,4 @@
-import * as Effect from "effect/Effect"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
+import { Effect, ParseResult, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import { DalServerError } from "../DalServerError.js"
 

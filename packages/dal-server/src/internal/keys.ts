@@ -1,5 +1,4 @@
-import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
+import { Either, Schema } from "effect"
 
 /**
  * A request the server can route: which endpoint, the decoded path after it, and the query string.

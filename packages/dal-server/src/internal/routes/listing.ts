@@ -1,6 +1,5 @@
 /** `GET|HEAD datasets/{folder key}/`: every file below it (and folders, on request), a page at a time. */
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import { Effect, Either } from "effect"
 import { type Access, mayServe } from "../access.js"
 import { compareKeys, listFolder } from "../disk.js"
 import { type Exchange, jsonHeaders } from "../exchange.js"
