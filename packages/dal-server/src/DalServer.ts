@@ -4,20 +4,18 @@
  *
  * @since 0.1.0
  */
-import {
-  Chunk,
-  Context,
-  Deferred,
-  Effect,
-  Either,
-  FiberId,
-  FiberSet,
-  Layer,
-  type Redacted,
-  Ref,
-  Schema,
-  type Scope
-} from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberId from "effect/FiberId"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * The server could not start: bad options, an unreadable token/policy/fault file, or the port could not be bound.

@@ -9,7 +9,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, ParseResult, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type { DalServerError } from "./DalServerError.js"
 import type { FaultRule as Rule } from "./internal/faults.js"
 import { decodeJson, readJsonFile } from "./internal/jsonFile.js"

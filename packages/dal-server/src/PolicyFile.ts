@@ -12,7 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { DalServerError } from "./DalServerError.js"
 import { decodeJson, readJsonFile } from "./internal/jsonFile.js"
 import { parseKey } from "./internal/keys.js"

@@ -1,7 +1,7 @@
 // The README's opening example, held to the README and run as a user runs it: compiled, in a folder with `./data`,
 // against this package's compiled sources (the ones `support/buildCli.ts` laid out as installed).
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
+import type * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { IdentifiedComponent, InvalidComponent } from "./Component.js"
 import { defineComponent } from "./internal/entry.js"
 import { literals, opt, record } from "./internal/schemas.js"

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
+import type * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type * as CanonicalJson from "./CanonicalJson.js"
 import { Component } from "./Component.js"
 import { TaskExecutor } from "./Executors.js"

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Component } from "./Component.js"
 import { defineComponent, exact } from "./internal/entry.js"
 import {

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Component } from "./Component.js"
 import { defineComponent, exact } from "./internal/entry.js"
 import { literals, nonEmpty, opt, TaskName } from "./internal/schemas.js"

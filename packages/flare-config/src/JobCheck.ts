@@ -15,7 +15,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { checkConfig } from "./internal/checkConfig.js"
 import { checkApps, checkMeta } from "./internal/checkMeta.js"
 import type { Issues } from "./internal/issues.js"

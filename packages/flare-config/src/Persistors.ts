@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineComponent } from "./internal/entry.js"
 import { FileName, opt, record, RelativePath } from "./internal/schemas.js"
 

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { JsonObject } from "./CanonicalJson.js"
 import { Component } from "./Component.js"
 import { defineComponent } from "./internal/entry.js"

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { Aggregators, Catalog, Component, Executors, Filters, Persistors, Widgets, Workflows } from "../src/index.js"
 
 const issues = <A>(result: Either.Either<A, Component.InvalidComponent>) =>

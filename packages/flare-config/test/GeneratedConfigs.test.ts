@@ -2,7 +2,8 @@
 // `fixtures/generated-configs.json`, which the modules wrote before they were derived from one declaration each
 // (`defineComponent`, `configFile.define`): a refactoring of how they are declared must not change one byte.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { readFileSync } from "node:fs"
 import {
   Aggregators,

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { readFileSync } from "node:fs"
 import { ServerConfig } from "../src/index.js"
 import { program as example } from "./fixtures/readme.example.js"

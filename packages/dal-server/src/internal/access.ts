@@ -3,7 +3,7 @@
  * A symlink is followed only when the grant may read where it leads and the same policy governs both ends, so a
  * link from one dataset into another can neither widen a token's scope nor carry files under the wrong policy.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as path from "node:path"
 import { type Grant, mayRead } from "./auth.js"
 import { enclosingFolders, type Key, parseKey } from "./keys.js"

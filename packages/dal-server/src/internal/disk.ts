@@ -1,4 +1,5 @@
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { Dirent, Stats } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"

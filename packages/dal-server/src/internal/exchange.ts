@@ -1,5 +1,8 @@
 /** One HTTP exchange as the routes see it: the request, the response, what was sent, and the guards every route uses. */
-import { Deferred, Effect, FiberId, Schema } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Schema from "effect/Schema"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type Authenticator, type Grant } from "./auth.js"
 import type { FaultRequest, Faults } from "./faults.js"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 export type Fault =
   | { readonly _tag: "Status"; readonly status: number; readonly retryAfter?: string }

@@ -1,5 +1,8 @@
 /** One request, start to end: route it, answer errors as JSON, and log exactly one entry however it ends. */
-import { Deferred, Effect, Either, Exit } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { DiskError, NotFound } from "./disk.js"

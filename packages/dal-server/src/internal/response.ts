@@ -1,5 +1,6 @@
 /** Writing responses: JSON, and file bodies of any size in constant memory, with body faults at exact bytes. */
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { createReadStream } from "node:fs"
 import type { ServerResponse } from "node:http"
 import { DiskError } from "./disk.js"

@@ -1,5 +1,5 @@
 /** Which route serves a request: the endpoint picks it, and the method must be one the route answers. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Access } from "./access.js"
 import { mayRead } from "./auth.js"
 import { type Exchange, headerFault, HttpError, requireGrant } from "./exchange.js"

@@ -1,6 +1,6 @@
 // The config-level rules: what FLARE checks when the job starts, and what it never checks (constructor args,
 // references, target availability).
-import { Option } from "effect"
+import * as Option from "effect/Option"
 import type { JsonObject, JsonValue } from "../CanonicalJson.js"
 import * as Catalog from "../Catalog.js"
 import type { ClientConfig } from "../ClientConfig.js"

@@ -1,7 +1,8 @@
 // What `config_fed_server.json` and `config_fed_client.json` have in common: FLARE reads both with the same JSON
 // config machinery (format version 2, `components`, filter chains, config variables), so their schema plumbing and
 // codec live here once; ServerConfig and ClientConfig only say what is specific to their side.
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as CanonicalJson from "../CanonicalJson.js"
 import { IdentifiedComponent } from "../Component.js"
 import { FilterChain } from "../Filters.js"

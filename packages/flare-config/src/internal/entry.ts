@@ -1,4 +1,7 @@
-import { Either, type ParseResult, Schema, type SchemaAST } from "effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import { JsonObject, type JsonValue } from "../CanonicalJson.js"
 import {
   Component as ComponentSchema,

@@ -2,7 +2,8 @@
 // external trainer with ClientAPILauncherExecutor + SubprocessLauncher + CellPipe (what 2.8's ScriptRunner emits)
 // and an in-process one with InProcessClientAPIExecutor. Arguments whose meaning changed between the releases are
 // refused rather than guessed at.
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { JsonObject } from "../CanonicalJson.js"
 import type { ClientConfig } from "../ClientConfig.js"
 import type { Component, IdentifiedComponent } from "../Component.js"

@@ -1,5 +1,5 @@
 /** `GET|HEAD datasets/{file key}`: the bytes, whole or a range. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { type Access, mayServe } from "../access.js"
 import { etagOf, NotFound, parseRange, resolveKey } from "../disk.js"
 import { type Exchange, HttpError, withTransferSlot } from "../exchange.js"

@@ -1,5 +1,6 @@
 /** `GET|HEAD datasets/{folder key}/`: every file below it (and folders, on request), a page at a time. */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { type Access, mayServe } from "../access.js"
 import { compareKeys, listFolder } from "../disk.js"
 import { type Exchange, jsonHeaders } from "../exchange.js"

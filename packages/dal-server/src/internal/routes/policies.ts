@@ -1,5 +1,5 @@
 /** `GET|HEAD policies/{key}`: the policy governing a key, exactly as configured. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { governingPolicy } from "../access.js"
 import { type Exchange, HttpError } from "../exchange.js"
 import type { Key } from "../keys.js"

@@ -1,5 +1,5 @@
 /** `PUT dataset/{name}/{file}`: derived data, stored atomically below the derived folder. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import { createWriteStream } from "node:fs"
 import * as fs from "node:fs/promises"
