@@ -36,6 +36,16 @@ describe("catalog builders", () => {
     assert.isUndefined(right(Filters.excludeVars({ exclude_vars: ["bias"] })).id)
   })
 
+  it("whose arguments are all optional may be called without them; the others may not", () => {
+    assert.deepStrictEqual(right(Workflows.fedAvg()), { path: Workflows.FedAvg.path, args: {} })
+    assert.deepStrictEqual(right(Filters.excludeVars()), { path: Filters.ExcludeVars.path, args: {} })
+    assert.deepStrictEqual(right(Workflows.crossSiteModelEval()), { path: Workflows.CrossSiteModelEval.path, args: {} })
+    // @ts-expect-error ScatterAndGather needs min_clients
+    assert.isTrue(Either.isLeft(Workflows.scatterAndGather()))
+    // @ts-expect-error ClientAPIExecutor needs an execution_mode
+    assert.isTrue(Either.isLeft(Executors.clientApi()))
+  })
+
   it("reject values FLARE's constructors would reject, with the argument's path", () => {
     assert.deepStrictEqual(issues(Workflows.fedAvg({ num_rounds: 0, num_clients: 1.5, stop_cond: "accuracy>0.8" })), [
       "$.num_clients: Expected an integer, actual 1.5",
