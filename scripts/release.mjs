@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm release`: publishes what `pnpm version-packages` wrote and the maintainer committed (README, "Releasing").
+// `pnpm release`: publishes what `pnpm version-packages` wrote and the maintainer committed (CONTRIBUTING.md, "Releasing").
 // It refuses a working tree with changes: the version bump must be in the commit the tags point at. Then it runs
 // the test command (build, every test, and the consumer test, which rehearses this publish against a local
 // registry), publishes every public package whose version is not on the registry yet (`changeset publish`, through

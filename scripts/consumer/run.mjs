@@ -300,7 +300,7 @@ const tsconfig = (resolution, files) => ({
 const EXPECTED = {
   "@fedkit/dal-client": /^\d+ files in .*data$/m,
   "@fedkit/dal-server": /^http:\/\/127\.0\.0\.1:\d+\/$/m,
-  "@fedkit/flare-config": /"files","files28"/,
+  "@fedkit/flare-config": /"config_fed_server\.json"/,
   "@fedkit/runtime-core": /^example ran$/m,
   "@fedkit/job-packager": /hello-numpy\.zip sha256:[0-9a-f]{64}$/m
 }

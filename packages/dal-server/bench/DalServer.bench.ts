@@ -1,6 +1,9 @@
 // Throughput of the two hot paths: streaming a large file and listing a large folder (one page and all pages).
 // Run with `pnpm bench` (vitest bench); figures are per full download / listing on loopback.
-import { Effect, Exit, Logger, Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
 import { request } from "node:http"
 import * as os from "node:os"

@@ -89,6 +89,11 @@ const loadOptional = <A>(
   load: (file: string) => Effect.Effect<A, DalServer.DalServerError>
 ) => Option.match(file, { onNone: () => Effect.succeed(undefined), onSome: load })
 
+/**
+ * The `fedkit-dal-server` command: serves `--root` until interrupted, printing its URL on stdout.
+ *
+ * @since 0.1.0
+ */
 export const command = Command.make(
   "fedkit-dal-server",
   {
@@ -138,10 +143,18 @@ export const command = Command.make(
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Serve a folder as an Apheris-style Data Access Layer (DAL) for development and tests"))
 
-/** `fedkit-dal-server` under fedkit's CLI policy: a failure to start is one line `fedkit-dal-server: <message>`, exit 1. */
+/**
+ * `fedkit-dal-server` under fedkit's CLI policy: a failure to start is one line `fedkit-dal-server: <message>`, exit 1.
+ *
+ * @since 0.1.0
+ */
 export const program: CliMain.Program<unknown> = { name: "fedkit-dal-server", version: packageVersion }
 
-/** One JSON object per line on stderr: time, level, message, then the annotations (request fields). */
+/**
+ * One JSON object per line on stderr: time, level, message, then the annotations (request fields).
+ *
+ * @since 0.1.0
+ */
 export const jsonLogger: Layer.Layer<never> = Logger.replace(
   Logger.defaultLogger,
   Logger.make(({ annotations, cause, date, logLevel, message }) => {

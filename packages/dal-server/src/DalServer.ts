@@ -30,6 +30,9 @@ import { formatIssues } from "./internal/jsonFile.js"
 import { parseKey } from "./internal/keys.js"
 import { Policies } from "./PolicyFile.js"
 
+/**
+ * @since 0.1.0
+ */
 export { DalServerError } from "./DalServerError.js"
 
 /**

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { DalServer } from "../src/index.js"
 import { bytes, header, json, quiet, request } from "./support/http.js"
 

@@ -1,6 +1,7 @@
 /** A hostile client's tries: stalled headers, unread bodies, transfer floods, huge uploads, long names, bad cursors. */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as fs from "node:fs/promises"
 import { connect, type Socket } from "node:net"
 import * as path from "node:path"

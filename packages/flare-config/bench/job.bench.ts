@@ -1,5 +1,6 @@
 // How long writing, reading and checking a typical job takes (the FedAvg numpy job of the tests, 3 client sites).
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { bench, describe } from "vitest"
 import { Job, JobCheck } from "../src/index.js"
 import { buildJob } from "../test/support/fedavgJob.js"

@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
+import type * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { IdentifiedComponent, InvalidComponent } from "./Component.js"
-import { buildIdentified, entry, exact } from "./internal/entry.js"
+import { defineComponent } from "./internal/entry.js"
 import { literals, opt, record } from "./internal/schemas.js"
 
 /**
@@ -19,24 +20,32 @@ export const AggregatedDataKind = literals("WEIGHTS", "WEIGHT_DIFF", "METRICS")
 
 const Weights = record(Schema.Finite)
 
+const inTimeAccumulateWeightedAggregatorComponent = defineComponent({
+  name: "InTimeAccumulateWeightedAggregator",
+  path: "nvflare.app_common.aggregators.intime_accumulate_model_aggregator.InTimeAccumulateWeightedAggregator",
+  kind: "aggregator",
+  fields: {
+    exclude_vars: opt(
+      Schema.NullOr(Schema.Union(Schema.String, record(Schema.String)))
+    ),
+    aggregation_weights: opt(
+      Schema.NullOr(Schema.Union(Weights, record(Weights)))
+    ),
+    expected_data_kind: opt(
+      Schema.Union(AggregatedDataKind, record(AggregatedDataKind))
+    ),
+    weigh_by_local_iter: opt(Schema.Boolean)
+  },
+  defaultId: "aggregator"
+})
+
 /**
  * `nvflare.app_common.aggregators.intime_accumulate_model_aggregator.InTimeAccumulateWeightedAggregator`. A DXO
  * `Aggregator` for `ScatterAndGather`; `FedAvg` takes a `ModelAggregator` instead.
  *
  * @since 0.1.0
  */
-export const InTimeAccumulateWeightedAggregatorArgs = Schema.Struct({
-  exclude_vars: opt(
-    Schema.NullOr(Schema.Union(Schema.String, record(Schema.String)))
-  ),
-  aggregation_weights: opt(
-    Schema.NullOr(Schema.Union(Weights, record(Weights)))
-  ),
-  expected_data_kind: opt(
-    Schema.Union(AggregatedDataKind, record(AggregatedDataKind))
-  ),
-  weigh_by_local_iter: opt(Schema.Boolean)
-}).annotations({ identifier: "InTimeAccumulateWeightedAggregatorArgs", ...exact })
+export const InTimeAccumulateWeightedAggregatorArgs = inTimeAccumulateWeightedAggregatorComponent.args
 
 /**
  * @since 0.1.0
@@ -48,34 +57,29 @@ export type InTimeAccumulateWeightedAggregatorArgs = typeof InTimeAccumulateWeig
  *
  * @since 0.1.0
  */
-export const InTimeAccumulateWeightedAggregator = entry({
-  name: "InTimeAccumulateWeightedAggregator",
-  path: "nvflare.app_common.aggregators.intime_accumulate_model_aggregator.InTimeAccumulateWeightedAggregator",
-  kind: "aggregator",
-  args: InTimeAccumulateWeightedAggregatorArgs,
-  defaultId: "aggregator"
-})
+export const InTimeAccumulateWeightedAggregator = inTimeAccumulateWeightedAggregatorComponent.entry
 
 /**
  * An `InTimeAccumulateWeightedAggregator`, id `"aggregator"` unless given (`ScatterAndGather`'s default).
  *
  * @since 0.1.0
  */
-export const inTimeAccumulateWeightedAggregator = (
-  args: InTimeAccumulateWeightedAggregatorArgs = {},
-  options?: { readonly id?: string }
-): Either.Either<IdentifiedComponent, InvalidComponent> =>
-  buildIdentified(InTimeAccumulateWeightedAggregator, args, options)
+export const inTimeAccumulateWeightedAggregator = inTimeAccumulateWeightedAggregatorComponent.build
+
+const fullModelShareableGeneratorComponent = defineComponent({
+  name: "FullModelShareableGenerator",
+  path: "nvflare.app_common.shareablegenerators.full_model_shareable_generator.FullModelShareableGenerator",
+  kind: "shareable_generator",
+  fields: {},
+  defaultId: "shareable_generator"
+})
 
 /**
  * `FullModelShareableGenerator` takes no arguments.
  *
  * @since 0.1.0
  */
-export const FullModelShareableGeneratorArgs = Schema.Struct({}).annotations({
-  identifier: "FullModelShareableGeneratorArgs",
-  ...exact
-})
+export const FullModelShareableGeneratorArgs = fullModelShareableGeneratorComponent.args
 
 /**
  * The catalog entry for
@@ -83,13 +87,7 @@ export const FullModelShareableGeneratorArgs = Schema.Struct({}).annotations({
  *
  * @since 0.1.0
  */
-export const FullModelShareableGenerator = entry({
-  name: "FullModelShareableGenerator",
-  path: "nvflare.app_common.shareablegenerators.full_model_shareable_generator.FullModelShareableGenerator",
-  kind: "shareable_generator",
-  args: FullModelShareableGeneratorArgs,
-  defaultId: "shareable_generator"
-})
+export const FullModelShareableGenerator = fullModelShareableGeneratorComponent.entry
 
 /**
  * A `FullModelShareableGenerator`, id `"shareable_generator"` unless given (`ScatterAndGather`'s default).
@@ -98,4 +96,4 @@ export const FullModelShareableGenerator = entry({
  */
 export const fullModelShareableGenerator = (
   options?: { readonly id?: string }
-): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(FullModelShareableGenerator, {}, options)
+): Either.Either<IdentifiedComponent, InvalidComponent> => fullModelShareableGeneratorComponent.build({}, options)

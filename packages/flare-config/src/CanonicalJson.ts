@@ -7,7 +7,9 @@
  *
  * @since 0.1.0
  */
-import { type FastCheck, ParseResult, Schema } from "effect"
+import type * as FastCheck from "effect/FastCheck"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { jsonPath } from "./Issue.js"
 
 /**

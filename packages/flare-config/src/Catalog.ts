@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
-import { Option, Schema, type SchemaAST } from "effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import * as Aggregators from "./Aggregators.js"
 import * as Executors from "./Executors.js"
 import * as Filters from "./Filters.js"

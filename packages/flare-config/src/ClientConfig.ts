@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
+import type * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type * as CanonicalJson from "./CanonicalJson.js"
-import { Component, IdentifiedComponent } from "./Component.js"
+import { Component } from "./Component.js"
 import { TaskExecutor } from "./Executors.js"
 import { checkedWith } from "./internal/checked.js"
 import * as configFile from "./internal/configFile.js"
@@ -32,12 +33,24 @@ export const ClientConfig = configFile.withVariables(fields, "ClientConfig")
  */
 export type ClientConfig = typeof ClientConfig.Type
 
+const file = configFile.define(ClientConfig, {
+  name: "config_fed_client.json",
+  // Components the catalog builders made are checked already: only how they are put together is left to check.
+  assembled: {
+    executors: Schema.NonEmptyArray(
+      Schema.Struct({ tasks: TaskExecutor.fields.tasks, executor: checkedWith(Component) }).annotations({
+        parseOptions: { onExcessProperty: "error" }
+      })
+    )
+  }
+})
+
 /**
  * The file name, inside the app's `config/` folder.
  *
  * @since 0.1.0
  */
-export const FILE = "config_fed_client.json"
+export const FILE = file.name
 
 /**
  * What {@link make} takes: the config without `format_version`; lists that are empty may be left out.
@@ -62,52 +75,39 @@ export type Input = configFile.Input<ClientConfig>
  *
  * @since 0.1.0
  */
-export const make = (input: Input): Either.Either<ClientConfig, DecodeError> =>
-  validateBuilt({ ...configFile.defaults, ...input })
-
-const codec = configFile.codec(ClientConfig, FILE)
-
-// Components the catalog builders made are checked already: only how they are put together is left to check.
-const validateBuilt = configFile.validateAssembled(ClientConfig, FILE, {
-  executors: Schema.NonEmptyArray(
-    Schema.Struct({ tasks: TaskExecutor.fields.tasks, executor: checkedWith(Component) }).annotations({
-      parseOptions: { onExcessProperty: "error" }
-    })
-  ),
-  components: Schema.Array(checkedWith(IdentifiedComponent))
-})
+export const make: (input: Input) => Either.Either<ClientConfig, DecodeError> = file.make
 
 /**
  * Checks a config value built in code.
  *
  * @since 0.1.0
  */
-export const validate: (config: ClientConfig) => Either.Either<ClientConfig, DecodeError> = codec.validate
+export const validate: (config: ClientConfig) => Either.Either<ClientConfig, DecodeError> = file.validate
 
 /**
  * Decodes parsed `config_fed_client.json` content; issues name `file` (default `config_fed_client.json`).
  *
  * @since 0.1.0
  */
-export const decode: (input: unknown, file?: string) => Either.Either<ClientConfig, DecodeError> = codec.decode
+export const decode: (input: unknown, file?: string) => Either.Either<ClientConfig, DecodeError> = file.decode
 
 /**
  * Decodes `config_fed_client.json` text.
  *
  * @since 0.1.0
  */
-export const fromJson: (text: string, file?: string) => Either.Either<ClientConfig, DecodeError> = codec.fromJson
+export const fromJson: (text: string, file?: string) => Either.Either<ClientConfig, DecodeError> = file.fromJson
 
 /**
  * The JSON form.
  *
  * @since 0.1.0
  */
-export const encode: (config: ClientConfig) => CanonicalJson.JsonObject = codec.encode
+export const encode: (config: ClientConfig) => CanonicalJson.JsonObject = file.encode
 
 /**
  * Canonical text. Prefer `Job.toFiles`, which also checks the whole job and applies the target.
  *
  * @since 0.1.0
  */
-export const toJson: (config: ClientConfig) => string = codec.toJson
+export const toJson: (config: ClientConfig) => string = file.toJson

@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Either, type ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { JsonObject } from "./CanonicalJson.js"
 import { NonEmptyString, opt } from "./internal/schemas.js"
 import * as Issue from "./Issue.js"

@@ -9,7 +9,10 @@
  *
  * @since 0.1.0
  */
-import { Either, Function, Option, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Function from "effect/Function"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { type JsonObject, type JsonValue } from "./CanonicalJson.js"
 import * as Catalog from "./Catalog.js"
 import type { ClientConfig } from "./ClientConfig.js"

@@ -8,9 +8,9 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
-import { Component, type InvalidComponent } from "./Component.js"
-import { build, entry, exact } from "./internal/entry.js"
+import * as Schema from "effect/Schema"
+import { Component } from "./Component.js"
+import { defineComponent, exact } from "./internal/entry.js"
 import {
   literals,
   nonEmpty,
@@ -183,19 +183,21 @@ export const ClientAPIExecutorArgs = Schema.Union(InProcessArgs, ExternalProcess
  */
 export type ClientAPIExecutorArgs = typeof ClientAPIExecutorArgs.Type
 
-/**
- * The catalog entry for `ClientAPIExecutor`. FLARE 2.8 has no such class; a 2.8 target gets the equivalent 2.8
- * components instead.
- *
- * @since 0.1.0
- */
-export const ClientAPIExecutor = entry({
+const clientApiComponent = defineComponent({
   name: "ClientAPIExecutor",
   path: "nvflare.app_common.executors.client_api_executor.ClientAPIExecutor",
   kind: "executor",
   targets: ["2.9"],
   args: ClientAPIExecutorArgs
 })
+
+/**
+ * The catalog entry for `ClientAPIExecutor`. FLARE 2.8 has no such class; a 2.8 target gets the equivalent 2.8
+ * components instead.
+ *
+ * @since 0.1.0
+ */
+export const ClientAPIExecutor = clientApiComponent.entry
 
 /**
  * A `ClientAPIExecutor`.
@@ -215,7 +217,4 @@ export const ClientAPIExecutor = entry({
  *
  * @since 0.1.0
  */
-export const clientApi = (
-  args: ClientAPIExecutorArgs,
-  options?: { readonly id?: string }
-): Either.Either<Component, InvalidComponent> => build(ClientAPIExecutor, args, options)
+export const clientApi = clientApiComponent.build

@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
-import { Component, type InvalidComponent } from "./Component.js"
-import { build, entry, exact } from "./internal/entry.js"
+import * as Schema from "effect/Schema"
+import { Component } from "./Component.js"
+import { defineComponent, exact } from "./internal/entry.js"
 import { literals, nonEmpty, opt, TaskName } from "./internal/schemas.js"
 
 /**
@@ -56,16 +56,23 @@ export const chain = (
  */
 export const FilteredDataKind = literals("WEIGHTS", "WEIGHT_DIFF")
 
+const excludeVarsComponent = defineComponent({
+  name: "ExcludeVars",
+  path: "nvflare.app_common.filters.exclude_vars.ExcludeVars",
+  kind: "filter",
+  fields: {
+    exclude_vars: opt(Schema.NullOr(Schema.Union(Schema.Array(Schema.String), Schema.String))),
+    data_kinds: opt(Schema.NullOr(Schema.Array(FilteredDataKind)))
+  }
+})
+
 /**
  * `nvflare.app_common.filters.exclude_vars.ExcludeVars`: drops parameters by name (a list) or by regular expression
  * (a string).
  *
  * @since 0.1.0
  */
-export const ExcludeVarsArgs = Schema.Struct({
-  exclude_vars: opt(Schema.NullOr(Schema.Union(Schema.Array(Schema.String), Schema.String))),
-  data_kinds: opt(Schema.NullOr(Schema.Array(FilteredDataKind)))
-}).annotations({ identifier: "ExcludeVarsArgs", ...exact })
+export const ExcludeVarsArgs = excludeVarsComponent.args
 
 /**
  * @since 0.1.0
@@ -77,22 +84,27 @@ export type ExcludeVarsArgs = typeof ExcludeVarsArgs.Type
  *
  * @since 0.1.0
  */
-export const ExcludeVars = entry({
-  name: "ExcludeVars",
-  path: "nvflare.app_common.filters.exclude_vars.ExcludeVars",
-  kind: "filter",
-  args: ExcludeVarsArgs
-})
+export const ExcludeVars = excludeVarsComponent.entry
 
 /**
  * An `ExcludeVars` filter.
  *
  * @since 0.1.0
  */
-export const excludeVars = (
-  args: ExcludeVarsArgs,
-  options?: { readonly id?: string }
-): Either.Either<Component, InvalidComponent> => build(ExcludeVars, args, options)
+export const excludeVars = excludeVarsComponent.build
+
+const percentilePrivacyComponent = defineComponent({
+  name: "PercentilePrivacy",
+  path: "nvflare.app_common.filters.percentile_privacy.PercentilePrivacy",
+  kind: "filter",
+  fields: {
+    /** 0 to 100 (FLARE refuses other values when filtering). */
+    percentile: opt(Schema.Int.pipe(Schema.between(0, 100))),
+    /** Positive (FLARE refuses other values when filtering). */
+    gamma: opt(Schema.Finite.pipe(Schema.positive())),
+    data_kinds: opt(Schema.NullOr(Schema.Array(FilteredDataKind)))
+  }
+})
 
 /**
  * `nvflare.app_common.filters.percentile_privacy.PercentilePrivacy`: shares only the differences above the
@@ -100,13 +112,7 @@ export const excludeVars = (
  *
  * @since 0.1.0
  */
-export const PercentilePrivacyArgs = Schema.Struct({
-  /** 0 to 100 (FLARE refuses other values when filtering). */
-  percentile: opt(Schema.Int.pipe(Schema.between(0, 100))),
-  /** Positive (FLARE refuses other values when filtering). */
-  gamma: opt(Schema.Finite.pipe(Schema.positive())),
-  data_kinds: opt(Schema.NullOr(Schema.Array(FilteredDataKind)))
-}).annotations({ identifier: "PercentilePrivacyArgs", ...exact })
+export const PercentilePrivacyArgs = percentilePrivacyComponent.args
 
 /**
  * @since 0.1.0
@@ -118,19 +124,11 @@ export type PercentilePrivacyArgs = typeof PercentilePrivacyArgs.Type
  *
  * @since 0.1.0
  */
-export const PercentilePrivacy = entry({
-  name: "PercentilePrivacy",
-  path: "nvflare.app_common.filters.percentile_privacy.PercentilePrivacy",
-  kind: "filter",
-  args: PercentilePrivacyArgs
-})
+export const PercentilePrivacy = percentilePrivacyComponent.entry
 
 /**
  * A `PercentilePrivacy` filter.
  *
  * @since 0.1.0
  */
-export const percentilePrivacy = (
-  args: PercentilePrivacyArgs = {},
-  options?: { readonly id?: string }
-): Either.Either<Component, InvalidComponent> => build(PercentilePrivacy, args, options)
+export const percentilePrivacy = percentilePrivacyComponent.build

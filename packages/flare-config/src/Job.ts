@@ -5,7 +5,11 @@
  *
  * @since 0.1.0
  */
-import { type Brand, Effect, Either, Option, Schema } from "effect"
+import type * as Brand from "effect/Brand"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as CanonicalJson from "./CanonicalJson.js"
 import * as Catalog from "./Catalog.js"
 import * as ClientConfig from "./ClientConfig.js"

@@ -15,7 +15,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { checkConfig } from "./internal/checkConfig.js"
 import { checkApps, checkMeta } from "./internal/checkMeta.js"
 import type { Issues } from "./internal/issues.js"
@@ -39,13 +40,8 @@ export class JobCheckError extends Schema.TaggedError<JobCheckError>()("JobCheck
   }
 }
 
-/**
- * Checks the job and returns it as it will be written for its target: for `"2.8"`, each client
- * `ClientAPIExecutor` is rewritten into FLARE 2.8's components. Fails with every issue found.
- *
- * @since 0.1.0
- */
-export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> => {
+// The job as written for its target, and every issue found in it.
+const inspect = (job: FlareJob): { readonly prepared: FlareJob; readonly issues: Issues } => {
   const issues: Issues = []
   const apps: Record<string, FlareJob["apps"][string]> = {}
   for (const [name, app] of Object.entries(job.apps)) {
@@ -65,6 +61,17 @@ export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> =
     if (app?.server !== undefined) checkConfig(filePath.server(name), prepared, app.server, issues)
     if (app?.client !== undefined) checkConfig(filePath.client(name), prepared, app.client, issues)
   }
+  return { prepared, issues }
+}
+
+/**
+ * Checks the job and returns it as it will be written for its target: for `"2.8"`, each client
+ * `ClientAPIExecutor` is rewritten into FLARE 2.8's components. Fails with every issue found.
+ *
+ * @since 0.1.0
+ */
+export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> => {
+  const { issues, prepared } = inspect(job)
   const [first, ...rest] = issues
   return first === undefined ? Effect.succeed(prepared) : Effect.fail(new JobCheckError({ issues: [first, ...rest] }))
 }
@@ -74,5 +81,4 @@ export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> =
  *
  * @since 0.1.0
  */
-export const check = (job: FlareJob): ReadonlyArray<Issue.Issue> =>
-  Effect.runSync(prepare(job).pipe(Effect.match({ onFailure: (error) => error.issues, onSuccess: () => [] })))
+export const check = (job: FlareJob): ReadonlyArray<Issue.Issue> => inspect(job).issues

@@ -8,7 +8,10 @@
  *
  * @since 0.1.0
  */
-import { Either, type FastCheck, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import type * as FastCheck from "effect/FastCheck"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as CanonicalJson from "./CanonicalJson.js"
 import { JsonObject } from "./CanonicalJson.js"
 import { isChecked } from "./internal/checked.js"

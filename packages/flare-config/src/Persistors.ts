@@ -5,9 +5,8 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
-import type { IdentifiedComponent, InvalidComponent } from "./Component.js"
-import { buildIdentified, entry, exact } from "./internal/entry.js"
+import * as Schema from "effect/Schema"
+import { defineComponent } from "./internal/entry.js"
 import { FileName, opt, record, RelativePath } from "./internal/schemas.js"
 
 /**
@@ -49,6 +48,23 @@ export const NumericArray: Schema.Schema<NumericArray> = Schema.Array(
   })
 )
 
+const npModelPersistorComponent = defineComponent({
+  name: "NPModelPersistor",
+  path: "nvflare.app_common.np.np_model_persistor.NPModelPersistor",
+  kind: "persistor",
+  fields: {
+    model_dir: opt(RelativePath),
+    model_name: opt(FileName),
+    model: opt(Schema.NullOr(NumericArray)),
+    /**
+     * A checkpoint inside the app's `custom/` folder. FLARE also accepts absolute paths and does not stop `..`; both are
+     * refused here, since a job must not read arbitrary server files into the model it sends to every client.
+     */
+    source_ckpt_file_full_name: opt(Schema.NullOr(RelativePath))
+  },
+  defaultId: "persistor"
+})
+
 /**
  * `nvflare.app_common.np.np_model_persistor.NPModelPersistor`. Holds one array under the key `"numpy_key"`. It
  * loads `source_ckpt_file_full_name` if that exists, else `<run dir>/<model_dir>/<model_name>`, else `model`, else
@@ -56,16 +72,7 @@ export const NumericArray: Schema.Schema<NumericArray> = Schema.Array(
  *
  * @since 0.1.0
  */
-export const NPModelPersistorArgs = Schema.Struct({
-  model_dir: opt(RelativePath),
-  model_name: opt(FileName),
-  model: opt(Schema.NullOr(NumericArray)),
-  /**
-   * A checkpoint inside the app's `custom/` folder. FLARE also accepts absolute paths and does not stop `..`; both are
-   * refused here, since a job must not read arbitrary server files into the model it sends to every client.
-   */
-  source_ckpt_file_full_name: opt(Schema.NullOr(RelativePath))
-}).annotations({ identifier: "NPModelPersistorArgs", ...exact })
+export const NPModelPersistorArgs = npModelPersistorComponent.args
 
 /**
  * @since 0.1.0
@@ -77,34 +84,33 @@ export type NPModelPersistorArgs = typeof NPModelPersistorArgs.Type
  *
  * @since 0.1.0
  */
-export const NPModelPersistor = entry({
-  name: "NPModelPersistor",
-  path: "nvflare.app_common.np.np_model_persistor.NPModelPersistor",
-  kind: "persistor",
-  args: NPModelPersistorArgs,
-  defaultId: "persistor"
-})
+export const NPModelPersistor = npModelPersistorComponent.entry
 
 /**
  * An `NPModelPersistor`, id `"persistor"` unless given (the id `FedAvg` looks for by default).
  *
  * @since 0.1.0
  */
-export const npModelPersistor = (
-  args: NPModelPersistorArgs = {},
-  options?: { readonly id?: string }
-): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(NPModelPersistor, args, options)
+export const npModelPersistor = npModelPersistorComponent.build
+
+const npModelLocatorComponent = defineComponent({
+  name: "NPModelLocator",
+  path: "nvflare.app_common.np.np_model_locator.NPModelLocator",
+  kind: "model_locator",
+  fields: {
+    model_dir: opt(RelativePath),
+    /** File names under `model_dir` (FLARE would also take absolute paths, i.e. any server file; refused here). */
+    model_name: opt(Schema.Union(FileName, record(FileName)))
+  },
+  defaultId: "model_locator"
+})
 
 /**
  * `nvflare.app_common.np.np_model_locator.NPModelLocator`: finds the server model `NPModelPersistor` saved.
  *
  * @since 0.1.0
  */
-export const NPModelLocatorArgs = Schema.Struct({
-  model_dir: opt(RelativePath),
-  /** File names under `model_dir` (FLARE would also take absolute paths, i.e. any server file; refused here). */
-  model_name: opt(Schema.Union(FileName, record(FileName)))
-}).annotations({ identifier: "NPModelLocatorArgs", ...exact })
+export const NPModelLocatorArgs = npModelLocatorComponent.args
 
 /**
  * @since 0.1.0
@@ -116,20 +122,11 @@ export type NPModelLocatorArgs = typeof NPModelLocatorArgs.Type
  *
  * @since 0.1.0
  */
-export const NPModelLocator = entry({
-  name: "NPModelLocator",
-  path: "nvflare.app_common.np.np_model_locator.NPModelLocator",
-  kind: "model_locator",
-  args: NPModelLocatorArgs,
-  defaultId: "model_locator"
-})
+export const NPModelLocator = npModelLocatorComponent.entry
 
 /**
  * An `NPModelLocator`, id `"model_locator"` unless given.
  *
  * @since 0.1.0
  */
-export const npModelLocator = (
-  args: NPModelLocatorArgs = {},
-  options?: { readonly id?: string }
-): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(NPModelLocator, args, options)
+export const npModelLocator = npModelLocatorComponent.build

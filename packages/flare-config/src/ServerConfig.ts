@@ -5,9 +5,10 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
+import type * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type * as CanonicalJson from "./CanonicalJson.js"
-import { Component, IdentifiedComponent } from "./Component.js"
+import { Component } from "./Component.js"
 import { checkedWith } from "./internal/checked.js"
 import * as configFile from "./internal/configFile.js"
 import { nonEmpty, opt, PositiveNumber } from "./internal/schemas.js"
@@ -38,12 +39,18 @@ export const ServerConfig = configFile.withVariables(fields, "ServerConfig")
  */
 export type ServerConfig = typeof ServerConfig.Type
 
+const file = configFile.define(ServerConfig, {
+  name: "config_fed_server.json",
+  // Components the catalog builders made are checked already: only how they are put together is left to check.
+  assembled: { workflows: Schema.NonEmptyArray(checkedWith(Component)) }
+})
+
 /**
  * The file name, inside the app's `config/` folder.
  *
  * @since 0.1.0
  */
-export const FILE = "config_fed_server.json"
+export const FILE = file.name
 
 /**
  * What {@link make} takes: the config without `format_version`; lists that are empty may be left out.
@@ -70,48 +77,39 @@ export type Input = configFile.Input<ServerConfig>
  *
  * @since 0.1.0
  */
-export const make = (input: Input): Either.Either<ServerConfig, DecodeError> =>
-  validateBuilt({ ...configFile.defaults, ...input })
-
-const codec = configFile.codec(ServerConfig, FILE)
-
-// Components the catalog builders made are checked already: only how they are put together is left to check.
-const validateBuilt = configFile.validateAssembled(ServerConfig, FILE, {
-  workflows: Schema.NonEmptyArray(checkedWith(Component)),
-  components: Schema.Array(checkedWith(IdentifiedComponent))
-})
+export const make: (input: Input) => Either.Either<ServerConfig, DecodeError> = file.make
 
 /**
  * Checks a config value built in code.
  *
  * @since 0.1.0
  */
-export const validate: (config: ServerConfig) => Either.Either<ServerConfig, DecodeError> = codec.validate
+export const validate: (config: ServerConfig) => Either.Either<ServerConfig, DecodeError> = file.validate
 
 /**
  * Decodes parsed `config_fed_server.json` content; issues name `file` (default `config_fed_server.json`).
  *
  * @since 0.1.0
  */
-export const decode: (input: unknown, file?: string) => Either.Either<ServerConfig, DecodeError> = codec.decode
+export const decode: (input: unknown, file?: string) => Either.Either<ServerConfig, DecodeError> = file.decode
 
 /**
  * Decodes `config_fed_server.json` text.
  *
  * @since 0.1.0
  */
-export const fromJson: (text: string, file?: string) => Either.Either<ServerConfig, DecodeError> = codec.fromJson
+export const fromJson: (text: string, file?: string) => Either.Either<ServerConfig, DecodeError> = file.fromJson
 
 /**
  * The JSON form.
  *
  * @since 0.1.0
  */
-export const encode: (config: ServerConfig) => CanonicalJson.JsonObject = codec.encode
+export const encode: (config: ServerConfig) => CanonicalJson.JsonObject = file.encode
 
 /**
  * Canonical text. Prefer `Job.toFiles`, which also checks the whole job and applies the target.
  *
  * @since 0.1.0
  */
-export const toJson: (config: ServerConfig) => string = codec.toJson
+export const toJson: (config: ServerConfig) => string = file.toJson

@@ -4,20 +4,26 @@
  *
  * @since 0.1.0
  */
-import { type Either, Schema } from "effect"
-import type { IdentifiedComponent, InvalidComponent } from "./Component.js"
-import { buildIdentified, entry, exact } from "./internal/entry.js"
+import { defineComponent } from "./internal/entry.js"
 import { FileName, opt, RelativePath } from "./internal/schemas.js"
+
+const validationJsonGeneratorComponent = defineComponent({
+  name: "ValidationJsonGenerator",
+  path: "nvflare.app_common.widgets.validation_json_generator.ValidationJsonGenerator",
+  kind: "widget",
+  fields: {
+    results_dir: opt(RelativePath),
+    json_file_name: opt(FileName)
+  },
+  defaultId: "json_generator"
+})
 
 /**
  * `nvflare.app_common.widgets.validation_json_generator.ValidationJsonGenerator`.
  *
  * @since 0.1.0
  */
-export const ValidationJsonGeneratorArgs = Schema.Struct({
-  results_dir: opt(RelativePath),
-  json_file_name: opt(FileName)
-}).annotations({ identifier: "ValidationJsonGeneratorArgs", ...exact })
+export const ValidationJsonGeneratorArgs = validationJsonGeneratorComponent.args
 
 /**
  * @since 0.1.0
@@ -29,20 +35,11 @@ export type ValidationJsonGeneratorArgs = typeof ValidationJsonGeneratorArgs.Typ
  *
  * @since 0.1.0
  */
-export const ValidationJsonGenerator = entry({
-  name: "ValidationJsonGenerator",
-  path: "nvflare.app_common.widgets.validation_json_generator.ValidationJsonGenerator",
-  kind: "widget",
-  args: ValidationJsonGeneratorArgs,
-  defaultId: "json_generator"
-})
+export const ValidationJsonGenerator = validationJsonGeneratorComponent.entry
 
 /**
  * A `ValidationJsonGenerator`, id `"json_generator"` unless given.
  *
  * @since 0.1.0
  */
-export const validationJsonGenerator = (
-  args: ValidationJsonGeneratorArgs = {},
-  options?: { readonly id?: string }
-): Either.Either<IdentifiedComponent, InvalidComponent> => buildIdentified(ValidationJsonGenerator, args, options)
+export const validationJsonGenerator = validationJsonGeneratorComponent.build

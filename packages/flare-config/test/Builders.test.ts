@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { Aggregators, Catalog, Component, Executors, Filters, Persistors, Widgets, Workflows } from "../src/index.js"
 
 const issues = <A>(result: Either.Either<A, Component.InvalidComponent>) =>
@@ -34,6 +34,16 @@ describe("catalog builders", () => {
     assert.strictEqual(right(Persistors.npModelLocator()).id, "model_locator")
     assert.strictEqual(right(Widgets.validationJsonGenerator()).id, "json_generator")
     assert.isUndefined(right(Filters.excludeVars({ exclude_vars: ["bias"] })).id)
+  })
+
+  it("whose arguments are all optional may be called without them; the others may not", () => {
+    assert.deepStrictEqual(right(Workflows.fedAvg()), { path: Workflows.FedAvg.path, args: {} })
+    assert.deepStrictEqual(right(Filters.excludeVars()), { path: Filters.ExcludeVars.path, args: {} })
+    assert.deepStrictEqual(right(Workflows.crossSiteModelEval()), { path: Workflows.CrossSiteModelEval.path, args: {} })
+    // @ts-expect-error ScatterAndGather needs min_clients
+    assert.isTrue(Either.isLeft(Workflows.scatterAndGather()))
+    // @ts-expect-error ClientAPIExecutor needs an execution_mode
+    assert.isTrue(Either.isLeft(Executors.clientApi()))
   })
 
   it("reject values FLARE's constructors would reject, with the argument's path", () => {

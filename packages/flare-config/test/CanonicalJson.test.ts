@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, FastCheck, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { CanonicalJson } from "../src/index.js"
 
 // Rebuilds every object with its keys in a random order: canonical text must not depend on insertion order.

@@ -1,6 +1,6 @@
 // Check once, at the boundary: what `toFiles` and `checkFiles` checked is recognised as checked, and nothing else is.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ClientConfig, Job, ServerConfig } from "../src/index.js"
 import { buildJob } from "./support/fedavgJob.js"
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { ClientConfig, Component, Edit, Filters, ServerConfig } from "../src/index.js"
 
 const FEDAVG = "nvflare.app_common.workflows.fedavg.FedAvg"

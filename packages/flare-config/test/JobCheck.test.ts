@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { Job, JobCheck } from "../src/index.js"
 import { buildJob } from "./support/fedavgJob.js"
 import { allMeta, externalClient, fedAvgServer, issueLines, persistor, rawJob } from "./support/rawJob.js"

@@ -1,7 +1,10 @@
 // decode(encode(x)) = x for every file schema and for whole jobs, through the canonical text; and the same job
 // always gives byte-identical files.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
+import * as Schema from "effect/Schema"
 import { CanonicalJson, ClientConfig, Job, JobMeta, ServerConfig } from "../src/index.js"
 import { buildJob } from "./support/fedavgJob.js"
 

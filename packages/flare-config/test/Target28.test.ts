@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Job, JobCheck } from "../src/index.js"
 import * as shlex from "../src/internal/shlex.js"
 import { buildJob } from "./support/fedavgJob.js"

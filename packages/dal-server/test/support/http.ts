@@ -1,4 +1,6 @@
-import { Effect, Layer, Logger } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import { type IncomingHttpHeaders, request as httpRequest } from "node:http"
 import { connect } from "node:net"
 

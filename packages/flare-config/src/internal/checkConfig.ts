@@ -1,6 +1,6 @@
 // The config-level rules: what FLARE checks when the job starts, and what it never checks (constructor args,
 // references, target availability).
-import { Option } from "effect"
+import * as Option from "effect/Option"
 import type { JsonObject, JsonValue } from "../CanonicalJson.js"
 import * as Catalog from "../Catalog.js"
 import type { ClientConfig } from "../ClientConfig.js"
@@ -108,7 +108,6 @@ const checkComponent = (
   for (const issue of checkArgs(entry, component.args, variables)) {
     issues.push(issueAt(file, [...path, "args", ...(issue.path as ReadonlyArray<Key>)], issue.message))
   }
-  const { args, runtime } = resolveArgs(component.args, variables)
   if (target === "2.8") {
     for (const name of entry.since29) {
       if (name in component.args) {
@@ -116,6 +115,20 @@ const checkComponent = (
       }
     }
   }
+  checkReferences(file, item, entry, variables, ids, issues)
+}
+
+// Every reference names an enabled component of the right kind, FLARE's implicit defaults included.
+const checkReferences = (
+  file: string,
+  item: Located,
+  entry: Entry,
+  variables: JsonObject,
+  ids: ReadonlyMap<string, Component>,
+  issues: Issues
+) => {
+  const { component, path } = item
+  const { args, runtime } = resolveArgs(component.args, variables)
   for (const reference of entry.references) {
     if (runtime.has(reference.arg)) continue
     const given = args[reference.arg]

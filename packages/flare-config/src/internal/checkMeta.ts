@@ -115,6 +115,45 @@ const checkResources = (meta: JobMeta.JobMeta, issues: Issues) => {
   checkResourceConflicts(resources, launchers, issues)
 }
 
+// A legacy `process` GPU count (resource_spec by mode) must agree with what each launcher reserves natively.
+const checkLegacyGpus = (
+  site: string,
+  reserved: JsonValue | undefined,
+  launcherSpec: (site: string, mode: string) => JsonObject,
+  issues: Issues
+) => {
+  const docker = launcherSpec(site, "docker")
+  if ("device_requests" in docker) {
+    issues.push(
+      issueAt(
+        META,
+        ["resource_spec", site],
+        "legacy process num_of_gpus conflicts with launcher_spec docker device_requests"
+      )
+    )
+  }
+  for (const mode of ["docker", "k8s"]) {
+    const native = launcherSpec(site, mode)
+    if ("num_of_gpus" in native && native["num_of_gpus"] !== reserved) {
+      issues.push(
+        issueAt(
+          META,
+          ["resource_spec", site],
+          `legacy process num_of_gpus must match launcher_spec ${mode} num_of_gpus`
+        )
+      )
+    }
+  }
+  const slurm = launcherSpec(site, "slurm")
+  const nodes = slurm["nodes"] ?? 1
+  const perNode = slurm["gpus_per_node"]
+  if (isInt(reserved) && isInt(nodes) && isInt(perNode) && nodes * perNode !== reserved) {
+    issues.push(
+      issueAt(META, ["resource_spec", site], "legacy process num_of_gpus must match launcher_spec slurm total GPUs")
+    )
+  }
+}
+
 // validate_portable_resource_conflicts (nvflare/utils/job_launcher_utils.py)
 const checkResourceConflicts = (
   resources: Readonly<Record<string, JsonObject>>,
@@ -144,39 +183,7 @@ const checkResourceConflicts = (
     const spec = resources[site] ?? {}
     const processSpec = siteLauncherSpec(spec, "process")
     const legacyGpus = hasModeKeys(spec) && "num_of_gpus" in processSpec
-    if (legacyGpus) {
-      const reserved = processSpec["num_of_gpus"]
-      const docker = launcherSpec(site, "docker")
-      if ("device_requests" in docker) {
-        issues.push(
-          issueAt(
-            META,
-            ["resource_spec", site],
-            "legacy process num_of_gpus conflicts with launcher_spec docker device_requests"
-          )
-        )
-      }
-      for (const mode of ["docker", "k8s"]) {
-        const native = launcherSpec(site, mode)
-        if ("num_of_gpus" in native && native["num_of_gpus"] !== reserved) {
-          issues.push(
-            issueAt(
-              META,
-              ["resource_spec", site],
-              `legacy process num_of_gpus must match launcher_spec ${mode} num_of_gpus`
-            )
-          )
-        }
-      }
-      const slurm = launcherSpec(site, "slurm")
-      const nodes = slurm["nodes"] ?? 1
-      const perNode = slurm["gpus_per_node"]
-      if (isInt(reserved) && isInt(nodes) && isInt(perNode) && nodes * perNode !== reserved) {
-        issues.push(
-          issueAt(META, ["resource_spec", site], "legacy process num_of_gpus must match launcher_spec slurm total GPUs")
-        )
-      }
-    }
+    if (legacyGpus) checkLegacyGpus(site, processSpec["num_of_gpus"], launcherSpec, issues)
     const portable = portableOf(site)
     for (const [mode, pairs] of PORTABLE_NATIVE) {
       const native = launcherSpec(site, mode)

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 // Check once: a value a schema checked is deep-frozen and remembered for that schema, so code that receives it
 // again (a job assembled from checked configs, a config written to a file) can trust it instead of walking it

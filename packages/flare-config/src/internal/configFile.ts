@@ -1,12 +1,13 @@
 // What `config_fed_server.json` and `config_fed_client.json` have in common: FLARE reads both with the same JSON
 // config machinery (format version 2, `components`, filter chains, config variables), so their schema plumbing and
 // codec live here once; ServerConfig and ClientConfig only say what is specific to their side.
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as CanonicalJson from "../CanonicalJson.js"
 import { IdentifiedComponent } from "../Component.js"
 import { FilterChain } from "../Filters.js"
 import type { DecodeError } from "../Issue.js"
-import { isChecked, markChecked } from "./checked.js"
+import { checkedWith, isChecked, markChecked } from "./checked.js"
 import { decodeWith, parseJson, validateWith } from "./decode.js"
 import { Key } from "./schemas.js"
 
@@ -128,5 +129,25 @@ export const codec = <Config>(schema: Schema.Schema<Config, CanonicalJson.JsonOb
       Either.flatMap(parseJson(name, text), (input) => decode(input, name)),
     encode,
     toJson: (config: Config): string => write(schema, config)
+  }
+}
+
+/**
+ * One config file, server or client: its `make` and its codec, from its schema (`withVariables`). `assembled` says
+ * how `make` accepts the side's builder-made list without checking its components again.
+ */
+export const define = <Config extends { readonly [K in keyof typeof defaults]: unknown }, const File extends string>(
+  schema: Schema.Schema<Config, CanonicalJson.JsonObject>,
+  file: { readonly name: File; readonly assembled: Schema.Struct.Fields }
+) => {
+  const validateBuilt = validateAssembled(schema, file.name, {
+    ...file.assembled,
+    components: Schema.Array(checkedWith(IdentifiedComponent))
+  })
+  return {
+    name: file.name,
+    make: (input: Input<Config>): Either.Either<Config, DecodeError> =>
+      validateBuilt({ ...defaults, ...input } as Config),
+    ...codec(schema, file.name)
   }
 }

@@ -1,4 +1,6 @@
-import { Either, type ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Issue from "../Issue.js"
 import { isChecked, markChecked } from "./checked.js"
 

@@ -1,4 +1,7 @@
-import { Either, type ParseResult, Schema, type SchemaAST } from "effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import { JsonObject, type JsonValue } from "../CanonicalJson.js"
 import {
   Component as ComponentSchema,
@@ -33,7 +36,8 @@ export interface Reference {
   readonly fallback?: string
 }
 
-export interface Entry<S extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext> {
+// Generic over any schema so a struct of generic fields fits; the catalog holds context-free ones only.
+export interface Entry<S extends Schema.Schema.Any = Schema.Schema.AnyNoContext> {
   /** The class name, as in FLARE's messages. */
   readonly name: string
   readonly path: string
@@ -126,7 +130,7 @@ const checkerOf = (definition: Entry) => {
 }
 
 /** Checks typed args against the entry's schema and turns them into a component config. */
-export const build = <S extends Schema.Schema.AnyNoContext>(
+const build = <S extends Schema.Schema.AnyNoContext>(
   definition: Entry<S>,
   args: Schema.Schema.Type<S>,
   options?: { readonly id?: string }
@@ -148,13 +152,61 @@ export const build = <S extends Schema.Schema.AnyNoContext>(
     })
   )
 
-/** {@link build} for components that live in `components` and so need an id: the given one or the entry's default. */
-export const buildIdentified = <S extends Schema.Schema.AnyNoContext>(
-  definition: Entry<S> & { readonly defaultId: string },
-  args: Schema.Schema.Type<S>,
-  options?: { readonly id?: string }
-): Either.Either<IdentifiedComponent, InvalidComponent> =>
-  Either.map(build(definition, args, options), (component) => {
-    const identified = { ...component, id: component.id ?? definition.defaultId }
-    return markChecked(ComponentSchema, markChecked(IdentifiedComponentSchema, identified))
-  })
+// Components that live in `components` need an id: the given one or the entry's default.
+const identified = (component: Component, defaultId: string): IdentifiedComponent =>
+  markChecked(
+    ComponentSchema,
+    markChecked(IdentifiedComponentSchema, { ...component, id: component.id ?? defaultId })
+  )
+
+/** What a builder made by {@link defineComponent} returns: an identified component when the entry has a default id. */
+export type Built<D> = D extends { readonly defaultId: string } ? IdentifiedComponent : Component
+
+/** A builder's signature: the args may be left out when every one of them is optional. */
+export type Builder<A, D> = Record<string, never> extends A
+  ? (args?: A, options?: { readonly id?: string }) => Either.Either<Built<D>, InvalidComponent>
+  : (args: A, options?: { readonly id?: string }) => Either.Either<Built<D>, InvalidComponent>
+
+/** A component declaration: its catalog entry's facts, with its args as struct fields or (for unions) a schema. */
+export type Declaration<S extends Schema.Schema.Any> =
+  & Omit<Entry<S>, "args" | "since29" | "references" | "floats" | "targets">
+  & Partial<Pick<Entry<S>, "since29" | "references" | "floats" | "targets">>
+
+/**
+ * One declaration of a catalog component, from which a component module derives its four exports: the args schema
+ * (`<name>Args`, an exact struct when given fields), its type, the catalog entry and the builder (which gives the
+ * entry's default id, if any, to a component without one).
+ */
+export function defineComponent<
+  Fields extends Schema.Struct.Fields,
+  const D extends Declaration<Schema.Struct<Fields>>
+>(
+  declaration: D & { readonly fields: Fields }
+): DefinedComponent<Schema.Struct<Fields>, D>
+export function defineComponent<S extends Schema.Schema.AnyNoContext, const D extends Declaration<S>>(
+  declaration: D & { readonly args: S }
+): DefinedComponent<S, D>
+export function defineComponent(
+  declaration: Declaration<Schema.Schema.AnyNoContext> & {
+    readonly fields?: Readonly<Record<string, Schema.Schema.AnyNoContext>>
+    readonly args?: Schema.Schema.AnyNoContext
+  }
+): DefinedComponent<Schema.Schema.Any, Declaration<Schema.Schema.Any>> {
+  const { args: schema, fields, ...facts } = declaration
+  const args = schema ??
+    Schema.Struct(fields ?? {}).annotations({ identifier: `${declaration.name}Args`, ...exact })
+  const defined = entry({ ...facts, args })
+  const { defaultId } = defined
+  const builder = (typed: unknown = {}, options?: { readonly id?: string }) => {
+    const built = build(defined, typed, options)
+    return defaultId === undefined ? built : Either.map(built, (component) => identified(component, defaultId))
+  }
+  return { args, entry: defined, build: builder }
+}
+
+/** What {@link defineComponent} derives. */
+export interface DefinedComponent<S extends Schema.Schema.Any, D> {
+  readonly args: S
+  readonly entry: Entry<S> & D
+  readonly build: Builder<Schema.Schema.Type<S>, D>
+}

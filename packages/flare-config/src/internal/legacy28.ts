@@ -1,7 +1,7 @@
 // FLARE 2.8's Client API execution stack (removed in 2.9). No public builders: a 2.8 target gets these from the
 // ClientAPIExecutor rewrite (./lower28.ts), and a decoded 2.8 job is checked against them. Argument names and types
 // are those of the nvflare 2.8.1 constructors.
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { ExchangeFormat, TransferType } from "../Executors.js"
 import { entry, exact } from "./entry.js"
 import {

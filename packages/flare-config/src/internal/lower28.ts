@@ -2,7 +2,8 @@
 // external trainer with ClientAPILauncherExecutor + SubprocessLauncher + CellPipe (what 2.8's ScriptRunner emits)
 // and an in-process one with InProcessClientAPIExecutor. Arguments whose meaning changed between the releases are
 // refused rather than guessed at.
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { JsonObject } from "../CanonicalJson.js"
 import type { ClientConfig } from "../ClientConfig.js"
 import type { Component, IdentifiedComponent } from "../Component.js"
@@ -41,6 +42,53 @@ const pick = (args: JsonObject, names: ReadonlyArray<string>): Record<string, Js
 export interface Lowered {
   readonly config: ClientConfig
   readonly issues: ReadonlyArray<Issue>
+}
+
+// The component set 2.8's ScriptRunner writes for an external trainer: a pipe, a launcher, and the executor using them.
+const externalProcess = (
+  executor: Component,
+  command: string | ReadonlyArray<string>,
+  formats: JsonObject,
+  suffix: string
+): { readonly executor: Component; readonly components: ReadonlyArray<IdentifiedComponent> } => {
+  const pipeId = `client_api_pipe${suffix}`
+  const launcherId = `client_api_launcher${suffix}`
+  const components: ReadonlyArray<IdentifiedComponent> = [
+    {
+      id: pipeId,
+      path: CellPipe.path,
+      // FLARE fills the {…} system variables per site.
+      args: {
+        mode: "PASSIVE",
+        site_name: "{SITE_NAME}",
+        token: "{JOB_ID}",
+        root_url: "{CP_URL}",
+        secure_mode: "{SECURE_MODE}",
+        workspace_dir: "{WORKSPACE}"
+      }
+    },
+    {
+      id: launcherId,
+      path: SubprocessLauncher.path,
+      args: {
+        script: typeof command === "string" ? command : shlex.join(command),
+        ...pick(executor.args, ["launch_once", "shutdown_timeout"])
+      }
+    }
+  ]
+  return {
+    components,
+    executor: {
+      ...(executor.id === undefined ? {} : { id: executor.id }),
+      path: ClientAPILauncherExecutor.path,
+      args: {
+        pipe_id: pipeId,
+        launcher_id: launcherId,
+        ...pick(executor.args, ["heartbeat_interval", "heartbeat_timeout"]),
+        ...formats
+      }
+    }
+  }
 }
 
 export const lowerClient = (config: ClientConfig, file: string): Lowered => {
@@ -83,43 +131,9 @@ export const lowerClient = (config: ClientConfig, file: string): Lowered => {
         return { ...entry, executor: lowered }
       }
       case "external_process": {
-        const suffix = clientApiCount > 1 ? `_${index}` : ""
-        const pipeId = `client_api_pipe${suffix}`
-        const launcherId = `client_api_launcher${suffix}`
-        added.push(
-          {
-            id: pipeId,
-            path: CellPipe.path,
-            // The component set 2.8's ScriptRunner writes: FLARE fills the {…} system variables per site.
-            args: {
-              mode: "PASSIVE",
-              site_name: "{SITE_NAME}",
-              token: "{JOB_ID}",
-              root_url: "{CP_URL}",
-              secure_mode: "{SECURE_MODE}",
-              workspace_dir: "{WORKSPACE}"
-            }
-          },
-          {
-            id: launcherId,
-            path: SubprocessLauncher.path,
-            args: {
-              script: typeof args.command === "string" ? args.command : shlex.join(args.command),
-              ...pick(executor.args, ["launch_once", "shutdown_timeout"])
-            }
-          }
-        )
-        const lowered: Component = {
-          ...keepId,
-          path: ClientAPILauncherExecutor.path,
-          args: {
-            pipe_id: pipeId,
-            launcher_id: launcherId,
-            ...pick(executor.args, ["heartbeat_interval", "heartbeat_timeout"]),
-            ...formats
-          }
-        }
-        return { ...entry, executor: lowered }
+        const lowered = externalProcess(executor, args.command, formats, clientApiCount > 1 ? `_${index}` : "")
+        added.push(...lowered.components)
+        return { ...entry, executor: lowered.executor }
       }
     }
   })

@@ -1,4 +1,5 @@
-import { type FastCheck, Schema } from "effect"
+import type * as FastCheck from "effect/FastCheck"
+import * as Schema from "effect/Schema"
 
 /**
  * A record key. `__proto__` is refused: decoding it into a JavaScript object would replace the object's prototype

@@ -2,7 +2,10 @@
 // the 2.8 target. Every class path must import, every argument name a builder can emit must be a constructor
 // parameter, every required parameter must be required by the builder, and what the builders emit must construct.
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Option, Schema, type SchemaAST } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import { Catalog, type Component, Executors, type FlareTarget, Job, JobMeta, ServerConfig } from "../../src/index.js"
 import { buildJob } from "../support/fedavgJob.js"
 import { nvflare28Source, NVFLARE_28 } from "../support/nvflare28.js"

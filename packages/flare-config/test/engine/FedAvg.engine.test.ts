@@ -2,9 +2,9 @@
 // (`nvflare simulator` from the project's venv); the global model it leaves is read back and checked.
 import { assert, describe, layer } from "@effect/vitest"
 import { Simulator } from "@fedkit/flare-toolchain"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Job } from "../../src/index.js"
-import { program } from "../readme.example.js"
+import { program } from "../fixtures/readme.job.js"
 import { buildJob, expectedModel, type Options } from "../support/fedavgJob.js"
 import { nvflare28Source } from "../support/nvflare28.js"
 import { FlareLive, runPython } from "../support/python.js"

@@ -3,7 +3,9 @@
 // accept/reject for every case. The few rules this package adds on top of FLARE's are left out of the comparison
 // and listed below.
 import { assert, layer } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
 import { Job, JobCheck } from "../../src/index.js"
 import { FlareLive, runPython } from "../support/python.js"
 import { externalClient, rawFiles } from "../support/rawJob.js"

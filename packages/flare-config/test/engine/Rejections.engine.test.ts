@@ -2,7 +2,7 @@
 // one case where FLARE does not fail but silently does something else.
 import { FileSystem, Path } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Job, JobCheck } from "../../src/index.js"
 import { TRAINER } from "../support/fedavgJob.js"
 import { FlareLive } from "../support/python.js"

@@ -1,7 +1,8 @@
 // FLARE 2.8 runs the trainer through `shlex.split(script)`: the argv this package joins into that script must come
 // back from Python's shlex exactly, whatever the arguments hold.
 import { assert, layer } from "@effect/vitest"
-import { Effect, FastCheck as fc } from "effect"
+import * as Effect from "effect/Effect"
+import * as fc from "effect/FastCheck"
 import * as shlex from "../../src/internal/shlex.js"
 import { FlareLive, runPython } from "../support/python.js"
 

@@ -2,7 +2,9 @@
 // FLARE's ConfigFactory, must decode: the schemas accept what FLARE's authors write, not just what this package writes.
 // (Decoding only: templates are partial jobs, so whole-job checks do not apply.)
 import { assert, layer } from "@effect/vitest"
-import { Effect, Either, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { Catalog, ClientConfig, type Issue, JobMeta, ServerConfig } from "../../src/index.js"
 import { checkArgs } from "../../src/internal/args.js"
 import { locate } from "../../src/internal/locate.js"

@@ -1,6 +1,6 @@
 // The FedAvg numpy job of the issue, built only with this package's builders: server FedAvg + NPModelPersistor,
 // client ClientAPIExecutor (external_process) running custom/trainer.py.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import {
   ClientConfig,
   Executors,

@@ -2,7 +2,9 @@
 import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
-import { Effect, Layer, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 
 /** The FLARE toolchain plus what running processes and touching files needs. */
 export const FlareLive = FlareToolchain.layer.pipe(Layer.provideMerge(NodeContext.layer))

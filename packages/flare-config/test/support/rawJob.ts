@@ -1,5 +1,5 @@
 // Jobs written as raw FLARE JSON, the way a hand-made job folder holds them, decoded through Job.fromFiles.
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { type FlareTarget, Job, JobCheck } from "../../src/index.js"
 
 export interface RawApp {

@@ -1,6 +1,6 @@
 // Builder calls that set every argument a catalog entry knows, with values its constructor must accept. The engine
 // test instantiates each emitted component in the installed nvflare.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Aggregators, Executors, Filters, Persistors, Widgets, Workflows } from "../../src/index.js"
 
 const common = {

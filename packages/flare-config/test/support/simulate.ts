@@ -1,7 +1,7 @@
 // Runs job files in `nvflare simulator` (the project's venv, through @fedkit/flare-toolchain's Simulator).
 import { Path } from "@effect/platform"
 import { Simulator } from "@fedkit/flare-toolchain"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { sites } from "./fedavgJob.js"
 import { tempDir, writeFiles } from "./python.js"
 
