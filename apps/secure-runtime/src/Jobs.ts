@@ -130,6 +130,8 @@ export interface Service {
  */
 export class Jobs extends Context.Tag("@fedkit/secure-runtime/Jobs")<Jobs, Service>() {}
 
+type Created = Effect.Effect<JobView, RenderFailure | JobsBusy | JobStore.JobStoreError>
+
 const decodeManifest = Schema.decodeUnknownOption(Schema.parseJson(JobPackage.Manifest))
 const decodeSubmission = Schema.decodeUnknownOption(Schema.parseJson(Submission))
 
@@ -226,15 +228,24 @@ export const make = (
     }
 
     /** Renders and writes in a slot; waiting for one is bounded, writing is never cut short (no orphan jobs). */
-    const create = (body: Uint8Array | string, waitFor: Duration.DurationInput = "30 seconds") =>
+    const create = (
+      body: Uint8Array | string,
+      waitFor: Duration.DurationInput = "30 seconds"
+    ): Created =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
+        Effect.suspend((): Created => {
           // The queue bound applies to waiting only: with a slot free, even `maxQueued: 0` renders at once.
-          if (!slots.free() && slots.waiting() >= maxQueued) return yield* new JobsBusy({ queued: slots.waiting() })
+          if (!slots.free() && slots.waiting() >= maxQueued) {
+            return Effect.fail(new JobsBusy({ queued: slots.waiting() }))
+          }
           // Interruptible even where the caller is not (request fibers), so a client going away stops the wait.
-          const slot = yield* restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor)))))
-          if (!slot) return yield* new JobsBusy({ queued: slots.waiting() })
-          return yield* written(body).pipe(Effect.ensuring(Effect.sync(slots.release)))
+          return Effect.flatMap(
+            restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor))))),
+            (slot): Created =>
+              slot
+                ? Effect.ensuring(written(body), Effect.sync(slots.release))
+                : Effect.fail(new JobsBusy({ queued: slots.waiting() }))
+          )
         })
       )
 
