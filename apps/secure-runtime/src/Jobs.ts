@@ -1,7 +1,8 @@
 /**
  * The jobs a server renders: each request body becomes `<jobs-dir>/<uuid>/` (the job folder) and
  * `<jobs-dir>/<uuid>.manifest.json`, written atomically by `@fedkit/job-packager`, so a job folder is either
- * complete or absent. Renders are bounded (a fixed number at once, a bounded queue); with a FLARE runner, each job
+ * complete or absent. A payload is parsed and checked before anything else, so a refused one is answered at once;
+ * renders are bounded (a fixed number at once, a bounded queue); with a FLARE runner, each job
  * is then submitted in the background, one at a time, and its state and FLARE's result are kept for `GET`.
  *
  * @since 0.1.0
@@ -9,7 +10,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { type FlareRunner, JobPackage, JobStore } from "@fedkit/job-packager"
 import { Dataset2Gw, type Runtime } from "@fedkit/runtime-core"
-import { Context, Duration, Effect, FiberSet, Layer, Option, Schema, type Scope } from "effect"
+import { Context, Duration, Effect, Either, FiberSet, Layer, Option, Schema, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Slots from "./internal/slots.js"
 import { describeError } from "./internal/text.js"
@@ -234,6 +235,10 @@ export const make = (
     ): Created =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend((): Created => {
+          // Parsing and checking come first, synchronously, and take no slot: a refused payload is answered at once,
+          // never queued behind renders, and never counted as waiting.
+          const checked = Render.check(options.runtime, body)
+          if (Either.isLeft(checked)) return Effect.fail(checked.left)
           // The queue bound applies to waiting only: with a slot free, even `maxQueued: 0` renders at once.
           if (!slots.free() && slots.waiting() >= maxQueued) {
             return Effect.fail(new JobsBusy({ queued: slots.waiting() }))
@@ -243,16 +248,16 @@ export const make = (
             restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor))))),
             (slot): Created =>
               slot
-                ? Effect.ensuring(written(body), Effect.sync(slots.release))
+                ? Effect.ensuring(written(checked.right), Effect.sync(slots.release))
                 : Effect.fail(new JobsBusy({ queued: slots.waiting() }))
           )
         })
       )
 
-    const written = (body: Uint8Array | string) =>
+    const written = (payload: unknown) =>
       Effect.gen(function*() {
         const jobId = randomUUID()
-        const pkg = yield* Render.render(options.runtime, body, options.dataset2gw, jobId)
+        const pkg = yield* Render.build(options.runtime, payload, options.dataset2gw, jobId)
         yield* JobFolder.write(pkg, jobsDir)
         const rendered: JobView = {
           jobId,
