@@ -1,7 +1,8 @@
 /**
  * The jobs a server renders: each request body becomes `<jobs-dir>/<uuid>/` (the job folder) and
  * `<jobs-dir>/<uuid>.manifest.json`, written atomically by `@fedkit/job-packager`, so a job folder is either
- * complete or absent. Renders are bounded (a fixed number at once, a bounded queue); with a FLARE runner, each job
+ * complete or absent. A payload is parsed and checked before anything else, so a refused one is answered at once;
+ * renders are bounded (a fixed number at once, a bounded queue); with a FLARE runner, each job
  * is then submitted in the background, one at a time, and its state and FLARE's result are kept for `GET`.
  *
  * @since 0.1.0
@@ -9,7 +10,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { type FlareRunner, JobPackage, JobStore } from "@fedkit/job-packager"
 import { Dataset2Gw, type Runtime } from "@fedkit/runtime-core"
-import { Context, Duration, Effect, FiberSet, Layer, Option, Schema, type Scope } from "effect"
+import { Context, Duration, Effect, Either, FiberSet, Layer, Option, Schema, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Slots from "./internal/slots.js"
 import { describeError } from "./internal/text.js"
@@ -130,6 +131,8 @@ export interface Service {
  */
 export class Jobs extends Context.Tag("@fedkit/secure-runtime/Jobs")<Jobs, Service>() {}
 
+type Created = Effect.Effect<JobView, RenderFailure | JobsBusy | JobStore.JobStoreError>
+
 const decodeManifest = Schema.decodeUnknownOption(Schema.parseJson(JobPackage.Manifest))
 const decodeSubmission = Schema.decodeUnknownOption(Schema.parseJson(Submission))
 
@@ -226,22 +229,35 @@ export const make = (
     }
 
     /** Renders and writes in a slot; waiting for one is bounded, writing is never cut short (no orphan jobs). */
-    const create = (body: Uint8Array | string, waitFor: Duration.DurationInput = "30 seconds") =>
+    const create = (
+      body: Uint8Array | string,
+      waitFor: Duration.DurationInput = "30 seconds"
+    ): Created =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
+        Effect.suspend((): Created => {
+          // Parsing and checking come first, synchronously, and take no slot: a refused payload is answered at once,
+          // never queued behind renders, and never counted as waiting.
+          const checked = Render.check(options.runtime, body)
+          if (Either.isLeft(checked)) return Effect.fail(checked.left)
           // The queue bound applies to waiting only: with a slot free, even `maxQueued: 0` renders at once.
-          if (!slots.free() && slots.waiting() >= maxQueued) return yield* new JobsBusy({ queued: slots.waiting() })
+          if (!slots.free() && slots.waiting() >= maxQueued) {
+            return Effect.fail(new JobsBusy({ queued: slots.waiting() }))
+          }
           // Interruptible even where the caller is not (request fibers), so a client going away stops the wait.
-          const slot = yield* restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor)))))
-          if (!slot) return yield* new JobsBusy({ queued: slots.waiting() })
-          return yield* written(body).pipe(Effect.ensuring(Effect.sync(slots.release)))
+          return Effect.flatMap(
+            restore(Effect.interruptible(slots.take(Duration.toMillis(Duration.decode(waitFor))))),
+            (slot): Created =>
+              slot
+                ? Effect.ensuring(written(checked.right), Effect.sync(slots.release))
+                : Effect.fail(new JobsBusy({ queued: slots.waiting() }))
+          )
         })
       )
 
-    const written = (body: Uint8Array | string) =>
+    const written = (payload: unknown) =>
       Effect.gen(function*() {
         const jobId = randomUUID()
-        const pkg = yield* Render.render(options.runtime, body, options.dataset2gw, jobId)
+        const pkg = yield* Render.build(options.runtime, payload, options.dataset2gw, jobId)
         yield* JobFolder.write(pkg, jobsDir)
         const rendered: JobView = {
           jobId,

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Cause, Logger } from "effect"
+import * as JsonLine from "./internal/jsonLine.js"
 import { excerpt } from "./internal/text.js"
 
 const render = (message: unknown): string =>
@@ -16,12 +17,19 @@ const render = (message: unknown): string =>
  * @category constructors
  */
 export const make = (write: (line: string) => void): Logger.Logger<unknown, void> =>
-  Logger.make(({ annotations, cause, date, logLevel, message }) => {
-    const entry: Record<string, unknown> = { time: date.toISOString(), level: logLevel.label, msg: render(message) }
-    for (const [key, value] of annotations) entry[key] = value
-    if (!Cause.isEmpty(cause)) entry["cause"] = excerpt(Cause.pretty(cause), 1000)
-    write(`${JSON.stringify(entry)}\n`)
-  })
+  JsonLine.register(
+    Logger.make(({ annotations, cause, date, logLevel, message }) =>
+      write(
+        JsonLine.format(
+          date,
+          logLevel.label,
+          render(message),
+          Cause.isEmpty(cause) ? annotations : [...annotations, ["cause", excerpt(Cause.pretty(cause), 1000)]]
+        )
+      )
+    ),
+    write
+  )
 
 /**
  * Replaces the default logger with JSON lines on standard error.

@@ -7,7 +7,7 @@
 import { JobMeta } from "@fedkit/flare-config"
 import { JobPackage } from "@fedkit/job-packager"
 import type { Dataset2Gw, Runtime } from "@fedkit/runtime-core"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { describeError } from "./internal/text.js"
 import { classify, type RenderFailure, TemplateBroken } from "./Refusal.js"
 
@@ -35,18 +35,38 @@ export const nameFromMeta = (files: Readonly<Record<string, string>>): string =>
 }
 
 /**
- * Renders a body into a checked package. Whatever the runtime throws, including defects, becomes a
- * {@link RenderFailure}: a bad payload can never take the caller down.
+ * The first half of a render: the body through the runtime's `parse` and `validate`, synchronously (the contract's
+ * functions throw their typed errors; whatever they throw becomes a {@link RenderFailure}). The payload it gives is
+ * the runtime's own parsed value, which {@link build} passes on without decoding it again.
  *
  * @since 0.1.0
  */
-export const render = (
+export const check = (
   runtime: Runtime.Runtime<unknown>,
-  body: string | Uint8Array,
+  body: string | Uint8Array
+): Either.Either<unknown, RenderFailure> =>
+  Either.try({
+    try: () => {
+      const payload = runtime.parse(body)
+      runtime.validate(payload)
+      return payload
+    },
+    catch: classify
+  })
+
+/**
+ * The second half of a render: a payload {@link check} gave through the runtime's `template`, and the files into a
+ * checked package.
+ *
+ * @since 0.1.0
+ */
+export const build = (
+  runtime: Runtime.Runtime<unknown>,
+  payload: unknown,
   dataset2gw: Dataset2Gw.Dataset2Gw,
   name: JobName
 ): Effect.Effect<JobPackage.JobPackage, RenderFailure> =>
-  Effect.suspend(() => runtime.renderEffect(body, dataset2gw)).pipe(
+  Effect.suspend(() => runtime.templateEffect(payload, dataset2gw)).pipe(
     Effect.mapError(classify),
     Effect.catchAllDefect((defect) =>
       Effect.fail(new TemplateBroken({ reason: `the runtime failed: ${describeError(defect)}`, issues: [] }))
@@ -57,3 +77,17 @@ export const render = (
       )
     )
   )
+
+/**
+ * Renders a body into a checked package: {@link check}, then {@link build}. Whatever the runtime throws, including
+ * defects, becomes a {@link RenderFailure}: a bad payload can never take the caller down.
+ *
+ * @since 0.1.0
+ */
+export const render = (
+  runtime: Runtime.Runtime<unknown>,
+  body: string | Uint8Array,
+  dataset2gw: Dataset2Gw.Dataset2Gw,
+  name: JobName
+): Effect.Effect<JobPackage.JobPackage, RenderFailure> =>
+  Effect.flatMap(Effect.suspend(() => check(runtime, body)), (payload) => build(runtime, payload, dataset2gw, name))

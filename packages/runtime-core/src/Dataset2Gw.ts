@@ -153,17 +153,31 @@ const prefix = (issue: Issue.Issue): Issue.Issue => ({
 const decodeMap = Schema.decodeUnknownEither(Dataset2Gw, { errors: "all" })
 
 /**
- * Decodes a `dataset2gw` from the platform. Issue paths start at `dataset2gw`.
+ * Maps {@link decode} made. Decoding builds a fresh object, which is frozen before it is handed out, so it stays
+ * what was checked: a server decodes its map once at start and every render passes it back, checked by identity
+ * instead of walking it through the Schema again.
+ */
+const decoded = new WeakSet<object>()
+
+/**
+ * Decodes a `dataset2gw` from the platform. Issue paths start at `dataset2gw`. The map returned is frozen.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (input: unknown): Either.Either<Dataset2Gw, InvalidDataset2Gw> =>
-  input === undefined || input === null
-    ? Either.left(new InvalidDataset2Gw({ issues: [{ path: "dataset2gw", message: "is missing" }] }))
-    : decodeMap(input).pipe(
-      Either.mapLeft((error) => new InvalidDataset2Gw({ issues: Issue.fromParseError(error).map(prefix) }))
-    )
+export const decode = (input: unknown): Either.Either<Dataset2Gw, InvalidDataset2Gw> => {
+  if (input === undefined || input === null) {
+    return Either.left(new InvalidDataset2Gw({ issues: [{ path: "dataset2gw", message: "is missing" }] }))
+  }
+  if (typeof input === "object" && decoded.has(input)) return Either.right(input as Dataset2Gw)
+  return Either.mapBoth(decodeMap(input), {
+    onLeft: (error) => new InvalidDataset2Gw({ issues: Issue.fromParseError(error).map(prefix) }),
+    onRight: (map) => {
+      decoded.add(Object.freeze(map))
+      return map
+    }
+  })
+}
 
 const byCodeUnits: Order.Order<string> = Order.string
 

@@ -8,6 +8,7 @@
  */
 import { Effect, Either, Schema } from "effect"
 import { scan, type ScanIssue } from "./internal/jsonScanner.js"
+import { withoutStack } from "./internal/stackless.js"
 import * as Issue from "./Issue.js"
 import { InvalidPayload, MalformedJson, type PayloadRejected, PayloadTooLarge } from "./Rejection.js"
 
@@ -91,15 +92,19 @@ export const scanEither = (
   limits: Limits = defaultLimits
 ): Either.Either<Scanned, PayloadRejected> => {
   const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength
-  if (bytes > limits.maxBytes) return Either.left(PayloadTooLarge.fromSizes(limits.maxBytes, bytes))
+  if (bytes > limits.maxBytes) {
+    return Either.left(withoutStack(() => PayloadTooLarge.fromSizes(limits.maxBytes, bytes)))
+  }
   const decoded = typeof body === "string" ? Either.right(body) : Either.try(() => utf8.decode(body))
   if (Either.isLeft(decoded)) {
     return Either.left(
-      new MalformedJson({
-        line: 1,
-        column: 1,
-        issues: [{ path: "(root)", message: "the body is not valid UTF-8 text" }]
-      })
+      withoutStack(() =>
+        new MalformedJson({
+          line: 1,
+          column: 1,
+          issues: [{ path: "(root)", message: "the body is not valid UTF-8 text" }]
+        })
+      )
     )
   }
   const text = decoded.right
@@ -108,24 +113,30 @@ export const scanEither = (
     case "Syntax": {
       const { column, line } = result.position
       return Either.left(
-        new MalformedJson({
-          line,
-          column,
-          issues: [Issue.make(result.path, `line ${line}, column ${column}: ${result.message}`)]
-        }, { disableValidation: true })
+        withoutStack(() =>
+          new MalformedJson({
+            line,
+            column,
+            issues: [Issue.make(result.path, `line ${line}, column ${column}: ${result.message}`)]
+          }, { disableValidation: true })
+        )
       )
     }
     case "TooDeep": {
       const { column, line } = result.position
       const message = `nesting is deeper than ${limits.maxDepth} levels (line ${line}, column ${column}); flatten it`
       return Either.left(
-        new InvalidPayload({ issues: [Issue.make(result.path, message)] }, { disableValidation: true })
+        withoutStack(() =>
+          new InvalidPayload({ issues: [Issue.make(result.path, message)] }, { disableValidation: true })
+        )
       )
     }
     case "Scanned": {
       if (!result.rootIsObject) {
         const message = `Expected a JSON object ({"name": value, …}), got ${result.rootKind}`
-        return Either.left(new InvalidPayload({ issues: [{ path: "(root)", message }] }, { disableValidation: true }))
+        return Either.left(
+          withoutStack(() => new InvalidPayload({ issues: [{ path: "(root)", message }] }, { disableValidation: true }))
+        )
       }
       return Either.right({ value: JSON.parse(text) as JsonRecord, issues: toIssues(result.issues, result.total) })
     }
@@ -145,7 +156,7 @@ export const parseEither = (
   Either.flatMap(scanEither(body, limits), ({ issues, value }) =>
     issues.length === 0
       ? Either.right(value)
-      : Either.left(new InvalidPayload({ issues })))
+      : Either.left(withoutStack(() => new InvalidPayload({ issues }))))
 
 /**
  * @since 0.1.0

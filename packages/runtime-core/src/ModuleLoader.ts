@@ -81,17 +81,18 @@ const fromFunctions = (functions: ContractFunctions, templateFolder: string | un
     limits,
     templateFolder,
     parse: (body) =>
-      Effect.flatMap(JsonBody.parse(body, limits), () =>
-        Effect.try({
+      Either.flatMap(JsonBody.parseEither(body, limits), () =>
+        Either.try({
           try: () => functions.parse(typeof body === "string" ? body : new TextDecoder().decode(body)),
           catch: asRejection
         })),
     validate: (payload) =>
-      Effect.try({ try: () => functions.validate(payload), catch: asRejection }).pipe(
-        Effect.asVoid,
-        Effect.mapError((rejection) =>
-          rejection._tag === "InvalidPayload" ? rejection : new InvalidPayload({ issues: rejection.issues })
-        )
+      Either.try({ try: () => functions.validate(payload), catch: asRejection }).pipe(
+        Either.mapBoth({
+          onLeft: (rejection) =>
+            rejection._tag === "InvalidPayload" ? rejection : new InvalidPayload({ issues: rejection.issues }),
+          onRight: () => undefined
+        })
       ),
     template,
     encode: (payload) => payload as JsonBody.JsonRecord,

@@ -8,7 +8,8 @@
 import type { FlareTarget } from "@fedkit/flare-config"
 import { Effect, Either, ParseResult, Predicate, Schema } from "effect"
 import * as Dataset2Gw from "./Dataset2Gw.js"
-import { fromCore, runOrThrow, runTemplate } from "./internal/runtime.js"
+import { fromCore, orThrow, runTemplate } from "./internal/runtime.js"
+import { withoutStack } from "./internal/stackless.js"
 import * as Issue from "./Issue.js"
 import type * as JobFiles from "./JobFiles.js"
 import * as JsonBody from "./JsonBody.js"
@@ -214,42 +215,32 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
   const declarations = definition.templates ?? ({} as D)
   const hasTemplates = Object.keys(declarations).length > 0
 
-  const parse = (body: string | Uint8Array): Effect.Effect<A, PayloadRejected> =>
-    Effect.suspend(() =>
-      Either.flatMap(JsonBody.scanEither(body, limits), ({ issues: contentIssues, value }) => {
-        const decoded = decode(value)
-        const schemaIssues = Either.isLeft(decoded) ? Issue.fromParseIssue(decoded.left) : []
-        const issues = Issue.merge(contentIssues, schemaIssues)
-        return Either.isRight(decoded) && issues.length === 0
-          ? Either.right(decoded.right)
-          // The issues are the scanner's and the Schema's, well-formed by construction: no need to check them again.
-          : Either.left(
-            new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }, { disableValidation: true })
-          )
-      })
-    )
+  /** An `InvalidPayload` from issues known to be well-formed (the scanner's, the Schema's, or `validate`'s). */
+  const invalid = (issues: ReadonlyArray<Issue.Issue>) =>
+    withoutStack(() => new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }, { disableValidation: true }))
+
+  const parse = (body: string | Uint8Array): Either.Either<A, PayloadRejected> =>
+    Either.flatMap(JsonBody.scanEither(body, limits), ({ issues: contentIssues, value }) => {
+      const decoded = decode(value)
+      if (Either.isRight(decoded) && contentIssues.length === 0) return Either.right(decoded.right)
+      const schemaIssues = Either.isLeft(decoded) ? Issue.fromParseIssue(decoded.left) : []
+      return Either.left(invalid(Issue.merge(contentIssues, schemaIssues)))
+    })
 
   /** A parsed payload passes as it is; its JSON form (from a Python shim) is decoded again. */
   const coerce = (payload: unknown): Either.Either<A, InvalidPayload> =>
-    isPayload(payload)
-      ? Either.right(payload)
-      : Either.mapLeft(
-        decode(payload),
-        (error) =>
-          new InvalidPayload({ issues: Issue.cap(Issue.fromParseIssue(error), limits.maxIssues) }, {
-            disableValidation: true
-          })
-      )
+    isPayload(payload) ?
+      Either.right(payload) :
+      Either.mapLeft(decode(payload), (error) => invalid(Issue.fromParseIssue(error)))
 
-  const validate = (payload: A): Effect.Effect<void, InvalidPayload> =>
-    Effect.suspend(() =>
-      Either.flatMap(coerce(payload), (typed) => {
-        const issues = definition.validate?.(typed) ?? []
-        return issues.length === 0
-          ? Either.void
-          : Either.left(new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) }))
-      })
-    )
+  const validate = (payload: A): Either.Either<void, InvalidPayload> =>
+    Either.flatMap(coerce(payload), (typed) => {
+      const issues = definition.validate?.(typed) ?? []
+      // A module's own issues are checked by the constructor: they come from code this package does not control.
+      return issues.length === 0
+        ? Either.void
+        : Either.left(withoutStack(() => new InvalidPayload({ issues: Issue.cap(issues, limits.maxIssues) })))
+    })
 
   const make = (templateFolder: string | undefined): Runtime<A> => {
     const cache = new Map<string, TemplateFolder.Loaded<D>>()
@@ -279,21 +270,26 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
       dataset2gw: unknown,
       callOptions?: TemplateOptions
     ): Effect.Effect<JobFiles.JobFiles, TemplateError> =>
-      Effect.gen(function*() {
-        const typed = yield* coerce(payload)
-        const map = yield* Dataset2Gw.decode(dataset2gw)
+      Effect.suspend((): Effect.Effect<JobFiles.JobFiles, TemplateError> => {
+        const typed = coerce(payload)
+        if (Either.isLeft(typed)) return Effect.fail(typed.left)
+        const map = Dataset2Gw.decode(dataset2gw)
+        if (Either.isLeft(map)) return Effect.fail(map.left)
         const folder = callOptions?.templateFolder === undefined
           ? templateFolder
           : TemplateFolder.resolveFolder(callOptions.templateFolder)
-        const templates = yield* loadTemplates(folder)
-        const gateways = Dataset2Gw.gateways(map)
-        const context: TemplateContext<TemplateFolder.Loaded<D>> = {
-          dataset2gw: map,
-          gateways,
-          minClients: gateways.length,
-          templates
-        }
-        return yield* runTemplate(() => definition.template(typed, context), definition.target)
+        const gateways = Dataset2Gw.gateways(map.right)
+        return Effect.flatMap(
+          loadTemplates(folder),
+          (templates) =>
+            runTemplate(() =>
+              definition.template(typed.right, {
+                dataset2gw: map.right,
+                gateways,
+                minClients: gateways.length,
+                templates
+              }), definition.target)
+        )
       })
 
     return fromCore({
@@ -302,8 +298,7 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
       parse,
       validate,
       template,
-      encode: (payload) =>
-        runOrThrow(Effect.map(coerce(payload), (typed) => encodePayload(typed) as JsonBody.JsonRecord)),
+      encode: (payload) => orThrow(Either.map(coerce(payload), (typed) => encodePayload(typed) as JsonBody.JsonRecord)),
       withTemplateFolder: (folder) => make(TemplateFolder.resolveFolder(folder))
     })
   }

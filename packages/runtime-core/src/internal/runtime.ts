@@ -1,14 +1,21 @@
 // What `defineRuntime` and the module loader share: a runtime's Effect core made into the contract's functions, and
 // a template call made safe (a throw, a defect or an invalid job becomes `TemplateFailed`).
 import type { FlareTarget } from "@fedkit/flare-config"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Either, Exit, identity, Option } from "effect"
 import * as JobFiles from "../JobFiles.js"
 import type * as JsonBody from "../JsonBody.js"
 import type { InvalidPayload, PayloadRejected } from "../Rejection.js"
 import { type Runtime, type TemplateError, TemplateFailed, type TemplateOptions, TypeId } from "../Runtime.js"
 import { clip } from "./text.js"
 
-/** Runs a synchronous Effect for a contract function: the value, or the typed error thrown as it is. */
+/** The value, or the typed error thrown as it is: the contract's functions report errors by throwing. */
+export const orThrow = <A, E>(either: Either.Either<A, E>): A => Either.getOrThrowWith(either, identity)
+
+/**
+ * Runs a template call for the contract's synchronous `template` function. This is the one place runtime-core runs
+ * an Effect itself: the contract requires a plain function, and a template may return an Effect (flare-config's
+ * builders are `yield*`ed), which nothing but running it turns into files. Everything else has a synchronous core.
+ */
 export const runOrThrow = <A, E>(effect: Effect.Effect<A, E>): A => {
   const exit = Effect.runSyncExit(effect)
   if (Exit.isSuccess(exit)) return exit.value
@@ -47,8 +54,9 @@ export const describeError = (error: unknown): string =>
 export interface Core<A> {
   readonly limits: JsonBody.Limits
   readonly templateFolder: string | undefined
-  readonly parse: (body: string | Uint8Array) => Effect.Effect<A, PayloadRejected>
-  readonly validate: (payload: A) => Effect.Effect<void, InvalidPayload>
+  /** Synchronous cores: parsing and checking a payload never needs a fiber. */
+  readonly parse: (body: string | Uint8Array) => Either.Either<A, PayloadRejected>
+  readonly validate: (payload: A) => Either.Either<void, InvalidPayload>
   readonly template: (
     payload: A,
     dataset2gw: unknown,
@@ -58,21 +66,23 @@ export interface Core<A> {
   readonly withTemplateFolder: (folder: string | URL) => Runtime<A>
 }
 
-export const fromCore = <A>(core: Core<A>): Runtime<A> => ({
-  [TypeId]: TypeId,
-  limits: core.limits,
-  templateFolder: core.templateFolder,
-  parse: (body) => runOrThrow(core.parse(body)),
-  validate: (payload) => runOrThrow(core.validate(payload)),
-  template: (payload, dataset2gw, options) => runOrThrow(core.template(payload, dataset2gw, options)),
-  encode: core.encode,
-  parseEffect: core.parse,
-  validateEffect: core.validate,
-  templateEffect: core.template,
-  renderEffect: (body, dataset2gw, options) =>
-    core.parse(body).pipe(
-      Effect.tap(core.validate),
-      Effect.flatMap((payload) => core.template(payload, dataset2gw, options))
-    ),
-  withTemplateFolder: core.withTemplateFolder
-})
+export const fromCore = <A>(core: Core<A>): Runtime<A> => {
+  /** `parse` then `validate`, in one synchronous step. */
+  const checked = (body: string | Uint8Array): Either.Either<A, PayloadRejected> =>
+    Either.flatMap(core.parse(body), (payload) => Either.map(core.validate(payload), () => payload))
+  return {
+    [TypeId]: TypeId,
+    limits: core.limits,
+    templateFolder: core.templateFolder,
+    parse: (body) => orThrow(core.parse(body)),
+    validate: (payload) => orThrow(core.validate(payload)),
+    template: (payload, dataset2gw, options) => runOrThrow(core.template(payload, dataset2gw, options)),
+    encode: core.encode,
+    parseEffect: (body) => Effect.suspend(() => core.parse(body)),
+    validateEffect: (payload) => Effect.suspend(() => core.validate(payload)),
+    templateEffect: core.template,
+    renderEffect: (body, dataset2gw, options) =>
+      Effect.flatMap(Effect.suspend(() => checked(body)), (payload) => core.template(payload, dataset2gw, options)),
+    withTemplateFolder: core.withTemplateFolder
+  }
+}

@@ -1,0 +1,23 @@
+// The JSON line `JsonLog` writes, and which loggers write it where, so that a line can be written straight to the
+// same place without going through Effect's logger machinery (see `logLine.ts`).
+import type { Logger } from "effect"
+
+export type Write = (line: string) => void
+
+const writers = new WeakMap<Logger.Logger<unknown, void>, Write>()
+
+/** Remembers that `logger` writes JSON lines with `write`. */
+export const register = <L extends Logger.Logger<unknown, void>>(logger: L, write: Write): L => {
+  writers.set(logger, write)
+  return logger
+}
+
+/** Where `logger` writes its JSON lines, if it is a JSON line logger. */
+export const writerOf = (logger: Logger.Logger<unknown, void>): Write | undefined => writers.get(logger)
+
+/** `{"time","level","msg",...annotations}` and a newline. */
+export const format = (date: Date, level: string, msg: string, annotations: Iterable<readonly [string, unknown]>) => {
+  const entry: Record<string, unknown> = { time: date.toISOString(), level, msg }
+  for (const [key, value] of annotations) entry[key] = value
+  return `${JSON.stringify(entry)}\n`
+}
