@@ -4,7 +4,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Data, Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Csv from "./internal/csv.js"
 import * as Samples from "./Samples.js"
@@ -14,10 +14,10 @@ export const FIXTURE_PATH = fileURLToPath(new URL("../data/breast_cancer.csv", i
 
 export const SAMPLE_COUNT = 569
 
-export class FixtureError extends Data.TaggedError("FixtureError")<{
-  readonly path: string
-  readonly reason: string
-}> {
+export class FixtureError extends Schema.TaggedError<FixtureError>()("FixtureError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
   override get message(): string {
     return `cannot read the Breast Cancer Wisconsin fixture at ${this.path}: ${this.reason}`
   }

@@ -5,7 +5,7 @@
  * Problems name the line and what was wrong with it, never the cell's content: these messages may reach the
  * orchestrator's log, and a cell is patient data.
  */
-import { Data, Either } from "effect"
+import { Either, Schema } from "effect"
 import * as Csv from "./internal/csv.js"
 import * as Samples from "./Samples.js"
 
@@ -13,18 +13,20 @@ export const LABEL_COLUMN = "target"
 
 export const HEADER: ReadonlyArray<string> = [...Samples.FEATURE_NAMES, LABEL_COLUMN]
 
-export type Problem =
-  | "the header is not the 30 feature names followed by target"
-  | "a row does not have 31 cells"
-  | "a feature is not a finite decimal number"
-  | "target is not 0 or 1"
-  | "the file has no rows"
+export const Problem = Schema.Literal(
+  "the header is not the 30 feature names followed by target",
+  "a row does not have 31 cells",
+  "a feature is not a finite decimal number",
+  "target is not 0 or 1",
+  "the file has no rows"
+)
+export type Problem = typeof Problem.Type
 
 /** What is wrong with a file and on which (1-based) line; safe to log. */
-export class CsvProblem extends Data.TaggedError("CsvProblem")<{
-  readonly line: number
-  readonly problem: Problem
-}> {
+export class CsvProblem extends Schema.TaggedError<CsvProblem>()("CsvProblem", {
+  line: Schema.Number,
+  problem: Problem
+}) {
   override get message(): string {
     return `line ${this.line}: ${this.problem}`
   }

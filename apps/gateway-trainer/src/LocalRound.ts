@@ -3,7 +3,7 @@
  * (moments of its raw features) or a training round (standardize with the global moments, run the optimizer for
  * `localEpochs` over shuffled minibatches, starting from the global parameters with fresh optimizer state).
  */
-import { Data, Either, Schema } from "effect"
+import { Either, Schema } from "effect"
 import * as Random from "./internal/random.js"
 import * as LogisticRegression from "./LogisticRegression.js"
 import * as ModelVector from "./ModelVector.js"
@@ -45,7 +45,7 @@ export type Outcome =
     readonly metrics: TrainingMetrics
   }
 
-export class VectorMismatch extends Data.TaggedError("VectorMismatch")<{ readonly length: number }> {
+export class VectorMismatch extends Schema.TaggedError<VectorMismatch>()("VectorMismatch", { length: Schema.Number }) {
   override get message(): string {
     return `the global model has ${this.length} values, this model expects ${ModelVector.LENGTH}; ` +
       "the job's initial model does not belong to this trainer"

@@ -3,9 +3,11 @@
  * little-endian float32 array, which is all this reader accepts.
  */
 import { FileSystem } from "@effect/platform"
-import { Data, Effect, Either } from "effect"
+import { Effect, Either, Schema } from "effect"
 
-export class NpyError extends Data.TaggedError("NpyError")<{ readonly path: string; readonly reason: string }> {
+export class NpyError
+  extends Schema.TaggedError<NpyError>()("NpyError", { path: Schema.String, reason: Schema.String })
+{
   override get message(): string {
     return `${this.path} is not a 1-D float32 .npy vector: ${this.reason}`
   }

@@ -23,7 +23,7 @@
  * `Train` with the global model and the trainer answers `Result`; `Ping`/`Pong` echo a payload (liveness and the
  * overhead benchmark); `Shutdown` asks the trainer to exit.
  */
-import { Data, Either, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import * as LocalRound from "./LocalRound.js"
 
 export const VERSION = 1
@@ -59,7 +59,7 @@ export interface Frame {
   readonly payload: Float32Array
 }
 
-export class ProtocolError extends Data.TaggedError("ProtocolError")<{ readonly reason: string }> {
+export class ProtocolError extends Schema.TaggedError<ProtocolError>()("ProtocolError", { reason: Schema.String }) {
   override get message(): string {
     return `fedkit stdio protocol violated: ${this.reason}`
   }

@@ -7,7 +7,7 @@ import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platfor
 import type { PlatformError } from "@effect/platform/Error"
 import { Job } from "@fedkit/flare-config"
 import type { DecodeError } from "@fedkit/flare-config/Issue"
-import { Data, Effect, Option, type ParseResult, Schema, Stream } from "effect"
+import { Effect, Option, type ParseResult, Schema, Stream } from "effect"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
@@ -29,10 +29,10 @@ export const cliBin: Effect.Effect<Option.Option<string>, never, FileSystem.File
 )
 
 /** `secure-runtime render` refused or failed: its exit code and its standard error (payload issues, reasons). */
-export class RenderFailed extends Data.TaggedError("RenderFailed")<{
-  readonly exitCode: number
-  readonly stderr: string
-}> {
+export class RenderFailed extends Schema.TaggedError<RenderFailed>()("RenderFailed", {
+  exitCode: Schema.Number,
+  stderr: Schema.String
+}) {
   override get message(): string {
     return `secure-runtime render exited with ${this.exitCode}: ${this.stderr.trim() || "(no output)"}`
   }

@@ -2,7 +2,7 @@
  * The deterministic split of the fixture: a stratified held-out test set, and the remaining training rows dealt out
  * to the gateways as non-identical shards (different sizes and class mixes; every gateway has both classes).
  */
-import { Data, Either } from "effect"
+import { Either, Schema } from "effect"
 import * as Random from "./internal/random.js"
 import * as Samples from "./Samples.js"
 
@@ -46,7 +46,7 @@ export interface Split {
   readonly shards: ReadonlyArray<Shard>
 }
 
-export class SplitError extends Data.TaggedError("SplitError")<{ readonly reason: string }> {
+export class SplitError extends Schema.TaggedError<SplitError>()("SplitError", { reason: Schema.String }) {
   override get message(): string {
     return `cannot split the data: ${this.reason}`
   }

@@ -4,10 +4,10 @@
  * Never a token, never a data value, never the free-form message of an underlying error, which may quote either.
  */
 import type { DalError } from "@fedkit/dal-client"
-import { Data } from "effect"
-import type * as Protocol from "./Protocol.js"
+import { Schema } from "effect"
+import * as Protocol from "./Protocol.js"
 
-export class TrainerFailure extends Data.TaggedError("TrainerFailure")<Protocol.Failure> {
+export class TrainerFailure extends Schema.TaggedError<TrainerFailure>()("TrainerFailure", Protocol.Failure.fields) {
   override get message(): string {
     return `${this.type} at ${this.place}: ${this.reason}`
   }

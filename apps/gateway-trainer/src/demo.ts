@@ -14,7 +14,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DalServer } from "@fedkit/dal-server"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
 import { FlareInstallation, Poc, Simulator } from "@fedkit/job-packager"
-import { Array as Arr, Cause, Console, Data, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
+import { Array as Arr, Cause, Console, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import * as BreastCancer from "./BreastCancer.js"
@@ -33,13 +33,13 @@ export const MAX_GAP = 0.02
 
 type Target = "simulator" | "poc"
 
-class Usage extends Data.TaggedError("Usage")<{ readonly reason: string }> {
+class Usage extends Schema.TaggedError<Usage>()("Usage", { reason: Schema.String }) {
   override get message(): string {
     return `${this.reason}; usage: demo [PAYLOAD_JSON] [--target simulator|poc]`
   }
 }
 
-class TargetMissed extends Data.TaggedError("TargetMissed")<{ readonly reason: string }> {
+class TargetMissed extends Schema.TaggedError<TargetMissed>()("TargetMissed", { reason: Schema.String }) {
   override get message(): string {
     return `the federated model missed its target: ${this.reason}`
   }

@@ -317,3 +317,13 @@ export const make = (
 export const layer = (
   options: Options
 ): Layer.Layer<Jobs, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path> => Layer.scoped(Jobs, make(options))
+
+/**
+ * A `Jobs` for tests, built with Effect's `Layer.mock`: the operations given, and any other dies with an
+ * `UnimplementedError` when called.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (implementation: Layer.PartialEffectful<Service>): Layer.Layer<Jobs> =>
+  Layer.mock(Jobs, implementation)
