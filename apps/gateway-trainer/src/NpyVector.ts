@@ -1,10 +1,15 @@
 /**
  * Reads the global model FLARE saved (`NPModelPersistor` → `models/server.npy`): a `.npy` file holding one 1-D
  * little-endian float32 array, which is all this reader accepts.
+ *
+ * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, Schema } from "effect"
 
+/**
+ * @since 0.1.0
+ */
 export class NpyError
   extends Schema.TaggedError<NpyError>()("NpyError", { path: Schema.String, reason: Schema.String })
 {
@@ -15,6 +20,9 @@ export class NpyError
 
 const MAGIC = "\x93NUMPY"
 
+/**
+ * @since 0.1.0
+ */
 export const decode = (bytes: Uint8Array, path = "<bytes>"): Either.Either<Float32Array, NpyError> => {
   const fail = (reason: string) => Either.left(new NpyError({ path, reason }))
   if (bytes.length < 10 || String.fromCharCode(...bytes.subarray(0, 6)) !== MAGIC) return fail("no .npy magic")
@@ -37,6 +45,9 @@ export const decode = (bytes: Uint8Array, path = "<bytes>"): Either.Either<Float
   return Either.right(new Float32Array(data.buffer))
 }
 
+/**
+ * @since 0.1.0
+ */
 export const read = (path: string): Effect.Effect<Float32Array, NpyError, FileSystem.FileSystem> =>
   Effect.flatMap(
     FileSystem.FileSystem,

@@ -2,11 +2,16 @@
  * Why the trainer stopped, in a form that may travel anywhere, including the orchestrator's log: a type, a place and
  * one sentence built from fixed text and identifiers (dataset ids, variable names, HTTP statuses, line numbers).
  * Never a token, never a data value, never the free-form message of an underlying error, which may quote either.
+ *
+ * @since 0.1.0
  */
 import type { DalError } from "@fedkit/dal-client"
 import { Schema } from "effect"
 import * as Protocol from "./Protocol.js"
 
+/**
+ * @since 0.1.0
+ */
 export class TrainerFailure extends Schema.TaggedError<TrainerFailure>()("TrainerFailure", Protocol.Failure.fields) {
   override get message(): string {
     return `${this.type} at ${this.place}: ${this.reason}`
@@ -16,7 +21,11 @@ export class TrainerFailure extends Schema.TaggedError<TrainerFailure>()("Traine
 // Identifiers are echoed only when they look like identifiers; anything else is not worth the risk.
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/
 
-/** A dataset id or file name fit for a log line, or a neutral stand-in. */
+/**
+ * A dataset id or file name fit for a log line, or a neutral stand-in.
+ *
+ * @since 0.1.0
+ */
 export const identifier = (value: string | undefined, fallback: string): string =>
   value !== undefined && SAFE.test(value) ? JSON.stringify(value) : fallback
 
@@ -24,7 +33,11 @@ const dataset = (datasetId: string | undefined): string => identifier(datasetId,
 
 const attempts = (n: number): string => n > 1 ? ` after ${n} attempts` : ""
 
-/** Maps a DAL client error to a failure, keeping its type and the facts that carry no data. */
+/**
+ * Maps a DAL client error to a failure, keeping its type and the facts that carry no data.
+ *
+ * @since 0.1.0
+ */
 export const fromDalError = (error: DalError.DalError, place: string): TrainerFailure => {
   const make = (reason: string) => new TrainerFailure({ type: error._tag, place, reason })
   switch (error._tag) {
@@ -64,6 +77,8 @@ export const fromDalError = (error: DalError.DalError, place: string): TrainerFa
 /**
  * A defect (a bug, or an exception from a library) as a failure: the error's class name and where it was thrown
  * (file base name, line, function), never its message.
+ *
+ * @since 0.1.0
  */
 export const fromDefect = (defect: unknown, place: string): TrainerFailure => {
   const type = defect instanceof Error ? defect.constructor.name : typeof defect

@@ -8,12 +8,14 @@
  *
  * Progress on stderr, results on stdout; the last line of stdout is `federated test accuracy 0.XXX, central
  * baseline 0.YYY`. Exits 1 when a target is missed or the run fails.
+ *
+ * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DalServer } from "@fedkit/dal-server"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
-import { FlareInstallation, Poc, Simulator } from "@fedkit/job-packager"
+import { FlareInstallation, type FlareRunner, Poc, Simulator } from "@fedkit/job-packager"
 import { Array as Arr, Cause, Console, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
@@ -21,6 +23,7 @@ import * as BreastCancer from "./BreastCancer.js"
 import * as DalFixture from "./DalFixture.js"
 import * as Federation from "./Federation.js"
 import * as FlareJob from "./FlareJob.js"
+import type * as LogisticRegression from "./LogisticRegression.js"
 import * as NpyVector from "./NpyVector.js"
 import * as RuntimeRender from "./RuntimeRender.js"
 import { Payload, settingsOf } from "./secure_runtime/secure_runtime_service.js"
@@ -28,7 +31,13 @@ import * as Split from "./Split.js"
 
 const WORKSPACE = fileURLToPath(new URL("../../../.fedkit/bcw-demo", import.meta.url))
 const DEFAULT_PAYLOAD = "{\"optimizer_name\": \"adam\", \"learning_rate\": 0.01, \"num_federation_rounds\": 10}"
+/**
+ * @since 0.1.0
+ */
 export const TARGET_ACCURACY = 0.93
+/**
+ * @since 0.1.0
+ */
 export const MAX_GAP = 0.02
 
 type Target = "simulator" | "poc"
@@ -76,6 +85,28 @@ const weighted = (rounds: ReadonlyArray<FlareJob.SiteRound>, key: string) => {
   return rounds.reduce((sum, r) => sum + r.samples * (r.metrics[key] ?? Number.NaN), 0) / total
 }
 
+/** The job as the platform renders it (`secure-runtime render`), or in process when that bin is not built. */
+const renderJob = (payload: Payload, text: string, dataset2gw: Record<string, string>) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const bin = yield* RuntimeRender.cliBin
+    return yield* Option.match(bin, {
+      onNone: () =>
+        Effect.zipRight(
+          Console.error("secure-runtime's bin is not built: rendering in process with the same runtime module"),
+          Effect.map(FlareJob.render(Schema.encodeSync(Payload)(payload), dataset2gw), (job) => ({
+            job,
+            how: "in process (runtime module)"
+          }))
+        ),
+      onSome: (bin) =>
+        Effect.map(
+          RuntimeRender.render({ bin, payload: text, dataset2gw, outDir: path.join(WORKSPACE, "rendered") }),
+          (r) => ({ job: r.job, how: `secure-runtime render → ${r.folder} (${r.digest})` })
+        )
+    })
+  })
+
 const program = (args: { payload: string; target: Target }) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -106,22 +137,7 @@ const program = (args: { payload: string; target: Target }) =>
     yield* Console.error(`DAL on ${dal.url}; held-out test set: ${split.test.count} rows`)
 
     const dataset2gw = Object.fromEntries(gateways.map((g) => [g.datasetId, g.gateway]))
-    const bin = yield* RuntimeRender.cliBin
-    const rendered = yield* Option.match(bin, {
-      onNone: () =>
-        Effect.zipRight(
-          Console.error("secure-runtime's bin is not built: rendering in process with the same runtime module"),
-          Effect.map(FlareJob.render(Schema.encodeSync(Payload)(payload), dataset2gw), (job) => ({
-            job,
-            how: "in process (runtime module)"
-          }))
-        ),
-      onSome: (bin) =>
-        Effect.map(
-          RuntimeRender.render({ bin, payload: args.payload, dataset2gw, outDir: path.join(WORKSPACE, "rendered") }),
-          (r) => ({ job: r.job, how: `secure-runtime render → ${r.folder} (${r.digest})` })
-        )
-    })
+    const rendered = yield* renderJob(payload, args.payload, dataset2gw)
     yield* Console.error(`rendered ${rendered.how}`)
 
     const jobDir = path.join(WORKSPACE, "job")
@@ -155,17 +171,50 @@ const program = (args: { payload: string; target: Target }) =>
       settings: settingsOf(payload),
       heldOut: split.test
     })
+    return yield* report({
+      payload,
+      how: rendered.how,
+      target: args.target,
+      result,
+      seconds,
+      sites: sites.length,
+      jobDir,
+      modelPath,
+      rounds,
+      federated,
+      central,
+      heldOutRows: split.test.count
+    })
+  }).pipe(Effect.scoped)
+
+/** What the demo prints on stdout, ending with the result line; fails when the federated model missed its target. */
+const report = (run: {
+  readonly payload: Payload
+  readonly how: string
+  readonly target: Target
+  readonly result: FlareRunner.RunResult
+  readonly seconds: number
+  readonly sites: number
+  readonly jobDir: string
+  readonly modelPath: string
+  readonly rounds: ReadonlyArray<FlareJob.SiteRound>
+  readonly federated: LogisticRegression.Evaluation
+  readonly central: Federation.Result
+  readonly heldOutRows: number
+}) =>
+  Effect.gen(function*() {
+    const { central, federated, result, rounds } = run
     const baseline = central.rounds.at(-1)!.heldOut!
     const gap = Math.abs(federated.accuracy - baseline.accuracy)
 
-    yield* Console.log(`payload:   ${JSON.stringify(Schema.encodeSync(Payload)(payload))}`)
-    yield* Console.log(`rendered:  ${rendered.how}`)
-    yield* Console.log(`FLARE:     ${args.target}, ${result.status}, ${seconds.toFixed(1)} s, ${sites.length} sites`)
-    yield* Console.log(`job:       ${jobDir}`)
+    yield* Console.log(`payload:   ${JSON.stringify(Schema.encodeSync(Payload)(run.payload))}`)
+    yield* Console.log(`rendered:  ${run.how}`)
+    yield* Console.log(`FLARE:     ${run.target}, ${result.status}, ${run.seconds.toFixed(1)} s, ${run.sites} sites`)
+    yield* Console.log(`job:       ${run.jobDir}`)
     yield* Console.log(`workspace: ${result.workspace}`)
     yield* Console.log(`logs:      ${Option.getOrElse(result.logs.server, () => result.workspace)}`)
     for (const [site, log] of Object.entries(result.logs.sites)) yield* Console.log(`           ${site}: ${log}`)
-    yield* Console.log(`model:     ${modelPath}`)
+    yield* Console.log(`model:     ${run.modelPath}`)
     yield* Console.log("")
     const byRound = perRound(rounds)
     if (Object.keys(byRound).length === 0) {
@@ -188,7 +237,7 @@ const program = (args: { payload: string; target: Target }) =>
       }
     }
     yield* Console.log("")
-    yield* Console.log(`held-out test set (${split.test.count} rows, never seen in training):`)
+    yield* Console.log(`held-out test set (${run.heldOutRows} rows, never seen in training):`)
     yield* Console.log(`  federated (FLARE) accuracy ${pct(federated.accuracy)}, loss ${federated.loss.toFixed(4)}`)
     yield* Console.log(`  central baseline  accuracy ${pct(baseline.accuracy)}, loss ${baseline.loss.toFixed(4)}`)
     const met = federated.accuracy >= TARGET_ACCURACY && gap <= MAX_GAP
@@ -205,7 +254,7 @@ const program = (args: { payload: string; target: Target }) =>
         reason: `accuracy ${pct(federated.accuracy)}, gap ${(100 * gap).toFixed(2)} points`
       })
     }
-  }).pipe(Effect.scoped)
+  })
 
 const installation = FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir())
 

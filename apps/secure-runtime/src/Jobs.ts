@@ -146,6 +146,7 @@ const decodeSubmission = Schema.decodeUnknownOption(Schema.parseJson(Submission)
 export const make = (
   options: Options
 ): Effect.Effect<Service, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  // One closure over 80 lines: create, get and the background submissions share the slots, records and folder.
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
