@@ -7,17 +7,21 @@
  * checked on the held-out test set against the central baseline (the same code on the union of the shards).
  *
  * Progress on stderr, results on stdout; the last line of stdout is `federated test accuracy 0.XXX, central
- * baseline 0.YYY`. Exits 1 when a target is missed or the run fails.
+ * baseline 0.YYY`. Exits 1 when a target is missed or the run fails, under fedkit's CLI policy (`@fedkit/cli-policy`:
+ * a usage error is one line and exit 2, an interrupt exit 130).
  *
  * @since 0.1.0
  */
+import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
+import { CliMain } from "@fedkit/cli-policy"
 import { DalServer } from "@fedkit/dal-server"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
 import { FlareInstallation, type FlareRunner, Poc, Simulator } from "@fedkit/job-packager"
-import { Array as Arr, Cause, Console, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
+import { Array as Arr, Console, Effect, Layer, Logger, LogLevel, Match, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
+import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import * as BreastCancer from "./BreastCancer.js"
 import * as DalFixture from "./DalFixture.js"
@@ -26,10 +30,12 @@ import * as FlareJob from "./FlareJob.js"
 import type * as LogisticRegression from "./LogisticRegression.js"
 import * as NpyVector from "./NpyVector.js"
 import * as RuntimeRender from "./RuntimeRender.js"
-import { Payload, settingsOf } from "./secure_runtime/secure_runtime_service.js"
+import runtime, { Payload, settingsOf } from "./secure_runtime/secure_runtime_service.js"
 import * as Split from "./Split.js"
 
 const WORKSPACE = fileURLToPath(new URL("../../../.fedkit/bcw-demo", import.meta.url))
+// The version users see in --version is the package's.
+const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 const DEFAULT_PAYLOAD = "{\"optimizer_name\": \"adam\", \"learning_rate\": 0.01, \"num_federation_rounds\": 10}"
 /**
  * @since 0.1.0
@@ -42,37 +48,10 @@ export const MAX_GAP = 0.02
 
 type Target = "simulator" | "poc"
 
-class Usage extends Schema.TaggedError<Usage>()("Usage", { reason: Schema.String }) {
-  override get message(): string {
-    return `${this.reason}; usage: demo [PAYLOAD_JSON] [--target simulator|poc]`
-  }
-}
-
 class TargetMissed extends Schema.TaggedError<TargetMissed>()("TargetMissed", { reason: Schema.String }) {
   override get message(): string {
     return `the federated model missed its target: ${this.reason}`
   }
-}
-
-const parseArgs = (argv: ReadonlyArray<string>): Effect.Effect<{ payload: string; target: Target }, Usage> => {
-  let payload: string | undefined
-  let target: Target = "simulator"
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const value = arg === "--target" ? argv[++i] : arg.startsWith("--target=") ? arg.slice(9) : undefined
-    if (arg === "--") continue
-    if (arg === "--target" || arg.startsWith("--target=")) {
-      if (value !== "simulator" && value !== "poc") {
-        return Effect.fail(new Usage({ reason: "--target is simulator or poc" }))
-      }
-      target = value
-    } else if (payload === undefined && !arg.startsWith("--")) {
-      payload = arg
-    } else {
-      return Effect.fail(new Usage({ reason: `unexpected argument ${JSON.stringify(arg.slice(0, 40))}` }))
-    }
-  }
-  return Effect.succeed({ payload: payload ?? DEFAULT_PAYLOAD, target })
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`
@@ -112,7 +91,7 @@ const program = (args: { payload: string; target: Target }) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     // Checked here too (the runtime checks it again) for the baseline's settings.
-    const payload = yield* Schema.decodeUnknown(Schema.parseJson(Payload))(args.payload)
+    const payload = yield* runtime.parseEffect(args.payload)
     const split = yield* Split.split(yield* BreastCancer.load)
     yield* fs.remove(WORKSPACE, { recursive: true }).pipe(Effect.ignore)
     const dalRoot = path.join(WORKSPACE, "dal")
@@ -258,8 +237,19 @@ const report = (run: {
 
 const installation = FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir())
 
-parseArgs(process.argv.slice(2)).pipe(
-  Effect.flatMap((args) =>
+const command = Command.make(
+  "demo",
+  {
+    payload: Args.text({ name: "PAYLOAD_JSON" }).pipe(
+      Args.withDescription(`The Secure Runtime payload (default ${DEFAULT_PAYLOAD})`),
+      Args.withDefault(DEFAULT_PAYLOAD)
+    ),
+    target: Options.choice("target", ["simulator", "poc"]).pipe(
+      Options.withDescription("Where FLARE runs the job: nvflare simulator, or a throw-away local POC deployment"),
+      Options.withDefault("simulator" as const)
+    )
+  },
+  (args) =>
     program(args).pipe(
       Effect.provide(
         (args.target === "poc" ? Poc.layer() : Simulator.layer()).pipe(
@@ -268,16 +258,19 @@ parseArgs(process.argv.slice(2)).pipe(
         )
       )
     )
+).pipe(Command.withDescription("The reference model trained across three gateways by real NVIDIA FLARE"))
+
+type CommandError = typeof command extends Command.Command<infer _Name, infer _R, infer E, infer _A> ? E : never
+
+// A payload the runtime refuses is a bad argument (exit 2); a failed run or a missed target `demo: <why>`, exit 1.
+const describeFailure = Match.type<CommandError>().pipe(
+  Match.tag(
+    "PayloadTooLarge",
+    "MalformedJson",
+    "InvalidPayload",
+    (refused) => CliMain.usageFailure("demo", `PAYLOAD_JSON: ${refused.message}`)
   ),
-  Effect.tapErrorCause((cause) =>
-    Console.error(
-      Cause.failureOption(cause).pipe(
-        Option.match({
-          onNone: () => Cause.pretty(cause),
-          onSome: (error) => `demo: ${error instanceof Error ? error.message : String(error)}`
-        })
-      )
-    )
-  ),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  Match.orElse((error) => CliMain.failureLine("demo", error))
 )
+
+CliMain.runMain(command, { name: "demo", version: packageVersion, describeFailure }, NodeContext.layer)
