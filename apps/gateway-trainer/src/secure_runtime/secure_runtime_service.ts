@@ -88,6 +88,7 @@ const runtime = defineRuntime({
     })
 })
 
+/** @since 0.1.0 */
 export default runtime
 
 /**
