@@ -53,7 +53,14 @@ export const read = (path: string): Effect.Effect<Float32Array, NpyError, FileSy
     FileSystem.FileSystem,
     (fs) =>
       fs.readFile(path).pipe(
-        Effect.mapError((error) => new NpyError({ path, reason: error.message })),
+        Effect.mapError((error) =>
+          new NpyError({
+            path,
+            reason: error._tag === "SystemError" && error.reason === "NotFound"
+              ? "there is no such file; give the path of a saved global model (models/server.npy)"
+              : `it cannot be read: ${error.message}`
+          })
+        ),
         Effect.flatMap((bytes) => decode(bytes, path))
       )
   )

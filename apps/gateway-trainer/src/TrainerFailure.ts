@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { DalError } from "@fedkit/dal-client"
-import { Schema } from "effect"
+import { Match, Schema } from "effect"
 import * as Protocol from "./Protocol.js"
 
 /**
@@ -40,38 +40,35 @@ const attempts = (n: number): string => n > 1 ? ` after ${n} attempts` : ""
  */
 export const fromDalError = (error: DalError.DalError, place: string): TrainerFailure => {
   const make = (reason: string) => new TrainerFailure({ type: error._tag, place, reason })
-  switch (error._tag) {
-    case "DalConfigError":
-      return make(
+  return Match.valueTags(error, {
+    DalConfigError: (error) =>
+      make(
         `the DAL settings are missing or invalid: ${
           [...new Set(error.problems.map((problem) => problem.variable))].join(", ")
         }; check the gateway's APH_* environment`
-      )
-    case "DalAuthError":
-      return make(
+      ),
+    DalAuthError: (error) =>
+      make(
         error.status === 401
           ? "the DAL rejected the token (HTTP 401); check APH_DAL_TOKEN"
           : `the token may not access ${dataset(error.datasetId)} (HTTP ${error.status})`
-      )
-    case "DalNotFound":
-      return make(
+      ),
+    DalNotFound: (error) =>
+      make(
         error.known === undefined
           ? `the DAL has no such key for ${dataset(error.datasetId)} (HTTP 404)`
           : `${dataset(error.datasetId)} is not in APH_DATA`
-      )
-    case "DalStatusError":
-      return make(`the DAL answered HTTP ${error.status} for ${dataset(error.datasetId)}${attempts(error.attempts)}`)
-    case "DalTransportError":
-      return make(`the DAL could not be reached or timed out${attempts(error.attempts)}; check APH_API_DAL_URL`)
-    case "DalIntegrityError":
-      return make(`${dataset(error.datasetId)} did not arrive intact (${error.operation})`)
-    case "DalUnsafePath":
-      return make(`${dataset(error.datasetId)} holds an unsafe path; nothing was written outside the download folder`)
-    case "DalFileError":
-      return make(`cannot write ${dataset(error.datasetId)} to the local disk`)
-    case "DalInvalidArgument":
-      return make(`invalid ${error.argument} for ${dataset(error.datasetId)}`)
-  }
+      ),
+    DalStatusError: (error) =>
+      make(`the DAL answered HTTP ${error.status} for ${dataset(error.datasetId)}${attempts(error.attempts)}`),
+    DalTransportError: (error) =>
+      make(`the DAL could not be reached or timed out${attempts(error.attempts)}; check APH_API_DAL_URL`),
+    DalIntegrityError: (error) => make(`${dataset(error.datasetId)} did not arrive intact (${error.operation})`),
+    DalUnsafePath: (error) =>
+      make(`${dataset(error.datasetId)} holds an unsafe path; nothing was written outside the download folder`),
+    DalFileError: (error) => make(`cannot write ${dataset(error.datasetId)} to the local disk`),
+    DalInvalidArgument: (error) => make(`invalid ${error.argument} for ${dataset(error.datasetId)}`)
+  })
 }
 
 /**
