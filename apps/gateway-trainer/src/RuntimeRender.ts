@@ -48,7 +48,9 @@ export class RenderFailed extends Schema.TaggedError<RenderFailed>()("RenderFail
   stderr: Schema.String
 }) {
   override get message(): string {
-    return `secure-runtime render exited with ${this.exitCode}: ${this.stderr.trim() || "(no output)"}`
+    // One line: the render's own lines (one per problem of a refused payload) joined.
+    const said = this.stderr.trim().split(/\s*\n\s*/).join("; ")
+    return `secure-runtime render exited with ${this.exitCode}: ${said || "(no output)"}`
   }
 }
 
