@@ -1,23 +1,35 @@
 /**
  * The committed fixture: the Breast Cancer Wisconsin (Diagnostic) data set, 569 samples × 30 features, as shipped in
  * scikit-learn (`sklearn/datasets/data/breast_cancer.csv`). See `data/NOTICE.md` for its source and licence.
+ *
+ * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Data, Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Csv from "./internal/csv.js"
 import * as Samples from "./Samples.js"
 
-/** The data file, resolved from `src/` and `dist/` alike. */
+/**
+ * The data file, resolved from `src/` and `dist/` alike.
+ *
+ * @since 0.1.0
+ */
 export const FIXTURE_PATH = fileURLToPath(new URL("../data/breast_cancer.csv", import.meta.url))
 
+/**
+ * @since 0.1.0
+ */
 export const SAMPLE_COUNT = 569
 
-export class FixtureError extends Data.TaggedError("FixtureError")<{
-  readonly path: string
-  readonly reason: string
-}> {
+/**
+ * @since 0.1.0
+ */
+export class FixtureError extends Schema.TaggedError<FixtureError>()("FixtureError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
   override get message(): string {
     return `cannot read the Breast Cancer Wisconsin fixture at ${this.path}: ${this.reason}`
   }
@@ -26,6 +38,8 @@ export class FixtureError extends Data.TaggedError("FixtureError")<{
 /**
  * Parses scikit-learn's file format: a first line `569,30,malignant,benign` (row count, feature count, class names),
  * then one line per sample with the 30 features and the class index.
+ *
+ * @since 0.1.0
  */
 export const parse = (text: string, path = FIXTURE_PATH): Effect.Effect<Samples.Samples, FixtureError> =>
   Effect.suspend(() => {
@@ -54,7 +68,11 @@ export const parse = (text: string, path = FIXTURE_PATH): Effect.Effect<Samples.
     return Effect.succeed({ count, features, labels })
   })
 
-/** Reads and parses the committed fixture. */
+/**
+ * Reads and parses the committed fixture.
+ *
+ * @since 0.1.0
+ */
 export const load: Effect.Effect<Samples.Samples, FixtureError, FileSystem.FileSystem> = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const text = yield* fs.readFileString(FIXTURE_PATH).pipe(

@@ -4,32 +4,55 @@
  *
  * Problems name the line and what was wrong with it, never the cell's content: these messages may reach the
  * orchestrator's log, and a cell is patient data.
+ *
+ * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Either, Schema } from "effect"
 import * as Csv from "./internal/csv.js"
 import * as Samples from "./Samples.js"
 
+/**
+ * @since 0.1.0
+ */
 export const LABEL_COLUMN = "target"
 
+/**
+ * @since 0.1.0
+ */
 export const HEADER: ReadonlyArray<string> = [...Samples.FEATURE_NAMES, LABEL_COLUMN]
 
-export type Problem =
-  | "the header is not the 30 feature names followed by target"
-  | "a row does not have 31 cells"
-  | "a feature is not a finite decimal number"
-  | "target is not 0 or 1"
-  | "the file has no rows"
+/**
+ * @since 0.1.0
+ */
+export const Problem = Schema.Literal(
+  "the header is not the 30 feature names followed by target",
+  "a row does not have 31 cells",
+  "a feature is not a finite decimal number",
+  "target is not 0 or 1",
+  "the file has no rows"
+)
+/**
+ * @since 0.1.0
+ */
+export type Problem = typeof Problem.Type
 
-/** What is wrong with a file and on which (1-based) line; safe to log. */
-export class CsvProblem extends Data.TaggedError("CsvProblem")<{
-  readonly line: number
-  readonly problem: Problem
-}> {
+/**
+ * What is wrong with a file and on which (1-based) line; safe to log.
+ *
+ * @since 0.1.0
+ */
+export class CsvProblem extends Schema.TaggedError<CsvProblem>()("CsvProblem", {
+  line: Schema.Number,
+  problem: Problem
+}) {
   override get message(): string {
     return `line ${this.line}: ${this.problem}`
   }
 }
 
+/**
+ * @since 0.1.0
+ */
 export const encode = (samples: Samples.Samples): string => {
   const rows = [HEADER.join(",")]
   for (let row = 0; row < samples.count; row++) {
@@ -44,6 +67,9 @@ export const encode = (samples: Samples.Samples): string => {
   return rows.join("\n") + "\n"
 }
 
+/**
+ * @since 0.1.0
+ */
 export const decode = (text: string): Either.Either<Samples.Samples, CsvProblem> => {
   const lines = Csv.lines(text)
   const header = lines[0]?.split(",").map((cell) => cell.trim())

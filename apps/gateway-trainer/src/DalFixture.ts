@@ -2,6 +2,8 @@
  * Puts the gateways' shards into a local DAL root folder (as served by `@fedkit/dal-server`: `ROOT/<bucket>/<path>`
  * is `s3://<bucket>/<path>`), in the two shapes a DAL dataset can take: a directory of CSV files, or one zip archive
  * of CSV files. Also gives each gateway's `APH_DATA` and the asset policies to serve.
+ *
+ * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
@@ -12,8 +14,14 @@ import * as Samples from "./Samples.js"
 import type * as Split from "./Split.js"
 import { FUNCTION_NAME } from "./Trainer.js"
 
+/**
+ * @since 0.1.0
+ */
 export type Layout = "directory" | "zip"
 
+/**
+ * @since 0.1.0
+ */
 export interface Gateway {
   readonly gateway: string
   readonly datasetId: string
@@ -25,6 +33,9 @@ export interface Gateway {
   readonly files: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Options {
   /** Per gateway, in shard order; default: directory, zip, directory. */
   readonly layouts?: ReadonlyArray<Layout>
@@ -55,6 +66,8 @@ const writeAtomic = (fs: FileSystem.FileSystem, file: string, bytes: Uint8Array)
 /**
  * Writes every shard below `root` and describes the result. A gateway's second file goes into a sub-folder, so the
  * datasets also exercise nested listings.
+ *
+ * @since 0.1.0
  */
 export const write = (
   root: string,
@@ -98,15 +111,25 @@ export const write = (
       }))
   })
 
-/** The key prefix a gateway's token must be allowed to read: its dataset's folder (a zip's parent). */
+/**
+ * The key prefix a gateway's token must be allowed to read: its dataset's folder (a zip's parent).
+ *
+ * @since 0.1.0
+ */
 export const prefix = (gateway: Gateway): string => gateway.key.slice(0, gateway.key.lastIndexOf("/") + 1)
 
-/** A gateway's `APH_DATA` value. */
+/**
+ * A gateway's `APH_DATA` value.
+ *
+ * @since 0.1.0
+ */
 export const aphData = (gateway: Gateway): string => JSON.stringify({ [gateway.datasetId]: gateway.key })
 
 /**
  * Asset policies for `@fedkit/dal-server`: every dataset restricts functions; those in `allowed` (all by default)
  * allow this model's function, the others allow only an unrelated one.
+ *
+ * @since 0.1.0
  */
 export const policies = (
   gateways: ReadonlyArray<Gateway>,

@@ -2,6 +2,8 @@
  * FedAvg in one process, with the same local rounds and the same float32 averaging as the FLARE job: for tests, the
  * central baseline and quick experiments. FLARE itself is driven by the job (see `FlareJob`); this module never
  * talks to it.
+ *
+ * @since 0.1.0
  */
 import { Either } from "effect"
 import * as LocalRound from "./LocalRound.js"
@@ -10,11 +12,17 @@ import * as ModelVector from "./ModelVector.js"
 import type * as Samples from "./Samples.js"
 import * as Standardization from "./Standardization.js"
 
+/**
+ * @since 0.1.0
+ */
 export interface Site {
   readonly name: string
   readonly samples: Samples.Samples
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Contribution {
   readonly vector: Float32Array
   /** FedAvg's `NUM_STEPS_CURRENT_ROUND`: the site's row count. */
@@ -24,6 +32,8 @@ export interface Contribution {
 /**
  * FLARE 2.9's built-in FedAvg aggregation (`WeightedAggregationHelper` on numpy float32): Σ v·w accumulated in
  * float32, then multiplied by float32(1 / Σ w).
+ *
+ * @since 0.1.0
  */
 export const fedAvg = (contributions: ReadonlyArray<Contribution>): Float32Array => {
   const total = new Float32Array(contributions[0]?.vector.length ?? 0)
@@ -37,7 +47,11 @@ export const fedAvg = (contributions: ReadonlyArray<Contribution>): Float32Array
   return total.map((value) => Math.fround(value * inverse))
 }
 
-/** The model (with its own standardization statistics) on some rows. */
+/**
+ * The model (with its own standardization statistics) on some rows.
+ *
+ * @since 0.1.0
+ */
 export const evaluate = (vector: Float32Array, samples: Samples.Samples): LogisticRegression.Evaluation =>
   LogisticRegression.evaluate(ModelVector.parameters(vector), {
     count: samples.count,
@@ -45,6 +59,9 @@ export const evaluate = (vector: Float32Array, samples: Samples.Samples): Logist
     labels: samples.labels
   })
 
+/**
+ * @since 0.1.0
+ */
 export interface RoundRecord {
   /** FLARE's round number: 0 is the statistics round. */
   readonly round: number
@@ -55,11 +72,17 @@ export interface RoundRecord {
   readonly heldOut?: LogisticRegression.Evaluation
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Result {
   readonly model: Float32Array
   readonly rounds: ReadonlyArray<RoundRecord>
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Options {
   readonly sites: ReadonlyArray<Site>
   /** Training rounds; the statistics round comes on top, as in the FLARE job. */
@@ -81,6 +104,9 @@ const weightedMetrics = (outcomes: ReadonlyArray<LocalRound.Outcome>): LocalRoun
   return sums
 }
 
+/**
+ * @since 0.1.0
+ */
 export const run = (options: Options): Either.Either<Result, LocalRound.VectorMismatch> =>
   Either.gen(function*() {
     let model = ModelVector.initial()
@@ -102,6 +128,10 @@ export const run = (options: Options): Either.Either<Result, LocalRound.VectorMi
     return { model, rounds }
   })
 
-/** The central baseline: the same code with one site that holds the union of the training rows. */
+/**
+ * The central baseline: the same code with one site that holds the union of the training rows.
+ *
+ * @since 0.1.0
+ */
 export const central = (options: Omit<Options, "sites"> & { readonly train: Samples.Samples }) =>
   run({ ...options, sites: [{ name: "central", samples: options.train }] })

@@ -1,6 +1,8 @@
 /**
  * The FLARE 2.9 job that federates this model, as the Secure Runtime renders it (`secure_runtime_service`), made
  * runnable without the model image: the bridge and the trainer bundle go into the job's `custom/` folder.
+ *
+ * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
@@ -14,13 +16,25 @@ import * as Bridge from "./Bridge.js"
 import * as DalFixture from "./DalFixture.js"
 import runtime, { type Payload } from "./secure_runtime/secure_runtime_service.js"
 
-/** Where `pnpm build` puts the bridge and the trainer bundle. */
+/**
+ * Where `pnpm build` puts the bridge and the trainer bundle.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_CUSTOM_DIR = fileURLToPath(new URL("../dist/flare/custom", import.meta.url))
 
-/** What goes into `custom/`: file name → content. */
+/**
+ * What goes into `custom/`: file name → content.
+ *
+ * @since 0.1.0
+ */
 export type CustomFiles = Readonly<Record<string, string>>
 
-/** Reads the bridge and the trainer bundle from a built folder. */
+/**
+ * Reads the bridge and the trainer bundle from a built folder.
+ *
+ * @since 0.1.0
+ */
 export const readCustom = (
   dir: string = DEFAULT_CUSTOM_DIR
 ): Effect.Effect<CustomFiles, PlatformError, FileSystem.FileSystem | Path.Path> =>
@@ -34,7 +48,11 @@ export const readCustom = (
     return Object.fromEntries(entries)
   })
 
-/** The Secure Runtime's job for a payload (its JSON form) and a `dataset2gw` map. */
+/**
+ * The Secure Runtime's job for a payload (its JSON form) and a `dataset2gw` map.
+ *
+ * @since 0.1.0
+ */
 export const render = (
   payload: typeof Payload.Encoded,
   dataset2gw: Readonly<Record<string, string>>
@@ -48,6 +66,8 @@ export const render = (
  * The job with the bridge and the trainer bundle in the `custom/` folder of every app that runs on gateways: what a
  * simulation or a deployment without the model image needs. (Per-site `APH_*` values are the sites' environment, not
  * the job's: `@fedkit/job-packager`'s simulator gives each simulated site its own.)
+ *
+ * @since 0.1.0
  */
 export const withTrainer = (job: Job.FlareJob, custom: CustomFiles): Effect.Effect<Job.FlareJob, DecodeError> =>
   Job.make({
@@ -58,7 +78,11 @@ export const withTrainer = (job: Job.FlareJob, custom: CustomFiles): Effect.Effe
     target: job.target
   })
 
-/** Checks the job and writes its files below `dir` (each to a temporary name first, then renamed). */
+/**
+ * Checks the job and writes its files below `dir` (each to a temporary name first, then renamed).
+ *
+ * @since 0.1.0
+ */
 export const write = (
   dir: string,
   job: Job.FlareJob
@@ -75,7 +99,11 @@ export const write = (
     }
   })
 
-/** A simulated gateway: its dataset on the DAL and its own bearer token. */
+/**
+ * A simulated gateway: its dataset on the DAL and its own bearer token.
+ *
+ * @since 0.1.0
+ */
 export interface SimulatedGateway {
   readonly gateway: DalFixture.Gateway
   readonly token: Redacted.Redacted<string>
@@ -89,6 +117,8 @@ export interface SimulatedGateway {
  * One site per gateway for `@fedkit/job-packager`'s runners, named as in `dataset2gw`, each with its own `APH_DATA`
  * and `APH_DAL_TOKEN` (a secret: only in that site's processes, redacted from log lines and errors), and its own
  * `APH_API_DAL_URL` when it has a DAL of its own. The job itself carries no setting.
+ *
+ * @since 0.1.0
  */
 export const sitesOf = (gateways: ReadonlyArray<SimulatedGateway>): ReadonlyArray<FlareRunner.Site> =>
   gateways.map(({ dalUrl, env, gateway, token }) => ({
@@ -105,6 +135,8 @@ export const sitesOf = (gateways: ReadonlyArray<SimulatedGateway>): ReadonlyArra
  * Writes the job to `jobDir` and runs it with the FLARE runner in context (simulator or POC), the gateways as sites
  * (see {@link sitesOf}) and `dalUrl` as every site's DAL. A gateway that refuses or fails stops the run at once:
  * job-packager's runners fail it with `SiteFailed`, naming the site and the bridge's sanitized reason.
+ *
+ * @since 0.1.0
  */
 export const simulate = (options: {
   readonly job: Job.FlareJob
@@ -127,7 +159,11 @@ export const simulate = (options: {
     })
   )
 
-/** One site's training round, as FLARE recorded it (the metrics and the row count the site sent with its model). */
+/**
+ * One site's training round, as FLARE recorded it (the metrics and the row count the site sent with its model).
+ *
+ * @since 0.1.0
+ */
 export interface SiteRound {
   readonly site: string
   readonly round: number
@@ -149,6 +185,8 @@ const RoundRecord = Schema.Struct({
  * Each site's rounds from the per-round metrics a run collected (`RunResult.metrics.rounds`, on every target: the
  * server's `MetricsArtifactWriter` records what each site sent). The statistics round sends no metrics, so only the
  * training rounds appear; records that do not have the expected shape are skipped.
+ *
+ * @since 0.1.0
  */
 export const siteRounds = (rounds: ReadonlyArray<unknown>): ReadonlyArray<SiteRound> =>
   rounds.flatMap((value) =>

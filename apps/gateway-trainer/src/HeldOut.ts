@@ -1,6 +1,8 @@
 /**
  * The held-out test set of the reference data (`Split.split`: 20 %, stratified, never dealt to a gateway) and a saved
  * global model's accuracy on it: what `gateway-trainer evaluate` prints for a model FLARE saved on any target.
+ *
+ * @since 0.1.0
  */
 import type { FileSystem } from "@effect/platform"
 import { Effect } from "effect"
@@ -9,6 +11,9 @@ import * as Federation from "./Federation.js"
 import * as NpyVector from "./NpyVector.js"
 import * as Split from "./Split.js"
 
+/**
+ * @since 0.1.0
+ */
 export interface Report {
   readonly model: string
   readonly rows: number
@@ -16,7 +21,11 @@ export interface Report {
   readonly loss: number
 }
 
-/** Reads a global model (`server.npy`) and evaluates it, with its own standardization, on the held-out rows. */
+/**
+ * Reads a global model (`server.npy`) and evaluates it, with its own standardization, on the held-out rows.
+ *
+ * @since 0.1.0
+ */
 export const evaluate = (model: string) =>
   Effect.gen(function*() {
     const vector = yield* NpyVector.read(model)

@@ -2,8 +2,10 @@
  * What a gateway does with one FedAvg round, given the global model vector and its local rows: the statistics round
  * (moments of its raw features) or a training round (standardize with the global moments, run the optimizer for
  * `localEpochs` over shuffled minibatches, starting from the global parameters with fresh optimizer state).
+ *
+ * @since 0.1.0
  */
-import { Data, Either, Schema } from "effect"
+import { Either, Schema } from "effect"
 import * as Random from "./internal/random.js"
 import * as LogisticRegression from "./LogisticRegression.js"
 import * as ModelVector from "./ModelVector.js"
@@ -11,22 +13,36 @@ import * as Optimizer from "./Optimizer.js"
 import type * as Samples from "./Samples.js"
 import * as Standardization from "./Standardization.js"
 
-/** Upper bounds, shared with the Secure Runtime's payload validation. */
+/**
+ * Upper bounds, shared with the Secure Runtime's payload validation.
+ *
+ * @since 0.1.0
+ */
 export const limits = {
   learningRate: 1,
   localEpochs: 100,
   batchSize: 4096
 } as const
 
+/**
+ * @since 0.1.0
+ */
 export const Settings = Schema.Struct({
   optimizer: Optimizer.OptimizerName,
   learningRate: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(limits.learningRate)),
   localEpochs: Schema.Int.pipe(Schema.between(1, limits.localEpochs)),
   batchSize: Schema.Int.pipe(Schema.between(1, limits.batchSize))
 }).annotations({ identifier: "TrainingSettings", parseOptions: { onExcessProperty: "error" } })
+/**
+ * @since 0.1.0
+ */
 export type Settings = typeof Settings.Type
 
-/** Metrics of a training round; all are aggregates over the gateway's rows, never a row. */
+/**
+ * Metrics of a training round; all are aggregates over the gateway's rows, never a row.
+ *
+ * @since 0.1.0
+ */
 export interface TrainingMetrics {
   /** The received global model on the local rows, before training. */
   readonly global_loss: number
@@ -36,6 +52,9 @@ export interface TrainingMetrics {
   readonly local_accuracy: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export type Outcome =
   | { readonly phase: "statistics"; readonly vector: Float32Array; readonly samples: number }
   | {
@@ -45,7 +64,10 @@ export type Outcome =
     readonly metrics: TrainingMetrics
   }
 
-export class VectorMismatch extends Data.TaggedError("VectorMismatch")<{ readonly length: number }> {
+/**
+ * @since 0.1.0
+ */
+export class VectorMismatch extends Schema.TaggedError<VectorMismatch>()("VectorMismatch", { length: Schema.Number }) {
   override get message(): string {
     return `the global model has ${this.length} values, this model expects ${ModelVector.LENGTH}; ` +
       "the job's initial model does not belong to this trainer"
@@ -103,6 +125,8 @@ const trainingRound = (
 
 /**
  * One round on local rows. `round` only seeds the minibatch order, so a rerun of a round reproduces it.
+ *
+ * @since 0.1.0
  */
 export const run = (
   global: Float32Array,

@@ -1,14 +1,23 @@
 /**
  * Binary logistic regression on standardized features: p(benign | x) = σ(w·x + b), trained on the mean binary
  * cross-entropy. Parameters are one vector θ = [w₀ … w₂₉, b].
+ *
+ * @since 0.1.0
  */
 import * as Samples from "./Samples.js"
 
 const D = Samples.FEATURE_COUNT
 
+/**
+ * @since 0.1.0
+ */
 export const PARAMETER_COUNT = D + 1
 
-/** Standardized features with their labels. */
+/**
+ * Standardized features with their labels.
+ *
+ * @since 0.1.0
+ */
 export interface Data {
   readonly count: number
   /** `count × 30`, row-major. */
@@ -16,6 +25,9 @@ export interface Data {
   readonly labels: Uint8Array
 }
 
+/**
+ * @since 0.1.0
+ */
 export const logit = (theta: Float64Array, data: Data, row: number): number => {
   let z = theta[D]!
   const offset = row * D
@@ -30,6 +42,8 @@ const crossEntropy = (z: number, y: number): number => Math.max(z, 0) + Math.log
 
 /**
  * Writes ∂loss/∂θ of the mean cross-entropy over `rows` into `gradient` and returns that loss.
+ *
+ * @since 0.1.0
  */
 export const lossAndGradient = (
   theta: Float64Array,
@@ -53,6 +67,9 @@ export const lossAndGradient = (
   return loss / rows.length
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Evaluation {
   /** Mean binary cross-entropy. */
   readonly loss: number
@@ -60,6 +77,9 @@ export interface Evaluation {
   readonly accuracy: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export const evaluate = (theta: Float64Array, data: Data): Evaluation => {
   let loss = 0
   let correct = 0

@@ -1,11 +1,18 @@
 /**
  * Reads the global model FLARE saved (`NPModelPersistor` → `models/server.npy`): a `.npy` file holding one 1-D
  * little-endian float32 array, which is all this reader accepts.
+ *
+ * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
-import { Data, Effect, Either } from "effect"
+import { Effect, Either, Schema } from "effect"
 
-export class NpyError extends Data.TaggedError("NpyError")<{ readonly path: string; readonly reason: string }> {
+/**
+ * @since 0.1.0
+ */
+export class NpyError
+  extends Schema.TaggedError<NpyError>()("NpyError", { path: Schema.String, reason: Schema.String })
+{
   override get message(): string {
     return `${this.path} is not a 1-D float32 .npy vector: ${this.reason}`
   }
@@ -13,6 +20,9 @@ export class NpyError extends Data.TaggedError("NpyError")<{ readonly path: stri
 
 const MAGIC = "\x93NUMPY"
 
+/**
+ * @since 0.1.0
+ */
 export const decode = (bytes: Uint8Array, path = "<bytes>"): Either.Either<Float32Array, NpyError> => {
   const fail = (reason: string) => Either.left(new NpyError({ path, reason }))
   if (bytes.length < 10 || String.fromCharCode(...bytes.subarray(0, 6)) !== MAGIC) return fail("no .npy magic")
@@ -35,12 +45,22 @@ export const decode = (bytes: Uint8Array, path = "<bytes>"): Either.Either<Float
   return Either.right(new Float32Array(data.buffer))
 }
 
+/**
+ * @since 0.1.0
+ */
 export const read = (path: string): Effect.Effect<Float32Array, NpyError, FileSystem.FileSystem> =>
   Effect.flatMap(
     FileSystem.FileSystem,
     (fs) =>
       fs.readFile(path).pipe(
-        Effect.mapError((error) => new NpyError({ path, reason: error.message })),
+        Effect.mapError((error) =>
+          new NpyError({
+            path,
+            reason: error._tag === "SystemError" && error.reason === "NotFound"
+              ? "there is no such file; give the path of a saved global model (models/server.npy)"
+              : `it cannot be read: ${error.message}`
+          })
+        ),
         Effect.flatMap((bytes) => decode(bytes, path))
       )
   )

@@ -1,24 +1,44 @@
 /**
  * The two optimizers a job may choose: plain SGD and Adam (Kingma & Ba, with bias correction).
+ *
+ * @since 0.1.0
  */
 import { Schema } from "effect"
 
+/**
+ * @since 0.1.0
+ */
 export const OptimizerName = Schema.Literal("adam", "sgd").annotations({ identifier: "OptimizerName" })
+/**
+ * @since 0.1.0
+ */
 export type OptimizerName = typeof OptimizerName.Type
 
+/**
+ * @since 0.1.0
+ */
 export interface Optimizer {
   /** Updates `theta` in place from `gradient`. */
   readonly step: (theta: Float64Array, gradient: Float64Array) => void
 }
 
+/**
+ * @since 0.1.0
+ */
 export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const
 
+/**
+ * @since 0.1.0
+ */
 export const sgd = (learningRate: number): Optimizer => ({
   step: (theta, gradient) => {
     for (let i = 0; i < theta.length; i++) theta[i]! -= learningRate * gradient[i]!
   }
 })
 
+/**
+ * @since 0.1.0
+ */
 export const adam = (learningRate: number, size: number): Optimizer => {
   const m = new Float64Array(size)
   const v = new Float64Array(size)
@@ -38,5 +58,8 @@ export const adam = (learningRate: number, size: number): Optimizer => {
   }
 }
 
+/**
+ * @since 0.1.0
+ */
 export const make = (name: OptimizerName, learningRate: number, size: number): Optimizer =>
   name === "adam" ? adam(learningRate, size) : sgd(learningRate)

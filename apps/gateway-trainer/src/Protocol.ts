@@ -22,20 +22,35 @@
  * Messages: the trainer announces `Ready` (or `Failed`) once its preflight is done; then per round the bridge sends
  * `Train` with the global model and the trainer answers `Result`; `Ping`/`Pong` echo a payload (liveness and the
  * overhead benchmark); `Shutdown` asks the trainer to exit.
+ *
+ * @since 0.1.0
  */
-import { Data, Either, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import * as LocalRound from "./LocalRound.js"
 
+/**
+ * @since 0.1.0
+ */
 export const VERSION = 1
+/**
+ * @since 0.1.0
+ */
 export const HEADER_BYTES = 20
 const MAGIC = [0x46, 0x4b] as const
 
-/** Refused on decode: a frame that claims more is a broken or hostile peer. */
+/**
+ * Refused on decode: a frame that claims more is a broken or hostile peer.
+ *
+ * @since 0.1.0
+ */
 export const limits = {
   metaBytes: 1 << 20,
   floats: 1 << 28
 } as const
 
+/**
+ * @since 0.1.0
+ */
 export const MessageType = {
   Ready: 1,
   Train: 2,
@@ -45,13 +60,20 @@ export const MessageType = {
   Shutdown: 6,
   Failed: 7
 } as const
+/**
+ * @since 0.1.0
+ */
 export type MessageType = typeof MessageType[keyof typeof MessageType]
 
 const typeNames = new Map<number, keyof typeof MessageType>(
   Object.entries(MessageType).map(([name, code]) => [code, name as keyof typeof MessageType])
 )
 
-/** A decoded frame: the header fields, the parsed meta object, and the payload viewed in place. */
+/**
+ * A decoded frame: the header fields, the parsed meta object, and the payload viewed in place.
+ *
+ * @since 0.1.0
+ */
 export interface Frame {
   readonly type: MessageType
   readonly round: number
@@ -59,7 +81,10 @@ export interface Frame {
   readonly payload: Float32Array
 }
 
-export class ProtocolError extends Data.TaggedError("ProtocolError")<{ readonly reason: string }> {
+/**
+ * @since 0.1.0
+ */
+export class ProtocolError extends Schema.TaggedError<ProtocolError>()("ProtocolError", { reason: Schema.String }) {
   override get message(): string {
     return `fedkit stdio protocol violated: ${this.reason}`
   }
@@ -68,11 +93,16 @@ export class ProtocolError extends Data.TaggedError("ProtocolError")<{ readonly 
 const pad4 = (n: number): number => (n + 3) & ~3
 
 // Float32Array and DataView-free header writes assume a little-endian host; the trainer checks this at start.
+/**
+ * @since 0.1.0
+ */
 export const hostIsLittleEndian: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /**
  * Encodes a frame as two byte arrays to write back to back: header + meta, and the payload viewed in place (no copy
  * of the floats).
+ *
+ * @since 0.1.0
  */
 export const encodeFrame = (frame: Frame): readonly [Uint8Array, Uint8Array] => {
   const meta = new TextEncoder().encode(JSON.stringify(frame.meta))
@@ -147,7 +177,11 @@ const readFrame = (header: Header, bytes: Uint8Array): Either.Either<Frame, Prot
   })
 }
 
-/** Turns a byte stream, in chunks of any size, back into frames. */
+/**
+ * Turns a byte stream, in chunks of any size, back into frames.
+ *
+ * @since 0.1.0
+ */
 export interface Decoder {
   /** The frames completed by this chunk; after a failure, every later push fails too. */
   readonly push: (chunk: Uint8Array) => Either.Either<ReadonlyArray<Frame>, ProtocolError>
@@ -155,6 +189,9 @@ export interface Decoder {
   readonly idle: () => boolean
 }
 
+/**
+ * @since 0.1.0
+ */
 export const decoder = (): Decoder => {
   const head = new Uint8Array(HEADER_BYTES)
   let headFilled = 0
@@ -203,7 +240,11 @@ export const decoder = (): Decoder => {
 // ---------------------------------------------------------------------------------------------------------------
 // Messages: typed views of frames.
 
-/** A failure as it may be shown anywhere, including the orchestrator's log: no token, no data value. */
+/**
+ * A failure as it may be shown anywhere, including the orchestrator's log: no token, no data value.
+ *
+ * @since 0.1.0
+ */
 export const Failure = Schema.Struct({
   /** What kind of failure, e.g. `PolicyRefused`, `DalAuthError`, `DatasetInvalid`. */
   type: Schema.String,
@@ -212,6 +253,9 @@ export const Failure = Schema.Struct({
   /** One sentence built from fixed text and identifiers only. */
   reason: Schema.String
 }).annotations({ identifier: "Failure" })
+/**
+ * @since 0.1.0
+ */
 export type Failure = typeof Failure.Type
 
 const ReadyMeta = Schema.Struct({
@@ -226,6 +270,9 @@ const ResultMeta = Schema.Struct({
   metrics: Schema.Record({ key: Schema.String, value: Schema.Number })
 })
 
+/**
+ * @since 0.1.0
+ */
 export type Message =
   | { readonly _tag: "Ready"; readonly functionName: string; readonly datasets: number; readonly samples: number }
   | {
@@ -249,6 +296,9 @@ export type Message =
 
 const none = new Float32Array(0)
 
+/**
+ * @since 0.1.0
+ */
 export const toFrame = (message: Message): Frame => {
   switch (message._tag) {
     case "Ready": {
@@ -288,6 +338,9 @@ const decodeMeta = <A, I>(schema: Schema.Schema<A, I>, frame: Frame): Either.Eit
       })
   )
 
+/**
+ * @since 0.1.0
+ */
 export const fromFrame = (frame: Frame): Either.Either<Message, ProtocolError> => {
   switch (frame.type) {
     case MessageType.Ready:

@@ -2,19 +2,29 @@
  * Renders the job the way the platform does: through the Secure Runtime container's entrypoint
  * (`secure-runtime render`, from `@fedkit/secure-runtime`) loading this model's runtime module, with the payload on
  * standard input. The rendered folder is read back as a checked FLARE job.
+ *
+ * @since 0.1.0
  */
 import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Job } from "@fedkit/flare-config"
 import type { DecodeError } from "@fedkit/flare-config/Issue"
-import { Data, Effect, Option, type ParseResult, Schema, Stream } from "effect"
+import { Effect, Option, type ParseResult, Schema, Stream } from "effect"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
-/** This model's built runtime module (`pnpm build`), as the container loads it. */
+/**
+ * This model's built runtime module (`pnpm build`), as the container loads it.
+ *
+ * @since 0.1.0
+ */
 export const MODULE_FILE = fileURLToPath(new URL("./secure_runtime/secure_runtime_service.js", import.meta.url))
 
-/** `secure-runtime`'s built bin, if the package resolves and has been built. */
+/**
+ * `secure-runtime`'s built bin, if the package resolves and has been built.
+ *
+ * @since 0.1.0
+ */
 export const cliBin: Effect.Effect<Option.Option<string>, never, FileSystem.FileSystem | Path.Path> = Effect.gen(
   function*() {
     const fs = yield* FileSystem.FileSystem
@@ -28,13 +38,19 @@ export const cliBin: Effect.Effect<Option.Option<string>, never, FileSystem.File
   }
 )
 
-/** `secure-runtime render` refused or failed: its exit code and its standard error (payload issues, reasons). */
-export class RenderFailed extends Data.TaggedError("RenderFailed")<{
-  readonly exitCode: number
-  readonly stderr: string
-}> {
+/**
+ * `secure-runtime render` refused or failed: its exit code and its standard error (payload issues, reasons).
+ *
+ * @since 0.1.0
+ */
+export class RenderFailed extends Schema.TaggedError<RenderFailed>()("RenderFailed", {
+  exitCode: Schema.Number,
+  stderr: Schema.String
+}) {
   override get message(): string {
-    return `secure-runtime render exited with ${this.exitCode}: ${this.stderr.trim() || "(no output)"}`
+    // One line: the render's own lines (one per problem of a refused payload) joined.
+    const said = this.stderr.trim().split(/\s*\n\s*/).join("; ")
+    return `secure-runtime render exited with ${this.exitCode}: ${said || "(no output)"}`
   }
 }
 
@@ -48,7 +64,11 @@ const Summary = Schema.parseJson(Schema.Struct({
 // The listing comes from another program: only plain relative paths are read.
 const SAFE_RELATIVE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/
 
-/** What `render` produced: the job folder, its digest, and the job read back. */
+/**
+ * What `render` produced: the job folder, its digest, and the job read back.
+ *
+ * @since 0.1.0
+ */
 export interface Rendered {
   readonly folder: string
   readonly digest: string
@@ -58,6 +78,8 @@ export interface Rendered {
 /**
  * Runs `node <bin> render --module MODULE --payload - --dataset2gw JSON --out OUT --json --replace` with `payload`
  * (its JSON text) on standard input, and reads the rendered folder back.
+ *
+ * @since 0.1.0
  */
 export const render = (options: {
   readonly bin: string

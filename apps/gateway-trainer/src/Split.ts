@@ -1,18 +1,27 @@
 /**
  * The deterministic split of the fixture: a stratified held-out test set, and the remaining training rows dealt out
  * to the gateways as non-identical shards (different sizes and class mixes; every gateway has both classes).
+ *
+ * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Either, Schema } from "effect"
 import * as Random from "./internal/random.js"
 import * as Samples from "./Samples.js"
 
-/** One gateway's share of the training rows of each class (fractions; each class's fractions sum to 1). */
+/**
+ * One gateway's share of the training rows of each class (fractions; each class's fractions sum to 1).
+ *
+ * @since 0.1.0
+ */
 export interface ShardShare {
   readonly gateway: string
   readonly malignant: number
   readonly benign: number
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Options {
   readonly seed: number
   /** Of each class, so the test set keeps the class balance. */
@@ -23,6 +32,8 @@ export interface Options {
 /**
  * Three gateways with skewed class mixes: gateway-1 is large and mostly benign, gateway-2 is small and balanced-ish,
  * gateway-3 mostly malignant.
+ *
+ * @since 0.1.0
  */
 export const defaults: Options = {
   seed: 20_251_126,
@@ -34,11 +45,17 @@ export const defaults: Options = {
   ]
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Shard {
   readonly gateway: string
   readonly samples: Samples.Samples
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Split {
   readonly test: Samples.Samples
   /** The union of the shards, in shard order: what a central baseline trains on. */
@@ -46,7 +63,10 @@ export interface Split {
   readonly shards: ReadonlyArray<Shard>
 }
 
-export class SplitError extends Data.TaggedError("SplitError")<{ readonly reason: string }> {
+/**
+ * @since 0.1.0
+ */
+export class SplitError extends Schema.TaggedError<SplitError>()("SplitError", { reason: Schema.String }) {
   override get message(): string {
     return `cannot split the data: ${this.reason}`
   }
@@ -65,6 +85,9 @@ const deal = <A>(items: ReadonlyArray<A>, fractions: ReadonlyArray<number>): Arr
   })
 }
 
+/**
+ * @since 0.1.0
+ */
 export const split = (all: Samples.Samples, options: Options = defaults): Either.Either<Split, SplitError> => {
   const fail = (reason: string) => Either.left(new SplitError({ reason }))
   if (!(options.testFraction > 0 && options.testFraction < 1)) return fail("testFraction must be in (0, 1)")

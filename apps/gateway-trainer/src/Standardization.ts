@@ -3,11 +3,16 @@
  * per-feature first and second moments (E[x], E[x²]) of its rows; no row leaves a gateway. Averaging those moments
  * weighted by row count (exactly what FLARE's FedAvg does when a site reports its row count as
  * `NUM_STEPS_CURRENT_ROUND`) yields the moments of the union, so the scaling equals the one computed centrally.
+ *
+ * @since 0.1.0
  */
 import * as Samples from "./Samples.js"
 
 const D = Samples.FEATURE_COUNT
 
+/**
+ * @since 0.1.0
+ */
 export interface Moments {
   readonly count: number
   /** E[x] per feature. */
@@ -16,6 +21,9 @@ export interface Moments {
   readonly secondMoment: Float64Array
 }
 
+/**
+ * @since 0.1.0
+ */
 export const of = (samples: Samples.Samples): Moments => {
   const mean = new Float64Array(D)
   const secondMoment = new Float64Array(D)
@@ -33,7 +41,11 @@ export const of = (samples: Samples.Samples): Moments => {
   return { count: samples.count, mean, secondMoment }
 }
 
-/** The count-weighted average of per-site moments: the moments of the union of the sites' rows. */
+/**
+ * The count-weighted average of per-site moments: the moments of the union of the sites' rows.
+ *
+ * @since 0.1.0
+ */
 export const aggregate = (parts: ReadonlyArray<Moments>): Moments => {
   const count = parts.reduce((sum, part) => sum + part.count, 0)
   const mean = new Float64Array(D)
@@ -51,6 +63,9 @@ export const aggregate = (parts: ReadonlyArray<Moments>): Moments => {
   return { count, mean, secondMoment }
 }
 
+/**
+ * @since 0.1.0
+ */
 export interface Scaler {
   readonly mean: Float64Array
   /** The population standard deviation, or 1 for a feature that is constant. */
@@ -61,6 +76,9 @@ export interface Scaler {
 // instead of 0: anything below this relative bound is treated as constant.
 const CONSTANT_RELATIVE_VARIANCE = 1e-6
 
+/**
+ * @since 0.1.0
+ */
 export const scaler = (moments: Pick<Moments, "mean" | "secondMoment">): Scaler => {
   const scale = new Float64Array(D)
   for (let j = 0; j < D; j++) {
@@ -71,7 +89,11 @@ export const scaler = (moments: Pick<Moments, "mean" | "secondMoment">): Scaler 
   return { mean: Float64Array.from(moments.mean), scale }
 }
 
-/** The standardized feature matrix (row-major, like {@link Samples.Samples.features}). */
+/**
+ * The standardized feature matrix (row-major, like {@link Samples.Samples.features}).
+ *
+ * @since 0.1.0
+ */
 export const apply = (scaler: Scaler, samples: Samples.Samples): Float64Array => {
   const out = new Float64Array(samples.count * D)
   for (let row = 0; row < samples.count; row++) {

@@ -1,6 +1,8 @@
 /**
  * The trainer's end of the stdio protocol: frames in on a readable (the process's stdin), frames out on a writable
  * (its stdout). Nothing else may ever be written to that writable; logs go to stderr.
+ *
+ * @since 0.1.0
  */
 import { NodeStream } from "@effect/platform-node"
 import { Chunk, Effect, Either, Stream } from "effect"
@@ -11,7 +13,11 @@ import { TrainerFailure } from "./TrainerFailure.js"
 
 const protocolFailure = (reason: string) => new TrainerFailure({ type: "ProtocolError", place: "channel", reason })
 
-/** Messages decoded from the bytes of `input`; a clean end of input (between frames) ends the stream. */
+/**
+ * Messages decoded from the bytes of `input`; a clean end of input (between frames) ends the stream.
+ *
+ * @since 0.1.0
+ */
 export const incoming = (input: () => Readable): Stream.Stream<Protocol.Message, TrainerFailure> =>
   Stream.suspend(() => {
     const decoder = Protocol.decoder()
@@ -42,7 +48,11 @@ export const incoming = (input: () => Readable): Stream.Stream<Protocol.Message,
     )
   })
 
-/** Writes one message as a frame; completes once the writable has taken all of it (so backpressure holds). */
+/**
+ * Writes one message as a frame; completes once the writable has taken all of it (so backpressure holds).
+ *
+ * @since 0.1.0
+ */
 export const send = (output: Writable) => (message: Protocol.Message): Effect.Effect<void, TrainerFailure> =>
   Effect.async<void, TrainerFailure>((resume) => {
     const [head, payload] = Protocol.encodeFrame(Protocol.toFrame(message))
@@ -58,6 +68,9 @@ export const send = (output: Writable) => (message: Protocol.Message): Effect.Ef
     )
   })
 
+/**
+ * @since 0.1.0
+ */
 export const make = (input: () => Readable, output: Writable): Channel => ({
   incoming: incoming(input),
   send: send(output)

@@ -4,6 +4,8 @@
  * run unless each policy lets {@link FUNCTION_NAME} run, then downloads the datasets (directories of CSV files or zip
  * archives of them) into a private temporary folder and loads them. Then it answers the bridge's frames until
  * `Shutdown`. Every failure is reported as a sanitized {@link TrainerFailure}.
+ *
+ * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
 import { AssetPolicy, DalClient } from "@fedkit/dal-client"
@@ -14,9 +16,16 @@ import type * as Protocol from "./Protocol.js"
 import * as Samples from "./Samples.js"
 import { fromDalError, fromDefect, identifier, TrainerFailure } from "./TrainerFailure.js"
 
-/** The name asset policies must list in `allowed_function_names` when they restrict functions. */
+/**
+ * The name asset policies must list in `allowed_function_names` when they restrict functions.
+ *
+ * @since 0.1.0
+ */
 export const FUNCTION_NAME = "fedkit_logistic_regression"
 
+/**
+ * @since 0.1.0
+ */
 export interface LocalData {
   readonly samples: Samples.Samples
   readonly datasets: number
@@ -90,6 +99,8 @@ const loadDataset = (datasetId: string, root: string) =>
 /**
  * Settings, policies, download, load. Policies are all checked before the first byte of data is fetched. The data
  * lives in a temporary folder that is removed when the scope closes.
+ *
+ * @since 0.1.0
  */
 export const preflight: Effect.Effect<
   LocalData,
@@ -143,7 +154,11 @@ const describeRound = (message: Extract<Protocol.Message, { _tag: "Train" }>, ou
     `${m.local_loss.toFixed(4)}, accuracy ${m.global_accuracy.toFixed(4)} -> ${m.local_accuracy.toFixed(4)}`
 }
 
-/** The bridge's side of the conversation. */
+/**
+ * The bridge's side of the conversation.
+ *
+ * @since 0.1.0
+ */
 export interface Channel {
   readonly incoming: Stream.Stream<Protocol.Message, TrainerFailure>
   readonly send: (message: Protocol.Message) => Effect.Effect<void, TrainerFailure>
@@ -156,7 +171,11 @@ const unexpected = (message: Protocol.Message) =>
     reason: `the bridge sent a ${message._tag} message, which only the trainer may send`
   })
 
-/** Answers `Train` and `Ping` until `Shutdown` (or until the bridge closes the channel between frames). */
+/**
+ * Answers `Train` and `Ping` until `Shutdown` (or until the bridge closes the channel between frames).
+ *
+ * @since 0.1.0
+ */
 export const serve = (data: LocalData, channel: Channel): Effect.Effect<void, TrainerFailure> =>
   channel.incoming.pipe(
     Stream.mapEffect((message) =>
@@ -200,6 +219,8 @@ export const serve = (data: LocalData, channel: Channel): Effect.Effect<void, Tr
 /**
  * The whole life of a trainer: preflight, `Ready`, then {@link serve}. Failures are returned; {@link reportTo} tells
  * the bridge about them.
+ *
+ * @since 0.1.0
  */
 export const run = (
   channel: Channel
@@ -220,7 +241,11 @@ export const run = (
     Effect.catchAllDefect((defect) => Effect.fail(fromDefect(defect, "trainer")))
   )
 
-/** Logs a failure and sends it to the bridge as a `Failed` message (best effort: the bridge may be gone). */
+/**
+ * Logs a failure and sends it to the bridge as a `Failed` message (best effort: the bridge may be gone).
+ *
+ * @since 0.1.0
+ */
 export const reportTo = (channel: Channel) =>
 <A, R>(
   effect: Effect.Effect<A, TrainerFailure, R>

@@ -1,40 +1,44 @@
 #!/usr/bin/env node
 /**
- * `gateway-trainer`: the reference model's command line.
+ * `gateway-trainer`: the reference model's command line, under fedkit's CLI policy (`@fedkit/cli-policy`).
  *
  * - `gateway-trainer evaluate <model.npy> [--json]`: the held-out accuracy of a global model FLARE saved
  *   (`RunResult.globalModel` of `fedkit-job run`, on any target). One line on stdout, or one JSON object with
- *   `--json`; exit 1 with one line on stderr when the file is not such a model.
+ *   `--json`; exit 1 with one line on stderr when the file is not such a model, exit 2 for a usage error.
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Data, Effect } from "effect"
+import { Args, Command, Options } from "@effect/cli"
+import { NodeContext } from "@effect/platform-node"
+import { CliMain } from "@fedkit/cli-policy"
+import { Console, Effect } from "effect"
+import { createRequire } from "node:module"
 import * as HeldOut from "./HeldOut.js"
 
-class Usage extends Data.TaggedError("Usage")<{ readonly reason: string }> {
-  override get message(): string {
-    return `${this.reason}; usage: gateway-trainer evaluate <model.npy> [--json]`
-  }
-}
+// The version users see in --version is the package's.
+const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
-const main = (argv: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const [command, ...rest] = argv
-    if (command !== "evaluate") return yield* new Usage({ reason: `unknown command ${JSON.stringify(command ?? "")}` })
-    const json = rest.includes("--json")
-    const files = rest.filter((arg) => arg !== "--json")
-    if (files.length !== 1 || files[0]!.startsWith("--")) return yield* new Usage({ reason: "give one model file" })
-    const report = yield* HeldOut.evaluate(files[0]!)
-    yield* Console.log(
-      json
-        ? JSON.stringify(report)
-        : `held-out accuracy ${report.accuracy.toFixed(3)} (${report.rows} rows never seen in training), loss ${
-          report.loss.toFixed(4)
-        }, model ${report.model}`
-    )
-  })
+const evaluate = Command.make(
+  "evaluate",
+  {
+    model: Args.text({ name: "model.npy" }).pipe(Args.withDescription("A global model FLARE saved (server.npy)")),
+    json: Options.boolean("json").pipe(Options.withDescription("Print the result as one JSON object"))
+  },
+  (args) =>
+    Effect.gen(function*() {
+      const report = yield* HeldOut.evaluate(args.model)
+      yield* Console.log(
+        args.json
+          ? JSON.stringify(report)
+          : `held-out accuracy ${report.accuracy.toFixed(3)} (${report.rows} rows never seen in training), loss ${
+            report.loss.toFixed(4)
+          }, model ${report.model}`
+      )
+    })
+).pipe(Command.withDescription("The held-out accuracy of a saved global model"))
 
-main(process.argv.slice(2)).pipe(
-  Effect.tapError((error) => Console.error(`gateway-trainer: ${error.message}`)),
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+const command = Command.make("gateway-trainer").pipe(
+  Command.withDescription("The reference model's command line"),
+  Command.withSubcommands([evaluate])
 )
+
+// Every failure of `evaluate` is the model file's (not a model, unreadable): the policy's default line, exit 1.
+CliMain.runMain(command, { name: "gateway-trainer", version: packageVersion }, NodeContext.layer)

@@ -7,63 +7,51 @@
  * checked on the held-out test set against the central baseline (the same code on the union of the shards).
  *
  * Progress on stderr, results on stdout; the last line of stdout is `federated test accuracy 0.XXX, central
- * baseline 0.YYY`. Exits 1 when a target is missed or the run fails.
+ * baseline 0.YYY`. Exits 1 when a target is missed or the run fails, under fedkit's CLI policy (`@fedkit/cli-policy`:
+ * a usage error is one line and exit 2, an interrupt exit 130).
+ *
+ * @since 0.1.0
  */
+import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
+import { CliMain } from "@fedkit/cli-policy"
 import { DalServer } from "@fedkit/dal-server"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
-import { FlareInstallation, Poc, Simulator } from "@fedkit/job-packager"
-import { Array as Arr, Cause, Console, Data, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
+import { FlareInstallation, type FlareRunner, Poc, Simulator } from "@fedkit/job-packager"
+import { Array as Arr, Console, Effect, Layer, Logger, LogLevel, Match, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
+import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import * as BreastCancer from "./BreastCancer.js"
 import * as DalFixture from "./DalFixture.js"
 import * as Federation from "./Federation.js"
 import * as FlareJob from "./FlareJob.js"
+import type * as LogisticRegression from "./LogisticRegression.js"
 import * as NpyVector from "./NpyVector.js"
 import * as RuntimeRender from "./RuntimeRender.js"
-import { Payload, settingsOf } from "./secure_runtime/secure_runtime_service.js"
+import runtime, { Payload, settingsOf } from "./secure_runtime/secure_runtime_service.js"
 import * as Split from "./Split.js"
 
 const WORKSPACE = fileURLToPath(new URL("../../../.fedkit/bcw-demo", import.meta.url))
+// The version users see in --version is the package's.
+const packageVersion = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 const DEFAULT_PAYLOAD = "{\"optimizer_name\": \"adam\", \"learning_rate\": 0.01, \"num_federation_rounds\": 10}"
+/**
+ * @since 0.1.0
+ */
 export const TARGET_ACCURACY = 0.93
+/**
+ * @since 0.1.0
+ */
 export const MAX_GAP = 0.02
 
 type Target = "simulator" | "poc"
 
-class Usage extends Data.TaggedError("Usage")<{ readonly reason: string }> {
-  override get message(): string {
-    return `${this.reason}; usage: demo [PAYLOAD_JSON] [--target simulator|poc]`
-  }
-}
-
-class TargetMissed extends Data.TaggedError("TargetMissed")<{ readonly reason: string }> {
+class TargetMissed extends Schema.TaggedError<TargetMissed>()("TargetMissed", { reason: Schema.String }) {
   override get message(): string {
     return `the federated model missed its target: ${this.reason}`
   }
-}
-
-const parseArgs = (argv: ReadonlyArray<string>): Effect.Effect<{ payload: string; target: Target }, Usage> => {
-  let payload: string | undefined
-  let target: Target = "simulator"
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const value = arg === "--target" ? argv[++i] : arg.startsWith("--target=") ? arg.slice(9) : undefined
-    if (arg === "--") continue
-    if (arg === "--target" || arg.startsWith("--target=")) {
-      if (value !== "simulator" && value !== "poc") {
-        return Effect.fail(new Usage({ reason: "--target is simulator or poc" }))
-      }
-      target = value
-    } else if (payload === undefined && !arg.startsWith("--")) {
-      payload = arg
-    } else {
-      return Effect.fail(new Usage({ reason: `unexpected argument ${JSON.stringify(arg.slice(0, 40))}` }))
-    }
-  }
-  return Effect.succeed({ payload: payload ?? DEFAULT_PAYLOAD, target })
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`
@@ -76,12 +64,34 @@ const weighted = (rounds: ReadonlyArray<FlareJob.SiteRound>, key: string) => {
   return rounds.reduce((sum, r) => sum + r.samples * (r.metrics[key] ?? Number.NaN), 0) / total
 }
 
+/** The job as the platform renders it (`secure-runtime render`), or in process when that bin is not built. */
+const renderJob = (payload: Payload, text: string, dataset2gw: Record<string, string>) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const bin = yield* RuntimeRender.cliBin
+    return yield* Option.match(bin, {
+      onNone: () =>
+        Effect.zipRight(
+          Console.error("secure-runtime's bin is not built: rendering in process with the same runtime module"),
+          Effect.map(FlareJob.render(Schema.encodeSync(Payload)(payload), dataset2gw), (job) => ({
+            job,
+            how: "in process (runtime module)"
+          }))
+        ),
+      onSome: (bin) =>
+        Effect.map(
+          RuntimeRender.render({ bin, payload: text, dataset2gw, outDir: path.join(WORKSPACE, "rendered") }),
+          (r) => ({ job: r.job, how: `secure-runtime render → ${r.folder} (${r.digest})` })
+        )
+    })
+  })
+
 const program = (args: { payload: string; target: Target }) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     // Checked here too (the runtime checks it again) for the baseline's settings.
-    const payload = yield* Schema.decodeUnknown(Schema.parseJson(Payload))(args.payload)
+    const payload = yield* runtime.parseEffect(args.payload)
     const split = yield* Split.split(yield* BreastCancer.load)
     yield* fs.remove(WORKSPACE, { recursive: true }).pipe(Effect.ignore)
     const dalRoot = path.join(WORKSPACE, "dal")
@@ -106,22 +116,7 @@ const program = (args: { payload: string; target: Target }) =>
     yield* Console.error(`DAL on ${dal.url}; held-out test set: ${split.test.count} rows`)
 
     const dataset2gw = Object.fromEntries(gateways.map((g) => [g.datasetId, g.gateway]))
-    const bin = yield* RuntimeRender.cliBin
-    const rendered = yield* Option.match(bin, {
-      onNone: () =>
-        Effect.zipRight(
-          Console.error("secure-runtime's bin is not built: rendering in process with the same runtime module"),
-          Effect.map(FlareJob.render(Schema.encodeSync(Payload)(payload), dataset2gw), (job) => ({
-            job,
-            how: "in process (runtime module)"
-          }))
-        ),
-      onSome: (bin) =>
-        Effect.map(
-          RuntimeRender.render({ bin, payload: args.payload, dataset2gw, outDir: path.join(WORKSPACE, "rendered") }),
-          (r) => ({ job: r.job, how: `secure-runtime render → ${r.folder} (${r.digest})` })
-        )
-    })
+    const rendered = yield* renderJob(payload, args.payload, dataset2gw)
     yield* Console.error(`rendered ${rendered.how}`)
 
     const jobDir = path.join(WORKSPACE, "job")
@@ -155,17 +150,50 @@ const program = (args: { payload: string; target: Target }) =>
       settings: settingsOf(payload),
       heldOut: split.test
     })
+    return yield* report({
+      payload,
+      how: rendered.how,
+      target: args.target,
+      result,
+      seconds,
+      sites: sites.length,
+      jobDir,
+      modelPath,
+      rounds,
+      federated,
+      central,
+      heldOutRows: split.test.count
+    })
+  }).pipe(Effect.scoped)
+
+/** What the demo prints on stdout, ending with the result line; fails when the federated model missed its target. */
+const report = (run: {
+  readonly payload: Payload
+  readonly how: string
+  readonly target: Target
+  readonly result: FlareRunner.RunResult
+  readonly seconds: number
+  readonly sites: number
+  readonly jobDir: string
+  readonly modelPath: string
+  readonly rounds: ReadonlyArray<FlareJob.SiteRound>
+  readonly federated: LogisticRegression.Evaluation
+  readonly central: Federation.Result
+  readonly heldOutRows: number
+}) =>
+  Effect.gen(function*() {
+    const { central, federated, result, rounds } = run
     const baseline = central.rounds.at(-1)!.heldOut!
     const gap = Math.abs(federated.accuracy - baseline.accuracy)
 
-    yield* Console.log(`payload:   ${JSON.stringify(Schema.encodeSync(Payload)(payload))}`)
-    yield* Console.log(`rendered:  ${rendered.how}`)
-    yield* Console.log(`FLARE:     ${args.target}, ${result.status}, ${seconds.toFixed(1)} s, ${sites.length} sites`)
-    yield* Console.log(`job:       ${jobDir}`)
+    yield* Console.log(`payload:   ${JSON.stringify(Schema.encodeSync(Payload)(run.payload))}`)
+    yield* Console.log(`rendered:  ${run.how}`)
+    yield* Console.log(`FLARE:     ${run.target}, ${result.status}, ${run.seconds.toFixed(1)} s, ${run.sites} sites`)
+    yield* Console.log(`job:       ${run.jobDir}`)
     yield* Console.log(`workspace: ${result.workspace}`)
     yield* Console.log(`logs:      ${Option.getOrElse(result.logs.server, () => result.workspace)}`)
     for (const [site, log] of Object.entries(result.logs.sites)) yield* Console.log(`           ${site}: ${log}`)
-    yield* Console.log(`model:     ${modelPath}`)
+    yield* Console.log(`model:     ${run.modelPath}`)
     yield* Console.log("")
     const byRound = perRound(rounds)
     if (Object.keys(byRound).length === 0) {
@@ -188,7 +216,7 @@ const program = (args: { payload: string; target: Target }) =>
       }
     }
     yield* Console.log("")
-    yield* Console.log(`held-out test set (${split.test.count} rows, never seen in training):`)
+    yield* Console.log(`held-out test set (${run.heldOutRows} rows, never seen in training):`)
     yield* Console.log(`  federated (FLARE) accuracy ${pct(federated.accuracy)}, loss ${federated.loss.toFixed(4)}`)
     yield* Console.log(`  central baseline  accuracy ${pct(baseline.accuracy)}, loss ${baseline.loss.toFixed(4)}`)
     const met = federated.accuracy >= TARGET_ACCURACY && gap <= MAX_GAP
@@ -205,12 +233,23 @@ const program = (args: { payload: string; target: Target }) =>
         reason: `accuracy ${pct(federated.accuracy)}, gap ${(100 * gap).toFixed(2)} points`
       })
     }
-  }).pipe(Effect.scoped)
+  })
 
 const installation = FlareInstallation.layerVenv(FlareToolchain.defaultVenvDir())
 
-parseArgs(process.argv.slice(2)).pipe(
-  Effect.flatMap((args) =>
+const command = Command.make(
+  "demo",
+  {
+    payload: Args.text({ name: "PAYLOAD_JSON" }).pipe(
+      Args.withDescription(`The Secure Runtime payload (default ${DEFAULT_PAYLOAD})`),
+      Args.withDefault(DEFAULT_PAYLOAD)
+    ),
+    target: Options.choice("target", ["simulator", "poc"]).pipe(
+      Options.withDescription("Where FLARE runs the job: nvflare simulator, or a throw-away local POC deployment"),
+      Options.withDefault("simulator" as const)
+    )
+  },
+  (args) =>
     program(args).pipe(
       Effect.provide(
         (args.target === "poc" ? Poc.layer() : Simulator.layer()).pipe(
@@ -219,16 +258,19 @@ parseArgs(process.argv.slice(2)).pipe(
         )
       )
     )
+).pipe(Command.withDescription("The reference model trained across three gateways by real NVIDIA FLARE"))
+
+type CommandError = typeof command extends Command.Command<infer _Name, infer _R, infer E, infer _A> ? E : never
+
+// A payload the runtime refuses is a bad argument (exit 2); a failed run or a missed target `demo: <why>`, exit 1.
+const describeFailure = Match.type<CommandError>().pipe(
+  Match.tag(
+    "PayloadTooLarge",
+    "MalformedJson",
+    "InvalidPayload",
+    (refused) => CliMain.usageFailure("demo", `PAYLOAD_JSON: ${refused.message}`)
   ),
-  Effect.tapErrorCause((cause) =>
-    Console.error(
-      Cause.failureOption(cause).pipe(
-        Option.match({
-          onNone: () => Cause.pretty(cause),
-          onSome: (error) => `demo: ${error instanceof Error ? error.message : String(error)}`
-        })
-      )
-    )
-  ),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  Match.orElse((error) => CliMain.failureLine("demo", error))
 )
+
+CliMain.runMain(command, { name: "demo", version: packageVersion, describeFailure }, NodeContext.layer)

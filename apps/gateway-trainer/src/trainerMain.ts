@@ -2,6 +2,8 @@
  * Entry point of the trainer bundle (`fedkit_trainer.mjs`) that FLARE's Python bridge starts with `node`: stdin and
  * stdout carry the binary protocol, stderr carries log lines, each prefixed `fedkit-trainer` (the bridge forwards
  * only such lines to the FLARE log). The DAL settings come from the `APH_*` environment the bridge passes on.
+ *
+ * @since 0.1.0
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DalClient } from "@fedkit/dal-client"

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
 
 describe("gateway-trainer evaluate", () => {
-  it("refuses a file that is not a saved global model, in one line, with exit 1", () => {
+  it("refuses a file that is not a saved global model, or no file, in one line, with exit 1 (usage: CliPolicy.test.ts)", () => {
     const dir = mkdtempSync(join(tmpdir(), "fedkit-evaluate-"))
     try {
       const file = join(dir, "model.npy")
@@ -17,9 +17,13 @@ describe("gateway-trainer evaluate", () => {
       assert.strictEqual(run.status, 1)
       assert.strictEqual(run.stdout, "")
       assert.strictEqual(run.stderr, `gateway-trainer: ${file} is not a 1-D float32 .npy vector: no .npy magic\n`)
-      const usage = spawnSync(process.execPath, [bin, "evaluate"], { encoding: "utf8" })
-      assert.strictEqual(usage.status, 1)
-      assert.match(usage.stderr, /^gateway-trainer: give one model file; usage: gateway-trainer evaluate <model\.npy>/)
+      const missing = spawnSync(process.execPath, [bin, "evaluate", join(dir, "absent.npy")], { encoding: "utf8" })
+      assert.strictEqual(missing.status, 1)
+      assert.strictEqual(
+        missing.stderr,
+        `gateway-trainer: ${join(dir, "absent.npy")} is not a 1-D float32 .npy vector: there is no such file; ` +
+          "give the path of a saved global model (models/server.npy)\n"
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

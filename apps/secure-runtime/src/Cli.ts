@@ -11,7 +11,7 @@ import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { CliMain } from "@fedkit/cli-policy"
 import { FlareInstallation, FlareRunner, JobStore, Poc, Simulator } from "@fedkit/job-packager"
-import { Console, Context, Effect, Layer, Option, Predicate } from "effect"
+import { Console, Context, Effect, Layer, Match, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
@@ -31,7 +31,14 @@ const packageVersion = (createRequire(import.meta.url)("../package.json") as { r
  * @since 0.1.0
  * @category constants
  */
-export const EXIT = { ok: 0, other: 1, usage: 2, rejected: 3, template: 4, interrupted: 130 } as const
+export const EXIT = {
+  ok: CliMain.ExitCode.ok,
+  other: CliMain.ExitCode.failure,
+  usage: CliMain.ExitCode.usage,
+  rejected: 3,
+  template: 4,
+  interrupted: CliMain.ExitCode.interrupted
+} as const
 
 const moduleOption = Options.text("module").pipe(
   Options.withDescription(
@@ -44,43 +51,6 @@ const dataset2gwOption = Options.text("dataset2gw").pipe(
 )
 
 const NAME = "secure-runtime"
-
-/**
- * How a failure of a command is reported (lines for standard error) and its exit code.
- *
- * @since 0.1.0
- */
-export const describeFailure = (error: unknown): CliMain.Failure => {
-  const tag = Predicate.hasProperty(error, "_tag") ? error._tag : undefined
-  switch (tag) {
-    case "UsageError":
-      return CliMain.usageFailure(NAME, (error as Inputs.UsageError).message)
-    case "Dataset2GwRefused":
-      return CliMain.usageFailure(NAME, `--dataset2gw: ${String((error as Error).message)}`)
-    case "PayloadRefused": {
-      const refused = error as {
-        readonly summary: string
-        readonly issues: ReadonlyArray<{ path: string; message: string }>
-      }
-      const lines = refused.issues.length > 0
-        ? refused.issues.map((issue) => `${issue.path}: ${issue.message}`)
-        : [`(root): ${refused.summary}`]
-      return { exitCode: EXIT.rejected, lines }
-    }
-    case "TemplateBroken": {
-      const broken = error as {
-        readonly message: string
-        readonly issues: ReadonlyArray<{ path: string; message: string }>
-      }
-      return {
-        exitCode: EXIT.template,
-        lines: [`${NAME}: ${broken.message}`, ...broken.issues.map((i) => `  ${i.path}: ${i.message}`)]
-      }
-    }
-    default:
-      return CliMain.failureLine(NAME, error)
-  }
-}
 
 const render = Command.make(
   "render",
@@ -280,8 +250,40 @@ export const command = Command.make("secure-runtime").pipe(
 )
 
 /**
+ * What the command can fail with (its subcommands' errors; @effect/cli's usage errors are the policy's own).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CommandError = typeof command extends Command.Command<infer _Name, infer _R, infer E, infer _A> ? E : never
+
+/**
+ * How a failure of a command is reported (lines for standard error) and its exit code: the refusals by their own
+ * exit codes, the rest by the policy's `secure-runtime: <message>`, exit code 1.
+ *
+ * @since 0.1.0
+ */
+export const describeFailure: (error: CommandError) => CliMain.Failure = Match.type<CommandError>().pipe(
+  Match.tags({
+    UsageError: (error) => CliMain.usageFailure(NAME, error.message),
+    Dataset2GwRefused: (error) => CliMain.usageFailure(NAME, `--dataset2gw: ${error.message}`),
+    PayloadRefused: (error) => ({
+      exitCode: EXIT.rejected,
+      lines: error.issues.length > 0
+        ? error.issues.map((issue) => `${issue.path}: ${issue.message}`)
+        : [`(root): ${error.summary}`]
+    }),
+    TemplateBroken: (error) => ({
+      exitCode: EXIT.template,
+      lines: [`${NAME}: ${error.message}`, ...error.issues.map((issue) => `  ${issue.path}: ${issue.message}`)]
+    })
+  }),
+  Match.orElse((error) => CliMain.failureLine(NAME, error))
+)
+
+/**
  * `secure-runtime` under fedkit's CLI policy (usage errors on one line with exit code 2, 130 when interrupted).
  *
  * @since 0.1.0
  */
-export const program: CliMain.Program<unknown> = { name: NAME, version: packageVersion, describeFailure }
+export const program: CliMain.Program<CommandError> = { name: NAME, version: packageVersion, describeFailure }

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Console, Data, Effect } from "effect"
+import { Console, Effect, Schema } from "effect"
 import cluster, { type Worker } from "node:cluster"
 
 /**
@@ -16,7 +16,9 @@ import cluster, { type Worker } from "node:cluster"
  * @since 0.1.0
  * @category errors
  */
-export class WorkersFailedToStart extends Data.TaggedError("WorkersFailedToStart")<{ readonly code: number }> {
+export class WorkersFailedToStart extends Schema.TaggedError<WorkersFailedToStart>()("WorkersFailedToStart", {
+  code: Schema.Number
+}) {
   override get message() {
     return `a worker exited with code ${this.code} before the server was listening; see the error above`
   }

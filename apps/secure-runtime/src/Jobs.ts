@@ -146,6 +146,7 @@ const decodeSubmission = Schema.decodeUnknownOption(Schema.parseJson(Submission)
 export const make = (
   options: Options
 ): Effect.Effect<Service, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  // One closure over 80 lines: create, get and the background submissions share the slots, records and folder.
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -317,3 +318,13 @@ export const make = (
 export const layer = (
   options: Options
 ): Layer.Layer<Jobs, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path> => Layer.scoped(Jobs, make(options))
+
+/**
+ * A `Jobs` for tests, built with Effect's `Layer.mock`: the operations given, and any other dies with an
+ * `UnimplementedError` when called.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (implementation: Layer.PartialEffectful<Service>): Layer.Layer<Jobs> =>
+  Layer.mock(Jobs, implementation)

@@ -6,22 +6,9 @@
  *
  * @since 0.1.0
  */
+import { Issue } from "@fedkit/runtime-core"
 import { Predicate, Schema } from "effect"
 import { describeError } from "./internal/text.js"
-
-/**
- * One problem: where (`learning_rate`, `layers[2].units`, `(root)`) and what, in words a user can act on.
- *
- * @since 0.1.0
- * @category models
- */
-export const Issue = Schema.Struct({ path: Schema.String, message: Schema.String })
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Issue = typeof Issue.Type
 
 /**
  * @since 0.1.0
@@ -44,7 +31,7 @@ export type RejectionKind = typeof RejectionKind.Type
 export class PayloadRefused extends Schema.TaggedError<PayloadRefused>()("PayloadRefused", {
   kind: RejectionKind,
   summary: Schema.String,
-  issues: Schema.Array(Issue)
+  issues: Schema.Array(Issue.Issue)
 }) {
   override get message(): string {
     return this.summary
@@ -59,7 +46,7 @@ export class PayloadRefused extends Schema.TaggedError<PayloadRefused>()("Payloa
  */
 export class Dataset2GwRefused extends Schema.TaggedError<Dataset2GwRefused>()("Dataset2GwRefused", {
   summary: Schema.String,
-  issues: Schema.Array(Issue)
+  issues: Schema.Array(Issue.Issue)
 }) {
   override get message(): string {
     return this.summary
@@ -75,7 +62,7 @@ export class Dataset2GwRefused extends Schema.TaggedError<Dataset2GwRefused>()("
  */
 export class TemplateBroken extends Schema.TaggedError<TemplateBroken>()("TemplateBroken", {
   reason: Schema.String,
-  issues: Schema.Array(Issue)
+  issues: Schema.Array(Issue.Issue)
 }) {
   override get message(): string {
     return `The runtime's template failed: ${this.reason}`
@@ -91,7 +78,7 @@ export type RenderFailure = PayloadRefused | Dataset2GwRefused | TemplateBroken
 const REJECTIONS: ReadonlyArray<RejectionKind> = ["PayloadTooLarge", "MalformedJson", "InvalidPayload"]
 
 /** Reads `issues` from any of the project's errors: `{ path, message }` with an optional `file` in front. */
-const issuesOf = (error: unknown): ReadonlyArray<Issue> => {
+const issuesOf = (error: unknown): ReadonlyArray<Issue.Issue> => {
   if (!Predicate.hasProperty(error, "issues") || !Array.isArray(error.issues)) return []
   return error.issues.flatMap((issue: unknown) => {
     if (!Predicate.hasProperty(issue, "path") || !Predicate.hasProperty(issue, "message")) return []
@@ -114,7 +101,7 @@ const messageOf = (error: unknown): string =>
  * again), and no stack trace is captured, which a server refusing thousands of payloads a second would pay for on
  * every one.
  */
-const refused = (kind: RejectionKind, summary: string, issues: ReadonlyArray<Issue>): PayloadRefused => {
+const refused = (kind: RejectionKind, summary: string, issues: ReadonlyArray<Issue.Issue>): PayloadRefused => {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {

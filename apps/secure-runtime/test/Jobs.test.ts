@@ -1,14 +1,19 @@
-// A payload is parsed and checked before it waits for a render slot: a refused one is answered at once.
+// A payload is parsed and checked before it waits for a render slot: a refused one is answered at once. The HTTP API
+// runs over Jobs.layerTest too, with no render at all.
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { defineRuntime } from "@fedkit/runtime-core"
-import { Effect, Fiber, Schema, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Logger, Option, Schema, TestClock } from "effect"
+import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Inputs from "../src/Inputs.js"
 import * as Jobs from "../src/Jobs.js"
+import * as JsonLog from "../src/JsonLog.js"
+import * as Server from "../src/Server.js"
 import { DATASET2GW } from "./support/fixtures.js"
+import { get, post } from "./support/server.js"
 
 /** A runtime whose template takes an hour (of the test clock): a render holds its slot until the clock moves. */
 const slow = defineRuntime({
@@ -40,4 +45,53 @@ describe("Jobs", () => {
       yield* TestClock.adjust("1 hour")
       assert.strictEqual((yield* Effect.flip(Fiber.join(holding)))._tag, "TemplateBroken")
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+const known: Jobs.JobView = { jobId: randomUUID(), digest: "sha256:0", files: ["meta.json"], status: "rendered" }
+
+/** The real server on loopback, over whatever `Jobs` the test provides. */
+const serveJobs = Effect.gen(function*() {
+  const jobs = yield* Jobs.Jobs
+  const listening = yield* Deferred.make<string>()
+  const logs: Array<string> = []
+  yield* Server.serve({
+    jobs,
+    port: 0,
+    host: "127.0.0.1",
+    maxBodyBytes: 1024,
+    shutdownGrace: "1 second",
+    onListening: (url) => Deferred.succeed(listening, url)
+  }).pipe(
+    Effect.provide(Logger.replace(Logger.defaultLogger, JsonLog.make((line) => logs.push(line)))),
+    Effect.forkScoped
+  )
+  return { url: yield* Deferred.await(listening), logs }
+})
+
+describe("Jobs.layerTest", () => {
+  it.scopedLive("drives the HTTP API without rendering: busy is 503 with Retry-After, a known job is 200", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serveJobs
+      const busy = yield* post(url, "{}")
+      assert.strictEqual(busy.status, 503)
+      assert.strictEqual(busy.headers["retry-after"], "1")
+      assert.deepInclude(busy.json, { error: "The server is busy (3 renders waiting); try again shortly." })
+      const found = yield* get(url, `/v1/jobs/${known.jobId}`)
+      assert.strictEqual(found.status, 200)
+      assert.deepStrictEqual(found.json, known)
+      assert.strictEqual((yield* get(url, `/v1/jobs/${randomUUID()}`)).status, 404)
+    }).pipe(
+      Effect.provide(Jobs.layerTest({
+        create: () => Effect.fail(new Jobs.JobsBusy({ queued: 3 })),
+        get: (jobId) => Effect.succeed(jobId === known.jobId ? Option.some(known) : Option.none())
+      }))
+    ))
+
+  it.scopedLive("an operation the test leaves out dies when called: the server answers 500 and keeps serving", () =>
+    Effect.gen(function*() {
+      const { logs, url } = yield* serveJobs
+      assert.strictEqual((yield* post(url, "{}")).status, 500)
+      assert.strictEqual((yield* get(url, `/v1/jobs/${known.jobId}`)).status, 200)
+      assert.isTrue(logs.some((line) => line.includes("UnimplementedError")), logs.join("\n"))
+    }).pipe(Effect.provide(Jobs.layerTest({ get: () => Effect.succeed(Option.some(known)) }))))
 })

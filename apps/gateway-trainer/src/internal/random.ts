@@ -1,6 +1,11 @@
 /**
  * A small seeded PRNG (mulberry32): the split, the shards and minibatch order must be the same on every machine and
  * every run, which `Math.random` cannot give.
+ *
+ * @since 0.1.0
+ */
+/**
+ * @since 0.1.0
  */
 export interface Random {
   /** Uniform in [0, 1). */
@@ -9,6 +14,9 @@ export interface Random {
   readonly int: (bound: number) => number
 }
 
+/**
+ * @since 0.1.0
+ */
 export const make = (seed: number): Random => {
   let state = seed >>> 0
   const next = (): number => {
@@ -21,7 +29,11 @@ export const make = (seed: number): Random => {
   return { next, int: (bound) => Math.floor(next() * bound) }
 }
 
-/** Fisher–Yates, in place. */
+/**
+ * Fisher–Yates, in place.
+ *
+ * @since 0.1.0
+ */
 export const shuffle = <A>(random: Random, items: Array<A>): Array<A> => {
   for (let i = items.length - 1; i > 0; i--) {
     const j = random.int(i + 1)
@@ -32,7 +44,11 @@ export const shuffle = <A>(random: Random, items: Array<A>): Array<A> => {
   return items
 }
 
-/** Derives an independent seed from a base seed and a few integers (e.g. round and site). */
+/**
+ * Derives an independent seed from a base seed and a few integers (e.g. round and site).
+ *
+ * @since 0.1.0
+ */
 export const derive = (seed: number, ...parts: ReadonlyArray<number>): number => {
   let h = seed >>> 0
   for (const part of parts) {

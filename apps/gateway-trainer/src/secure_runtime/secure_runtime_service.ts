@@ -8,6 +8,8 @@
  * The job it renders holds configs only: the bridge and the trainer come with the model image (on the trainer's
  * `PYTHONPATH`, hence `python3 -m fedkit_bridge`), or in the job's `custom/` folder for a simulation
  * (see `FlareJob.forSimulation`).
+ *
+ * @since 0.1.0
  */
 import { Edit, Executors, Job, Persistors, Workflows } from "@fedkit/flare-config"
 import { Dataset2Gw, defineRuntime, TemplateFolder } from "@fedkit/runtime-core"
@@ -17,12 +19,19 @@ import * as LocalRound from "../LocalRound.js"
 import * as ModelVector from "../ModelVector.js"
 import * as Optimizer from "../Optimizer.js"
 
-/** More rounds than this is not a job for a 31-parameter model. */
+/**
+ * More rounds than this is not a job for a 31-parameter model.
+ *
+ * @since 0.1.0
+ */
 export const MAX_FEDERATION_ROUNDS = 100
 
 const bounded = (max: number, description: string) =>
   Schema.Int.pipe(Schema.between(1, max)).annotations({ description: `${description}: an integer from 1 to ${max}` })
 
+/**
+ * @since 0.1.0
+ */
 export const Payload = Schema.Struct({
   optimizer_name: Optimizer.OptimizerName,
   learning_rate: Schema.optionalWith(
@@ -37,9 +46,16 @@ export const Payload = Schema.Struct({
   }),
   batch_size: Schema.optionalWith(bounded(LocalRound.limits.batchSize, "the minibatch size"), { default: () => 32 })
 }).annotations({ identifier: "Payload" })
+/**
+ * @since 0.1.0
+ */
 export type Payload = typeof Payload.Type
 
-/** The trainer's settings a payload asks for. */
+/**
+ * The trainer's settings a payload asks for.
+ *
+ * @since 0.1.0
+ */
 export const settingsOf = (payload: Payload): LocalRound.Settings => ({
   optimizer: payload.optimizer_name,
   learningRate: payload.learning_rate,
@@ -72,7 +88,14 @@ const runtime = defineRuntime({
     })
 })
 
+/** @since 0.1.0 */
 export default runtime
 
+/**
+ * @since 0.1.0
+ */
 export const { parse, template } = runtime
+/**
+ * @since 0.1.0
+ */
 export const validate = (payload: Payload): void => runtime.validate(payload)

@@ -1,9 +1,9 @@
 // One request and its answer: the exchange, JSON replies and refusals, the log line, reading a bounded body, and the
 // headers every answer carries.
+import type { Issue } from "@fedkit/runtime-core/Issue"
 import { Cause, LogLevel } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { Issue } from "../Refusal.js"
 import type { LogLine } from "./logLine.js"
 import { excerpt } from "./text.js"
 
