@@ -67,16 +67,27 @@ const fail = (line) => {
 
 const run = (command, args, { cwd, env, timeoutMs = 300_000 } = {}) =>
   new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    // In a process group of its own: a timeout kills what it started too (an `npm` below `sh -c` would otherwise
+    // keep the output pipes open, and the run would wait for it forever).
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
     let stdout = ""
     let stderr = ""
+    let timedOut = false
     child.stdout.on("data", (chunk) => stdout += chunk)
     child.stderr.on("data", (chunk) => stderr += chunk)
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    const timer = setTimeout(() => {
+      timedOut = true
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {
+        child.kill("SIGKILL")
+      }
+    }, timeoutMs)
     child.on("error", (error) => stderr += String(error))
     child.on("close", (code, signal) => {
       clearTimeout(timer)
-      resolve({ code: code ?? 128, signal, stdout, stderr, output: stdout + stderr })
+      if (timedOut) stderr += `\n(killed after ${timeoutMs / 1000} s)`
+      resolve({ code: code ?? 128, signal, timedOut, stdout, stderr, output: stdout + stderr })
     })
   })
 
@@ -254,7 +265,15 @@ const install = async (project, registry) => {
   )
   // engine-strict: the client refuses a package whose `engines` excludes the Node it runs on.
   writeFileSync(join(project.dir, ".npmrc"), `${npmrc(registry)}engine-strict=true\n`)
-  const result = await run("sh", ["-c", project.line], { cwd: project.dir, env: envFor(project.node) })
+  const install = () =>
+    run("sh", ["-c", project.line], { cwd: project.dir, env: envFor(project.node), timeoutMs: 150_000 })
+  let result = await install()
+  if (result.timedOut) {
+    // The local registry proxies everything but fedkit from registry.npmjs.org, which can stall: once more.
+    say(`${project.id}: the install stalled; once more`)
+    rmSync(join(project.dir, "node_modules"), { recursive: true, force: true })
+    result = await install()
+  }
   const label = `${project.id} (${project.line}, Node ${project.node.major})`
   if (result.code !== 0) return fail(`${label}: exit ${result.code}\n${tail(result.output)}`)
   const exempt = PLATFORM_PEER.exempt.has(project.pkg.name)
