@@ -290,7 +290,7 @@ const EXPECTED = {
   "@fedkit/dal-server": /^http:\/\/127\.0\.0\.1:\d+\/$/m,
   "@fedkit/flare-config": /"config_fed_server\.json"/,
   "@fedkit/runtime-core": /^example ran$/m,
-  "@fedkit/job-packager": /hello-numpy\.zip sha256:[0-9a-f]{64}$/m
+  "@fedkit/job-packager": /out\/hello\.zip sha256:[0-9a-f]{64}$/m
 }
 // Runs the example; a module that exports `program` (flare-config's) has it run and its result's keys printed.
 const MAIN = `const example = await import("./example.js")
