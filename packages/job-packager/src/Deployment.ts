@@ -88,11 +88,11 @@ session.shutdown("all", timeout=spec["timeout"])
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- the finalizers these steps add run in reverse order, and that order is the design */
 export const start = (
   options: Options
 ): Effect.Effect<Deployment, FlareCommandFailed | RunTimedOut | InvalidRunRequest, Scope.Scope | RunnerContext> =>
   Effect.gen(function*() {
-    // One function (over 80 lines): the finalizers these steps add run in reverse order, and that order is the design.
     const installation = yield* FlareInstallation.FlareInstallation
     const request = { job: "", sites: options.sites, ...(options.env === undefined ? {} : { env: options.env }) }
     yield* run.checkRequest("remote", request, { siteEnvironment: true, minSites: 1 })
@@ -191,3 +191,4 @@ export const start = (
     )
     return { folder, adminKit: path.join(folder, project.ADMIN), username: project.ADMIN, port, sites }
   })
+/* eslint-enable max-lines-per-function */

@@ -71,6 +71,7 @@ const envelopeError = (lines: ReadonlyArray<string>): string | undefined =>
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- the POC's steps share its scope, and their finalizers must run in reverse order */
 export const make = (
   options: Options = {}
 ): Effect.Effect<
@@ -81,7 +82,6 @@ export const make = (
   const startTimeout = options.startTimeout ?? Duration.minutes(2)
   const stopTimeout = options.stopTimeout ?? Duration.minutes(1)
   const grace = options.grace ?? Duration.seconds(5)
-  // One function (over 80 lines): the POC's steps share its scope, and their finalizers must run in reverse order.
   return run.runner({
     target: "poc",
     sites: { siteEnvironment: true, minSites: 1 },
@@ -226,6 +226,7 @@ export const make = (
       )
   })
 }
+/* eslint-enable max-lines-per-function */
 
 /**
  * A throw-away POC deployment as the `FlareRunner`.

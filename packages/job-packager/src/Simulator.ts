@@ -39,6 +39,7 @@ const SIMULATE_JOB = "simulate_job"
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- the simulation, its site watchers and the launcher's reports share one scope */
 export const make = (
   options: Options = {}
 ): Effect.Effect<
@@ -52,7 +53,6 @@ export const make = (
     check: () => Effect.void,
     run: ({ installation, log, output: workspace, request, timeout }) =>
       Effect.gen(function*() {
-        // One function (over 80 lines): the simulation, its site watchers and the launcher's reports share one scope.
         const privateDir = yield* run.privateFolder("simulator")
         const { folder, pkg } = yield* run.stageJob(request.job, path.join(privateDir, "job"))
         const launcher = path.join(privateDir, "launch_simulator.py")
@@ -173,6 +173,7 @@ export const make = (
         })
       })
   })
+/* eslint-enable max-lines-per-function */
 
 /**
  * The simulator as the `FlareRunner`.

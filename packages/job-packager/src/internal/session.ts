@@ -103,6 +103,7 @@ const describe = (event: Event): string => {
   }
 }
 
+/* eslint-disable max-lines-per-function -- the driver's events, the site watch and the timeout race in one scope */
 export const submitAndFollow = (
   installation: FlareInstallation.Installation,
   spec: Spec,
@@ -123,7 +124,6 @@ export const submitAndFollow = (
   FlareCommandFailed | JobFailed | SiteFailed | RunTimedOut
 > =>
   Effect.gen(function*() {
-    // One function (over 80 lines): the driver's events, the site watch and the timeout race in one scope.
     const watch = yield* siteWatch.make
     const seconds = Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(options.timeout))))
     const events: Array<Event> = []
@@ -236,6 +236,7 @@ export const submitAndFollow = (
       ...(detail === undefined ? {} : { flareError: detail })
     })
   })
+/* eslint-enable max-lines-per-function */
 
 /**
  * The site logs kept with a result: `<result>/sites/<site>/log.txt` and `log.json` (see `SESSION_DRIVER`); a site's
