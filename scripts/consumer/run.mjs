@@ -45,15 +45,6 @@ const MB = 1_000_000
 const BUDGET_FIXED = { "@fedkit/dal-client": 45 * MB, "@fedkit/dal-server": 45 * MB }
 const BUDGET_OVER_EFFECT = 10 * MB
 const FORBIDDEN = /^@effect\/(cluster|rpc|sql|workflow)$/
-// Known and open (issue 15, point 3): job-packager needs the `@effect/platform` peer (its FileSystem, Path and
-// CommandExecutor services are in its public types), and @effect/platform alone is about 20 MB and brings
-// `msgpackr`, whose optional `msgpackr-extract` has a native install script. Both checks still run and print; a
-// package listed here fails the test as soon as it no longer needs the exemption, so the list cannot go stale.
-const PLATFORM_PEER = {
-  exempt: new Set(["@fedkit/job-packager"]),
-  installScripts: new Set(["msgpackr-extract"]),
-  warning: /Ignored build scripts: msgpackr-extract@[\d.]+\.?\s/
-}
 // Installs wait on the network, type checks and example runs on the CPU: two of each at a time suit a 2-core machine.
 const PARALLEL = 2
 
@@ -276,9 +267,7 @@ const install = async (project, registry) => {
   }
   const label = `${project.id} (${project.line}, Node ${project.node.major})`
   if (result.code !== 0) return fail(`${label}: exit ${result.code}\n${tail(result.output)}`)
-  const exempt = PLATFORM_PEER.exempt.has(project.pkg.name)
-  const output = exempt ? result.output.replace(PLATFORM_PEER.warning, "") : result.output
-  if (/unmet peer|ERESOLVE|Issues with peer|incorrect peer|EBADENGINE|Ignored build scripts/i.test(output)) {
+  if (/unmet peer|ERESOLVE|Issues with peer|incorrect peer|EBADENGINE|Ignored build scripts/i.test(result.output)) {
     fail(`${label}: the install warned\n${tail(result.output)}`)
   }
   const packages = installedPackages(join(project.dir, "node_modules"))
@@ -289,8 +278,7 @@ const install = async (project, registry) => {
   for (const [dir, pkg] of packages) {
     if (FORBIDDEN.test(pkg.name)) fail(`${label}: installed ${pkg.name}`)
     const scripts = ["preinstall", "install", "postinstall"].filter((name) => pkg.scripts?.[name] !== undefined)
-    if (exempt && PLATFORM_PEER.installScripts.has(pkg.name)) project.exempted = true
-    else if (scripts.length > 0 || existsSync(join(dir, "binding.gyp"))) {
+    if (scripts.length > 0 || existsSync(join(dir, "binding.gyp"))) {
       fail(`${label}: ${pkg.name}@${pkg.version} has an install script (${scripts.join(", ") || "binding.gyp"})`)
     }
   }
@@ -321,7 +309,7 @@ const EXPECTED = {
   "@fedkit/dal-server": /^http:\/\/127\.0\.0\.1:\d+\/$/m,
   "@fedkit/flare-config": /"config_fed_server\.json"/,
   "@fedkit/runtime-core": /^example ran$/m,
-  "@fedkit/job-packager": /hello-numpy\.zip sha256:[0-9a-f]{64}$/m
+  "@fedkit/job-packager": /out\/hello\.zip sha256:[0-9a-f]{64}$/m
 }
 // Runs the example; a module that exports `program` (flare-config's) has it run and its result's keys printed.
 const MAIN = `const example = await import("./example.js")
@@ -465,18 +453,12 @@ try {
     for (const project of projects.filter((p) => p.client === "npm-alone" && p.installed)) {
       const budget = BUDGET_FIXED[project.pkg.name] ?? effectBytes + BUDGET_OVER_EFFECT
       const within = project.bytes <= budget
-      const exempt = PLATFORM_PEER.exempt.has(project.pkg.name)
       process.stdout.write(
         `  ${project.pkg.name.padEnd(24)} ${mb(project.bytes).padStart(8)} in ${project.packageCount} packages ` +
-          `(budget ${mb(budget)}) ${
-            within ? "ok" : exempt ? "OVER BUDGET (known: the @effect/platform peer)" : "OVER BUDGET"
-          }\n`
+          `(budget ${mb(budget)}) ${within ? "ok" : "OVER BUDGET"}\n`
       )
-      if (!within && !exempt) {
+      if (!within) {
         fail(`${project.pkg.name}: node_modules is ${mb(project.bytes)}, over the budget of ${mb(budget)}`)
-      }
-      if (within && exempt && !project.exempted) {
-        fail(`${project.pkg.name} is within its budget and has no msgpackr-extract: drop it from PLATFORM_PEER`)
       }
     }
   }

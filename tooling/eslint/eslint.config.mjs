@@ -43,7 +43,13 @@ export default tseslint.config(
   },
   {
     // A longer function says why it must be one, in the directive that allows it.
-    files: ["packages/dal-client/src/**/*.ts", "packages/dal-server/src/**/*.ts", "packages/flare-config/src/**/*.ts"],
+    files: [
+      "packages/dal-client/src/**/*.ts",
+      "packages/dal-server/src/**/*.ts",
+      "packages/flare-config/src/**/*.ts",
+      "packages/job-packager/src/**/*.ts",
+      "tooling/flare/src/**/*.ts"
+    ],
     rules: {
       "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }]
     }

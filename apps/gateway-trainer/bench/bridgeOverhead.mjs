@@ -5,6 +5,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { DalServer } from "@fedkit/dal-server"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
+import { FlareInstallation } from "@fedkit/job-packager"
 import { Effect, Either, Layer, Logger, LogLevel, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -15,7 +16,7 @@ const token = "bench-token"
 
 const program = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
-  const { python } = yield* FlareToolchain.FlareToolchain
+  const { python } = yield* FlareInstallation.FlareInstallation
   const root = yield* fs.makeTempDirectoryScoped({ prefix: "fedkit-bench-dal-" })
   const split = Either.getOrThrow(Split.split(yield* BreastCancer.load))
   const [gateway] = yield* DalFixture.write(root, split.shards.slice(0, 1))

@@ -2,6 +2,7 @@ import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
+import { FlareInstallation } from "@fedkit/job-packager"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import { fileURLToPath } from "node:url"
 import { inject } from "vitest"
@@ -16,8 +17,8 @@ const Live = FlareToolchain.layer.pipe(Layer.provideMerge(NodeContext.layer))
 /** Runs a Python script with the project's FLARE venv; returns its exit code and every output line. */
 const python = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   Effect.gen(function*() {
-    const toolchain = yield* FlareToolchain.FlareToolchain
-    const process = yield* Command.make(toolchain.python, ...args).pipe(Command.env(env), Command.start)
+    const installation = yield* FlareInstallation.FlareInstallation
+    const process = yield* Command.make(installation.python, ...args).pipe(Command.env(env), Command.start)
     const lines = (bytes: Stream.Stream<Uint8Array, unknown>) => bytes.pipe(Stream.decodeText(), Stream.splitLines)
     const output = yield* Stream.merge(lines(process.stdout), lines(process.stderr)).pipe(Stream.runCollect)
     return { exitCode: yield* process.exitCode, lines: Chunk.toReadonlyArray(output) }

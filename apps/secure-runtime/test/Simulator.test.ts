@@ -1,4 +1,3 @@
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
 import { FlareInstallation, Simulator } from "@fedkit/job-packager"
@@ -13,8 +12,8 @@ describe("serve --submit simulator", () => {
     "renders a job, runs it in nvflare simulator in the background and reports FLARE's result",
     () =>
       Effect.gen(function*() {
-        const toolchain = yield* FlareToolchain.FlareToolchain
-        const runner = yield* Simulator.make().pipe(Effect.provide(FlareInstallation.layerVenv(toolchain.venvDir)))
+        const installation = yield* FlareInstallation.FlareInstallation
+        const runner = yield* Simulator.make()
         const server = yield* startServer({ runner })
         const created = yield* post(
           server.url,
@@ -36,13 +35,13 @@ describe("serve --submit simulator", () => {
         assert.isString(model)
         assert.isTrue(existsSync(model!))
         // One round of the fixture's trainer adds the payload's learning rate to every weight, at both sites.
-        const weights = execFileSync(toolchain.python, [
+        const weights = execFileSync(installation.python, [
           "-c",
           "import json, sys, numpy; print(json.dumps(numpy.load(sys.argv[1]).tolist()))",
           model!
         ]).toString()
         assert.deepStrictEqual(JSON.parse(weights), [[1.5, 2.5, 3.5], [4.5, 5.5, 6.5]])
-      }).pipe(Effect.provide(FlareToolchain.layer), Effect.provide(NodeContext.layer)),
+      }).pipe(Effect.provide(FlareToolchain.layer)),
     { timeout: 240_000 }
   )
 })

@@ -3,9 +3,9 @@
  * installed in the project's FLARE environment), against a spawned `fedkit-dal-server` on loopback, with the
  * server's default settings (only the pagination case lowers the page size).
  */
-import { NodeContext } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
+import { FlareInstallation } from "@fedkit/job-packager"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -93,7 +93,7 @@ class Official extends Context.Tag("test/Official")<Official, Servers>() {}
 const OfficialLive = Layer.scoped(
   Official,
   Effect.gen(function*() {
-    const { python } = yield* FlareToolchain.FlareToolchain
+    const { python } = yield* FlareInstallation.FlareInstallation
     const dir = yield* Effect.acquireRelease(
       Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "fedkit-official-client-"))),
       (d) => Effect.promise(() => fs.rm(d, { recursive: true, force: true }))
@@ -125,7 +125,7 @@ const OfficialLive = Layer.scoped(
     const paged = yield* spawnCli([...common, "--page-size", "2"])
     return { python, dir, root, url: server.url, pagedUrl: paged.url, log: () => loggedRequests(server) }
   })
-).pipe(Layer.provide(FlareToolchain.layer), Layer.provide(NodeContext.layer))
+).pipe(Layer.provide(FlareToolchain.layer))
 
 interface Step {
   readonly call: string

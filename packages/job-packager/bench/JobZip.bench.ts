@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { bench, describe } from "vitest"
 import { JobPackage, JobZip } from "../src/index.js"
-import * as fixtures from "../test/fixtures.js"
+import * as fixtures from "../test/fixtures/numpyJob.js"
 
 const files: Record<string, JobPackage.FileContent> = { ...fixtures.files }
 for (let i = 0; i < 2000; i++) {

@@ -12,14 +12,14 @@
  * @since 0.1.0
  */
 import { Args, Command, Options } from "@effect/cli"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import type { CliMain } from "@fedkit/cli-policy"
 import { Config, Console, Effect, HashMap, Layer, Option, type Redacted, Schema } from "effect"
 import { createRequire } from "node:module"
+import * as path from "node:path"
 import * as Deployment from "./Deployment.js"
 import * as FlareInstallation from "./FlareInstallation.js"
 import * as FlareRunner from "./FlareRunner.js"
+import * as fs from "./internal/files.js"
 import type * as JobPackage from "./JobPackage.js"
 import * as JobPath from "./JobPath.js"
 import * as JobStore from "./JobStore.js"
@@ -45,7 +45,7 @@ export class CliInputError extends Schema.TaggedError<CliInputError>()("CliInput
 }
 
 const readJson = (file: string) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+  fs.readFileString(file).pipe(
     Effect.mapError((error) => new CliInputError({ reason: `cannot read ${file}: ${error.message}` })),
     Effect.flatMap((text) =>
       Effect.try({
@@ -106,8 +106,6 @@ const pack = Command.make(
   { input: packInput, out, zip, name, custom, flareVersion, replace },
   (args) =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
       const info = yield* fs.stat(args.input).pipe(
         Effect.mapError((error) => new CliInputError({ reason: error.message }))
       )

@@ -18,10 +18,8 @@
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/platform/Command"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { Duration, Effect, type Scope } from "effect"
+import * as path from "node:path"
 import * as FlareInstallation from "./FlareInstallation.js"
 import {
   FlareCommandFailed,
@@ -30,6 +28,7 @@ import {
   RunTimedOut,
   type Site
 } from "./FlareRunner.js"
+import * as fs from "./internal/files.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import * as project from "./internal/project.js"
@@ -89,13 +88,12 @@ session.shutdown("all", timeout=spec["timeout"])
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- the finalizers these steps add run in reverse order, and that order is the design */
 export const start = (
   options: Options
 ): Effect.Effect<Deployment, FlareCommandFailed | RunTimedOut | InvalidRunRequest, Scope.Scope | RunnerContext> =>
   Effect.gen(function*() {
     const installation = yield* FlareInstallation.FlareInstallation
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const request = { job: "", sites: options.sites, ...(options.env === undefined ? {} : { env: options.env }) }
     yield* run.checkRequest("remote", request, { siteEnvironment: true, minSites: 1 })
     const timeout = options.timeout ?? Duration.minutes(1)
@@ -124,10 +122,12 @@ export const start = (
     const baseEnv = run.flareEnvironment(installation, options.env, { HOME: path.join(root, "home") })
 
     const provision = yield* processes.run(
-      Command.make(installation.nvflare, "provision", "-p", projectFile, "-w", path.join(root, "ws"), "--force").pipe(
-        Command.env(baseEnv),
-        Command.workingDirectory(root)
-      ),
+      {
+        command: installation.nvflare,
+        args: ["provision", "-p", projectFile, "-w", path.join(root, "ws"), "--force"],
+        env: baseEnv,
+        cwd: root
+      },
       { cleanup: "tree", grace, onLine: show("provision") }
     ).pipe(
       Effect.mapError(failed("nvflare provision")),
@@ -154,10 +154,12 @@ export const start = (
     const participant = (name: string, env: Readonly<Record<string, string>>) =>
       Effect.forkScoped(Effect.interruptible(
         processes.run(
-          Command.make("bash", path.join(folder, name, "startup", "sub_start.sh"), "--once").pipe(
-            Command.env({ ...baseEnv, ...env }),
-            Command.workingDirectory(path.join(folder, name))
-          ),
+          {
+            command: "bash",
+            args: [path.join(folder, name, "startup", "sub_start.sh"), "--once"],
+            env: { ...baseEnv, ...env },
+            cwd: path.join(folder, name)
+          },
           { cleanup: "tree", grace, onLine: show(name === project.SERVER ? "server" : name) }
         )
       ))
@@ -167,16 +169,19 @@ export const start = (
     // then a sweep of whatever was started in the deployment's folder.
     yield* Effect.addFinalizer(() =>
       processes.run(
-        Command.make(
-          installation.python,
-          "-c",
-          SHUTDOWN,
-          JSON.stringify({
-            username: project.ADMIN,
-            startup_kit: path.join(folder, project.ADMIN),
-            timeout: Math.ceil(Duration.toSeconds(Duration.decode(timeout)))
-          })
-        ).pipe(Command.env(baseEnv)),
+        {
+          command: installation.python,
+          args: [
+            "-c",
+            SHUTDOWN,
+            JSON.stringify({
+              username: project.ADMIN,
+              startup_kit: path.join(folder, project.ADMIN),
+              timeout: Math.ceil(Duration.toSeconds(Duration.decode(timeout)))
+            })
+          ],
+          env: baseEnv
+        },
         { cleanup: "tree", grace, onLine: show("shutdown") }
       ).pipe(
         Effect.timeout(Duration.sum(Duration.decode(timeout), Duration.seconds(10))),
@@ -186,3 +191,4 @@ export const start = (
     )
     return { folder, adminKit: path.join(folder, project.ADMIN), username: project.ADMIN, port, sites }
   })
+/* eslint-enable max-lines-per-function */

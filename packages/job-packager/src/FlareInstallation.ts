@@ -9,9 +9,9 @@
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import * as path from "node:path"
+import * as fs from "./internal/files.js"
 
 /**
  * @since 0.1.0
@@ -51,7 +51,7 @@ export class FlareNotFound extends Schema.TaggedError<FlareNotFound>()("FlareNot
   }
 }
 
-const isFile = (fs: FileSystem.FileSystem, file: string) =>
+const isFile = (file: string) =>
   fs.stat(file).pipe(
     Effect.map((info) => info.type === "File"),
     Effect.orElseSucceed(() => false)
@@ -65,16 +65,14 @@ const isFile = (fs: FileSystem.FileSystem, file: string) =>
  */
 export const fromVenv = (
   venvDir: string
-): Effect.Effect<Installation, FlareNotFound, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<Installation, FlareNotFound> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const root = path.resolve(venvDir)
     const binDir = path.join(root, "bin")
     const python = path.join(binDir, "python")
     const nvflare = path.join(binDir, "nvflare")
     for (const file of [python, nvflare]) {
-      if (!(yield* isFile(fs, file))) {
+      if (!(yield* isFile(file))) {
         return yield* new FlareNotFound({ where: root, reason: `${path.basename(file)} is missing` })
       }
     }
@@ -89,19 +87,17 @@ export const fromVenv = (
  */
 export const fromPath = (
   searchPath: string
-): Effect.Effect<Installation, FlareNotFound, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<Installation, FlareNotFound> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     for (const dir of searchPath.split(":").filter((entry) => entry !== "")) {
       const nvflare = path.join(path.resolve(dir), "nvflare")
-      if (!(yield* isFile(fs, nvflare))) continue
+      if (!(yield* isFile(nvflare))) continue
       const head = yield* fs.readFileString(nvflare).pipe(
         Effect.map((text) => text.slice(0, 512).split("\n")[0] ?? ""),
         Effect.orElseSucceed(() => "")
       )
       const python = /^#!\s*(\S+)/.exec(head)?.[1]
-      if (python === undefined || !(yield* isFile(fs, python))) {
+      if (python === undefined || !(yield* isFile(python))) {
         return yield* new FlareNotFound({
           where: nvflare,
           reason: "its #! line names no Python interpreter that exists"
@@ -109,7 +105,7 @@ export const fromPath = (
       }
       const binDir = path.dirname(nvflare)
       const venv = path.dirname(binDir)
-      const isVenv = yield* isFile(fs, path.join(venv, "pyvenv.cfg"))
+      const isVenv = yield* isFile(path.join(venv, "pyvenv.cfg"))
       return { python, nvflare, binDir, venvDir: isVenv ? Option.some(venv) : Option.none() }
     }
     return yield* new FlareNotFound({ where: "PATH", reason: "no nvflare command on PATH" })
@@ -131,14 +127,12 @@ export const PROJECT_VENV = ".venv-flare"
  */
 export const findProjectVenv = (
   start: string
-): Effect.Effect<Option.Option<string>, never, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<Option.Option<string>, never> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     let dir = path.resolve(start)
     while (true) {
       const venv = path.join(dir, PROJECT_VENV)
-      if (yield* isFile(fs, path.join(venv, "bin", "nvflare"))) return Option.some(venv)
+      if (yield* isFile(path.join(venv, "bin", "nvflare"))) return Option.some(venv)
       const parent = path.dirname(dir)
       if (parent === dir) return Option.none()
       dir = parent
@@ -152,7 +146,7 @@ export const findProjectVenv = (
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<FlareInstallation, FlareNotFound, FileSystem.FileSystem | Path.Path> = Layer.effect(
+export const layer: Layer.Layer<FlareInstallation, FlareNotFound> = Layer.effect(
   FlareInstallation,
   Effect.gen(function*() {
     const venv = yield* Config.option(Config.string("FEDKIT_FLARE_VENV")).pipe(Effect.orElseSucceed(Option.none))
@@ -172,8 +166,7 @@ export const layer: Layer.Layer<FlareInstallation, FlareNotFound, FileSystem.Fil
  */
 export const layerVenv = (
   venvDir: string
-): Layer.Layer<FlareInstallation, FlareNotFound, FileSystem.FileSystem | Path.Path> =>
-  Layer.effect(FlareInstallation, fromVenv(venvDir))
+): Layer.Layer<FlareInstallation, FlareNotFound> => Layer.effect(FlareInstallation, fromVenv(venvDir))
 
 /**
  * A known installation (tests, or a caller that located FLARE itself).

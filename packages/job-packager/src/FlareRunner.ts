@@ -13,10 +13,7 @@
  *
  * @since 0.1.0
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
-import { Context, type Duration, Effect, type Option, type Redacted, Schema } from "effect"
+import { Context, type Duration, Effect, Layer, type Option, type Redacted, Schema } from "effect"
 import type * as FlareInstallation from "./FlareInstallation.js"
 import type * as JobPackage from "./JobPackage.js"
 import type * as JobStore from "./JobStore.js"
@@ -29,17 +26,13 @@ import type * as JobZip from "./JobZip.js"
 export type Target = "simulator" | "poc" | "remote"
 
 /**
- * What the runners of this package (simulator, POC, remote) need to be built: the FLARE installation and the
- * platform's file system, paths and command executor.
+ * What the runners of this package (simulator, POC, remote) need to be built: the FLARE installation. (Before 0.2.0
+ * also `@effect/platform`'s file system, paths and command executor; the package now uses Node's own.)
  *
  * @since 0.1.0
  * @category models
  */
-export type RunnerContext =
-  | FlareInstallation.FlareInstallation
-  | FileSystem.FileSystem
-  | Path.Path
-  | CommandExecutor.CommandExecutor
+export type RunnerContext = FlareInstallation.FlareInstallation
 
 /**
  * One FLARE site (a Compute Gateway) and what its processes find in their environment, as a real gateway provides
@@ -290,3 +283,15 @@ export const run = (request: RunRequest): Effect.Effect<RunResult, RunError, Fla
  */
 export const gatewaysOf = (dataset2gw: Readonly<Record<string, string>>): ReadonlyArray<string> =>
   [...new Set(Object.values(dataset2gw))].sort()
+
+/**
+ * A test layer beside the live ones (`Simulator.layer`, `Poc.layer`, `Remote.layer`): a `FlareRunner` answering with
+ * the given implementation, built with Effect's `Layer.mock`, so `run` left out dies with an `UnimplementedError`
+ * instead of starting FLARE. For code that submits jobs and needs no engine to be tested.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTest = (
+  implementation: { readonly target: Target } & Partial<Pick<Runner, "run">>
+): Layer.Layer<FlareRunner> => Layer.mock(FlareRunner, implementation)

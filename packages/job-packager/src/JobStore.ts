@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import type { FlareTarget } from "@fedkit/flare-config"
 import { Issue } from "@fedkit/flare-config"
 import { Effect, Schema } from "effect"
+import * as path from "node:path"
+import * as fs from "./internal/files.js"
 import * as JobPackage from "./JobPackage.js"
 import * as JobPath from "./JobPath.js"
 import * as JobZip from "./JobZip.js"
@@ -48,12 +48,9 @@ const walk = (
   check: (relative: string) => boolean
 ): Effect.Effect<
   { readonly files: Array<readonly [string, Uint8Array]>; readonly refused: Array<readonly [string, string]> },
-  JobStoreError,
-  FileSystem.FileSystem | Path.Path
+  JobStoreError
 > =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const files: Array<readonly [string, Uint8Array]> = []
     const refused: Array<readonly [string, string]> = []
     let total = 0
@@ -113,8 +110,7 @@ export const readCustomFolder = (
   app: string
 ): Effect.Effect<
   ReadonlyArray<readonly [string, Uint8Array]>,
-  JobStoreError | JobPackage.InvalidJob,
-  FileSystem.FileSystem | Path.Path
+  JobStoreError | JobPackage.InvalidJob
 > =>
   Effect.gen(function*() {
     const { files, refused } = yield* walk(
@@ -139,7 +135,7 @@ export const pack = (input: {
   readonly files: Readonly<Record<string, JobPackage.FileContent>>
   readonly customFolders?: Readonly<Record<string, string>>
   readonly target?: FlareTarget.FlareTarget
-}): Effect.Effect<JobPackage.JobPackage, JobStoreError | JobPackage.InvalidJob, FileSystem.FileSystem | Path.Path> =>
+}): Effect.Effect<JobPackage.JobPackage, JobStoreError | JobPackage.InvalidJob> =>
   Effect.gen(function*() {
     const custom: Record<string, ReadonlyArray<readonly [string, Uint8Array]>> = {}
     for (const [app, dir] of Object.entries(input.customFolders ?? {})) {
@@ -154,11 +150,9 @@ export const pack = (input: {
     })
   })
 
-const isZipFile = (fs: FileSystem.FileSystem, file: string) =>
-  fs.open(file, { flag: "r" }).pipe(
-    Effect.flatMap((handle) => handle.readAlloc(4)),
-    Effect.map((head) => head._tag === "Some" && head.value[0] === 0x50 && head.value[1] === 0x4b),
-    Effect.scoped,
+const isZipFile = (file: string) =>
+  fs.readRange(file, 0, 4).pipe(
+    Effect.map((head) => head[0] === 0x50 && head[1] === 0x4b),
     Effect.orElseSucceed(() => false)
   )
 
@@ -173,15 +167,12 @@ export const read = (
   options: JobPackage.Options = {}
 ): Effect.Effect<
   JobPackage.JobPackage,
-  JobStoreError | JobPackage.InvalidJob | JobZip.InvalidArchive,
-  FileSystem.FileSystem | Path.Path
+  JobStoreError | JobPackage.InvalidJob | JobZip.InvalidArchive
 > =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const info = yield* fs.stat(source).pipe(Effect.mapError(failAt(source)))
     if (info.type === "File") {
-      if (!(yield* isZipFile(fs, source))) {
+      if (!(yield* isZipFile(source))) {
         return yield* new JobStoreError({ path: source, reason: "is neither a job folder nor a ZIP archive" })
       }
       if (Number(info.size) > JobPackage.LIMITS.maxTotalBytes + 64 * 1024 * 1024) {
@@ -235,8 +226,6 @@ export interface WriteOptions {
 /** Writes the job folder's files under `dir`, folders 0755 and files 0644. */
 const writeTree = (pkg: JobPackage.JobPackage, dir: string) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     yield* fs.makeDirectory(dir, { mode: 0o755 }).pipe(Effect.mapError(failAt(dir)))
     const made = new Set<string>()
     for (const file of pkg.files) {
@@ -264,10 +253,8 @@ const writeTree = (pkg: JobPackage.JobPackage, dir: string) =>
 export const write = (
   pkg: JobPackage.JobPackage,
   options: WriteOptions
-): Effect.Effect<Written, JobStoreError, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<Written, JobStoreError> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const outDir = path.resolve(options.outDir)
     yield* fs.makeDirectory(outDir, { recursive: true }).pipe(Effect.mapError(failAt(outDir)))
     const outputs: Array<readonly [string, string]> = [[pkg.name, path.join(outDir, pkg.name)]]
@@ -318,8 +305,6 @@ export const write = (
  */
 const commit = (stage: string, outputs: ReadonlyArray<readonly [string, string]>) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const done: Array<{ readonly target: string; readonly previous?: string }> = []
     const rollback = () =>
       Effect.forEach(
@@ -356,10 +341,8 @@ const commit = (stage: string, outputs: ReadonlyArray<readonly [string, string]>
 export const writeFolder = (
   pkg: JobPackage.JobPackage,
   target: string
-): Effect.Effect<string, JobStoreError, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<string, JobStoreError> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const resolved = path.resolve(target)
     const parent = path.dirname(resolved)
     yield* fs.makeDirectory(parent, { recursive: true }).pipe(Effect.mapError(failAt(parent)))

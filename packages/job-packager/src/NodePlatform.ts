@@ -1,31 +1,36 @@
 /**
- * What a Node program needs to pack, write and run jobs with this package, without installing
- * `@effect/platform-node`: the file system, paths and child processes (`layer`), and `runMain`, which interrupts the
- * program on SIGINT/SIGTERM so a run stops every FLARE process it started. Programs that already use
- * `@effect/platform-node` can provide its `NodeContext.layer` instead.
+ * Running a program of this package in Node: `runMain`, which interrupts the program on SIGINT/SIGTERM so a run
+ * stops every FLARE process it started. The package reaches the file system and child processes through Node
+ * itself, so a program provides no platform layer (before 0.2.0 it provided `NodePlatform.layer`).
  *
  * @since 0.1.0
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
-import type { RunMain } from "@effect/platform/Runtime"
-import { Layer } from "effect"
-import { NodeCommandExecutor, NodeFileSystem, NodePath, NodeRuntime } from "./internal/node.js"
+import { Cause, Effect, Exit, type Fiber } from "effect"
 
 /**
- * The Node file system, path and command executor services.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layer: Layer.Layer<CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> = Layer
-  .provideMerge(NodeCommandExecutor.layer, Layer.merge(NodeFileSystem.layer, NodePath.layer))
-
-/**
- * Runs a program as the main fiber of the process: interrupted on SIGINT/SIGTERM, exit code 1 on failure.
+ * Runs a program as the main fiber of the process: interrupted on SIGINT/SIGTERM (the process then exits when the
+ * program's finalizers are done), failures logged with `Effect.logError`, exit code 1 on failure, else 0.
  *
  * @since 0.1.0
  * @category running
  */
-export const runMain: RunMain = NodeRuntime.runMain
+export const runMain = <A, E>(
+  program: Effect.Effect<A, E>,
+  options: { readonly disableErrorReporting?: boolean } = {}
+): void => {
+  const reported = options.disableErrorReporting === true ? program : program.pipe(
+    Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(cause))
+  )
+  const fiber: Fiber.RuntimeFiber<A, E> = Effect.runFork(reported)
+  // The fiber alone does not keep Node's event loop alive while it waits on an Effect timer or deferred.
+  const keepAlive = setInterval(() => undefined, 2 ** 31 - 1)
+  const interrupt = () => fiber.unsafeInterruptAsFork(fiber.id())
+  process.once("SIGINT", interrupt)
+  process.once("SIGTERM", interrupt)
+  fiber.addObserver((exit) => {
+    clearInterval(keepAlive)
+    process.off("SIGINT", interrupt)
+    process.off("SIGTERM", interrupt)
+    process.exit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0)
+  })
+}

@@ -19,10 +19,8 @@
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/platform/Command"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { Duration, Effect, Layer, Option } from "effect"
+import * as path from "node:path"
 import {
   FlareCommandFailed,
   FlareRunner,
@@ -31,6 +29,7 @@ import {
   type RunnerContext,
   RunTimedOut
 } from "./FlareRunner.js"
+import * as fs from "./internal/files.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import { ADMIN, SERVER } from "./internal/project.js"
@@ -72,6 +71,7 @@ const envelopeError = (lines: ReadonlyArray<string>): string | undefined =>
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- the POC's steps share its scope, and their finalizers must run in reverse order */
 export const make = (
   options: Options = {}
 ): Effect.Effect<
@@ -91,8 +91,6 @@ export const make = (
         : Effect.fail(new InvalidRunRequest({ target: "poc", reason: "threads applies to the simulator only" })),
     run: ({ installation, log, output, request, timeout }) =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
         const since = processes.nowTicks()
         const sites = request.sites.map((site) => site.name)
         const where = {
@@ -134,9 +132,7 @@ export const make = (
           }
         ) =>
           processes.run(
-            Command.make(installation.nvflare, "--format", "json", ...args).pipe(
-              Command.env({ ...baseEnv, ...extra.env })
-            ),
+            { command: installation.nvflare, args: ["--format", "json", ...args], env: { ...baseEnv, ...extra.env } },
             { cleanup: extra.cleanup, grace, onLine: log("poc") }
           ).pipe(
             Effect.mapError((error) => new FlareCommandFailed({ target: "poc", step, flareError: error.message })),
@@ -223,13 +219,14 @@ export const make = (
         yield* keepSiteLogs(outcome.jobId, outcome.download)
         return yield* session.conclude(request, { target: "poc", job: pkg.name, outcome })
       }).pipe(
-        Effect.catchTag("SystemError", "BadArgument", (error) =>
+        Effect.catchTag("FileError", (error) =>
           Effect.fail(
             new FlareCommandFailed({ target: "poc", step: "prepare the POC workspace", flareError: error.message })
           ))
       )
   })
 }
+/* eslint-enable max-lines-per-function */
 
 /**
  * A throw-away POC deployment as the `FlareRunner`.

@@ -8,10 +8,10 @@
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { type Duration, Effect, Layer } from "effect"
+import * as path from "node:path"
 import { FlareRunner, InvalidRunRequest, type Runner, type RunnerContext } from "./FlareRunner.js"
+import * as fs from "./internal/files.js"
 import * as run from "./internal/run.js"
 import * as session from "./internal/session.js"
 
@@ -55,8 +55,6 @@ export const make = (
             reason: "threads and env apply to local runs only; a remote deployment's sites have their own environment"
           })
         }
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
         const kit = path.resolve(options.startupKit)
         if (!(yield* fs.exists(path.join(kit, "startup", "fed_admin.json")).pipe(Effect.orElseSucceed(() => false)))) {
           return yield* new InvalidRunRequest({

@@ -12,11 +12,10 @@
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/platform/Command"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { type Duration, Effect, Layer, Option } from "effect"
+import * as path from "node:path"
 import { FlareCommandFailed, FlareRunner, type Runner, type RunnerContext, RunTimedOut } from "./FlareRunner.js"
+import * as fs from "./internal/files.js"
 import * as flareLogs from "./internal/flareLogs.js"
 import * as processes from "./internal/processes.js"
 import { SIMULATOR_LAUNCHER } from "./internal/python.js"
@@ -40,6 +39,7 @@ const SIMULATE_JOB = "simulate_job"
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- the simulation, its site watchers and the launcher's reports share one scope */
 export const make = (
   options: Options = {}
 ): Effect.Effect<
@@ -53,8 +53,6 @@ export const make = (
     check: () => Effect.void,
     run: ({ installation, log, output: workspace, request, timeout }) =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
         const privateDir = yield* run.privateFolder("simulator")
         const { folder, pkg } = yield* run.stageJob(request.job, path.join(privateDir, "job"))
         const launcher = path.join(privateDir, "launch_simulator.py")
@@ -65,21 +63,22 @@ export const make = (
           fs.writeFileString(envFile, JSON.stringify(siteEnv), { mode: 0o600 })
         ]).pipe(Effect.mapError(run.prepareFailed("simulator")))
         const threads = request.threads ?? request.sites.length
-        const command = Command.make(
-          installation.python,
-          launcher,
-          "simulator",
-          folder,
-          "-w",
-          workspace,
-          "-c",
-          request.sites.map((site) => site.name).join(","),
-          "-t",
-          String(threads)
-        ).pipe(
-          Command.workingDirectory(privateDir),
-          Command.env(run.flareEnvironment(installation, request.env, { FEDKIT_SITE_ENV_FILE: envFile }))
-        )
+        const command: processes.Spawn = {
+          command: installation.python,
+          args: [
+            launcher,
+            "simulator",
+            folder,
+            "-w",
+            workspace,
+            "-c",
+            request.sites.map((site) => site.name).join(","),
+            "-t",
+            String(threads)
+          ],
+          cwd: privateDir,
+          env: run.flareEnvironment(installation, request.env, { FEDKIT_SITE_ENV_FILE: envFile })
+        }
         const since = processes.nowTicks()
         // The launcher reports each site it gave an environment to; checked below, so a FLARE release that starts
         // its workers differently cannot silently run sites without their variables.
@@ -174,6 +173,7 @@ export const make = (
         })
       })
   })
+/* eslint-enable max-lines-per-function */
 
 /**
  * The simulator as the `FlareRunner`.

@@ -5,8 +5,8 @@ import { Effect, Fiber, Option, TestServices } from "effect"
 import { vi } from "vitest"
 import * as Cli from "../src/Cli.js"
 import { FlareInstallation, JobPackage, JobStore } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
-import { processesUsing } from "./processes.js"
+import * as fixtures from "./fixtures/numpyJob.js"
+import { processesUsing } from "./support/processes.js"
 
 /** Runs `fedkit-job …` in-process and returns what it printed on stdout. */
 const fedkitJob = (...args: ReadonlyArray<string>) =>

@@ -8,8 +8,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { JobPackage, JobStore } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
-import { processesUsing } from "./processes.js"
+import * as fixtures from "./fixtures/numpyJob.js"
+import { processesUsing } from "./support/processes.js"
 
 // The bin as installed: the launcher in bin/, running the bundled dist/bin.js.
 const bin = fileURLToPath(new URL("../bin/fedkit-job.mjs", import.meta.url))

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { JobPackage } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
+import * as fixtures from "./fixtures/numpyJob.js"
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
 

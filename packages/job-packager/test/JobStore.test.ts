@@ -1,33 +1,29 @@
-import { Error as PlatformError, FileSystem, Path } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { JobPackage, JobStore } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
+import * as files from "../src/internal/files.js"
+import * as fixtures from "./fixtures/numpyJob.js"
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
-/** The real file system, with `writeFile` (which `writeFileString` uses too) and `rename` replaced. */
+/** Node's writes, with `writeFile` (which `writeFileString` uses too) and `rename` replaced. */
 const faultyFileSystem = (faults: {
-  readonly writeFile?: (path: string, call: number) => Effect.Effect<void, PlatformError.PlatformError> | undefined
-  readonly rename?: (from: string, call: number) => Effect.Effect<void, PlatformError.PlatformError> | undefined
-}) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.map(FileSystem.FileSystem, (fs) => {
-      let writes = 0
-      let renames = 0
-      return FileSystem.make({
-        ...fs,
-        writeFile: (path, data, options) => faults.writeFile?.(path, ++writes) ?? fs.writeFile(path, data, options),
-        rename: (from, to) => faults.rename?.(from, ++renames) ?? fs.rename(from, to)
-      })
-    })
-  ).pipe(Layer.provide(NodeContext.layer))
+  readonly writeFile?: (path: string, call: number) => Effect.Effect<void, files.FileError> | undefined
+  readonly rename?: (from: string, call: number) => Effect.Effect<void, files.FileError> | undefined
+}) => {
+  let writes = 0
+  let renames = 0
+  return Layer.succeed(files.WritesRef, {
+    writeFile: (path, data, mode) => faults.writeFile?.(path, ++writes) ?? files.nodeWrites.writeFile(path, data, mode),
+    rename: (from, to) => faults.rename?.(from, ++renames) ?? files.nodeWrites.rename(from, to)
+  })
+}
 
-const injected = (method: string, description: string) =>
-  Effect.fail(new PlatformError.SystemError({ reason: "Unknown", module: "FileSystem", method, description }))
+const injected = (operation: string, reason: string) =>
+  Effect.fail(new files.FileError({ operation, path: "(injected)", reason }))
 
 const listing = (dir: string) =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readDirectory(dir, { recursive: true })).pipe(

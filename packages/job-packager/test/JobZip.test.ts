@@ -5,8 +5,8 @@ import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { FlareInstallation, JobPackage, JobStore, JobZip } from "../src/index.js"
 import * as zip from "../src/internal/zip.js"
-import * as fixtures from "./fixtures.js"
-import { Installation } from "./flare.js"
+import * as fixtures from "./fixtures/numpyJob.js"
+import { Installation } from "./support/flare.js"
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 const bytes = (text: string) => new TextEncoder().encode(text)

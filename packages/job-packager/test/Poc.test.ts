@@ -5,9 +5,9 @@ import { createHash } from "node:crypto"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { FlareRunner, JobPackage, Poc } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
-import { Installation, leftInSharedStores } from "./flare.js"
-import { listeningAddresses, processesUsing } from "./processes.js"
+import * as fixtures from "./fixtures/numpyJob.js"
+import { Installation, leftInSharedStores } from "./support/flare.js"
+import { listeningAddresses, processesUsing } from "./support/processes.js"
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 

@@ -2,9 +2,9 @@ import { Command, FileSystem, Path } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Deployment, FlareInstallation, FlareRunner, JobPackage, Remote } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
-import { Installation, leftInSharedStores } from "./flare.js"
-import { processesUsing } from "./processes.js"
+import * as fixtures from "./fixtures/numpyJob.js"
+import { Installation, leftInSharedStores } from "./support/flare.js"
+import { processesUsing } from "./support/processes.js"
 
 /** Provisions (but does not start) a one-site POC project, for an admin startup kit that points at no server. */
 const provisionKit = (root: string) =>

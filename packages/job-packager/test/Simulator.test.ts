@@ -4,9 +4,9 @@ import { Deferred, Effect, Fiber, Layer, Option, Redacted } from "effect"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { FlareInstallation, FlareRunner, JobPackage, Simulator } from "../src/index.js"
-import * as fixtures from "./fixtures.js"
-import { Installation } from "./flare.js"
-import { processesUsing } from "./processes.js"
+import * as fixtures from "./fixtures/numpyJob.js"
+import { Installation } from "./support/flare.js"
+import { processesUsing } from "./support/processes.js"
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const TOKENS = { "gw-a": "dal-token-of-gateway-a-0123456789", "gw-b": "dal-token-of-gateway-b-9876543210" }

@@ -1,17 +1,38 @@
 /**
- * Locates the project's NVIDIA FLARE virtual environment (made by `tooling/flare/bootstrap.mjs`) and hands its
- * `python` and `nvflare` executables to whoever runs FLARE: tests, the demo and the apps.
+ * The project's NVIDIA FLARE virtual environment (made by `tooling/flare/bootstrap.mjs`) as `@fedkit/job-packager`'s
+ * `FlareInstallation`: the one model of "a FLARE installation" that tests, the demo and the apps share.
+ *
+ * @since 0.1.0
  */
-import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, Schema } from "effect"
+import { FlareInstallation } from "@fedkit/job-packager"
+import { Effect, Layer, Schema } from "effect"
+import { execFile } from "node:child_process"
+import { access } from "node:fs/promises"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-/** The nvflare release every generated job targets and every FLARE test runs on. */
+/**
+ * The nvflare release every generated job targets and every FLARE test runs on.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const PINNED_NVFLARE_VERSION = "2.9.0"
 
-/** The bootstrap writes this file last, so its presence means the environment finished installing. */
+/**
+ * The bootstrap writes this file last, so its presence means the environment finished installing.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const STAMP_FILE = ".fedkit-flare-stamp.json"
 
+/**
+ * The project's environment is missing, unfinished, or its `nvflare` does not run.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class FlareToolchainError extends Schema.TaggedError<FlareToolchainError>()("FlareToolchainError", {
   venvDir: Schema.String,
   reason: Schema.String
@@ -22,74 +43,58 @@ export class FlareToolchainError extends Schema.TaggedError<FlareToolchainError>
   }
 }
 
-export interface FlareExecutables {
-  readonly venvDir: string
-  readonly python: string
-  readonly nvflare: string
-}
-
-export class FlareToolchain extends Context.Tag("@fedkit/flare-toolchain/FlareToolchain")<
-  FlareToolchain,
-  FlareExecutables
->() {}
-
-/** `FEDKIT_FLARE_VENV`, else `.venv-flare` at the repository root (three levels above this module, in src or dist). */
+/**
+ * `FEDKIT_FLARE_VENV`, else `.venv-flare` at the repository root (three levels above this module, in src or dist).
+ *
+ * @since 0.1.0
+ * @category locating
+ */
 export const defaultVenvDir = (): string =>
   process.env["FEDKIT_FLARE_VENV"] ?? fileURLToPath(new URL("../../../.venv-flare", import.meta.url))
 
-export const locate = (
-  venvDir: string
-): Effect.Effect<FlareExecutables, FlareToolchainError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const executables: FlareExecutables = {
-      venvDir,
-      python: path.join(venvDir, "bin", "python"),
-      nvflare: path.join(venvDir, "bin", "nvflare")
-    }
-    const missing = (file: string) =>
-      fs.exists(file).pipe(
-        Effect.orElseSucceed(() => false),
-        Effect.map((exists) => !exists)
-      )
-    if (yield* missing(path.join(venvDir, STAMP_FILE))) {
-      return yield* new FlareToolchainError({
-        venvDir,
-        reason: "it was never created or its installation did not finish"
+/**
+ * The environment at `venvDir` once its bootstrap finished (the stamp is there), as a FLARE installation.
+ *
+ * @since 0.1.0
+ * @category locating
+ */
+export const locate = (venvDir: string): Effect.Effect<FlareInstallation.Installation, FlareToolchainError> =>
+  Effect.tryPromise({
+    try: () => access(join(venvDir, STAMP_FILE)),
+    catch: () => new FlareToolchainError({ venvDir, reason: "it was never created or its installation did not finish" })
+  }).pipe(
+    Effect.zipRight(FlareInstallation.fromVenv(venvDir)),
+    Effect.catchTag("FlareNotFound", (error) => new FlareToolchainError({ venvDir, reason: error.reason }))
+  )
+
+/**
+ * The environment at {@link defaultVenvDir} as job-packager's `FlareInstallation`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<FlareInstallation.FlareInstallation, FlareToolchainError> = Layer.effect(
+  FlareInstallation.FlareInstallation,
+  Effect.suspend(() => locate(defaultVenvDir()))
+)
+
+/**
+ * What `nvflare --version` reports, trimmed (for example `2.9.0`).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const nvflareVersion: Effect.Effect<string, FlareToolchainError, FlareInstallation.FlareInstallation> = Effect
+  .flatMap(
+    FlareInstallation.FlareInstallation,
+    (installation) =>
+      Effect.async<string, FlareToolchainError>((resume) => {
+        execFile(installation.nvflare, ["--version"], (error, stdout) =>
+          resume(
+            error === null ? Effect.succeed(stdout.trim()) : new FlareToolchainError({
+              venvDir: installation.binDir,
+              reason: `nvflare --version failed: ${error.message}`
+            })
+          ))
       })
-    }
-    for (const executable of [executables.python, executables.nvflare]) {
-      if (yield* missing(executable)) {
-        return yield* new FlareToolchainError({ venvDir, reason: `${path.basename(executable)} is missing` })
-      }
-    }
-    return executables
-  })
-
-/** The environment at `defaultVenvDir()`. */
-export const layer: Layer.Layer<FlareToolchain, FlareToolchainError, FileSystem.FileSystem | Path.Path> = Layer
-  .effect(FlareToolchain, Effect.suspend(() => locate(defaultVenvDir())))
-
-/** An environment somewhere else, for example one a team already has. */
-export const layerAt = (
-  venvDir: string
-): Layer.Layer<FlareToolchain, FlareToolchainError, FileSystem.FileSystem | Path.Path> =>
-  Layer.effect(FlareToolchain, locate(venvDir))
-
-/** What `nvflare --version` reports, trimmed (for example `2.9.0`). */
-export const nvflareVersion: Effect.Effect<
-  string,
-  FlareToolchainError,
-  FlareToolchain | CommandExecutor.CommandExecutor
-> = Effect
-  .gen(function*() {
-    const toolchain = yield* FlareToolchain
-    return yield* Command.make(toolchain.nvflare, "--version").pipe(
-      Command.string,
-      Effect.map((output) => output.trim()),
-      Effect.mapError((error) =>
-        new FlareToolchainError({ venvDir: toolchain.venvDir, reason: `nvflare --version failed: ${error.message}` })
-      )
-    )
-  })
+  )

@@ -1,67 +1,108 @@
 /**
  * The FLARE smoke job (`tooling/flare/smoke-job`): numpy FedAvg with an external-process Client API trainer that adds
- * 1 to every weight each round. It proves the pinned environment runs real FLARE jobs end to end.
+ * 1 to every weight each round. It proves the pinned environment runs real FLARE jobs end to end, run the way users
+ * run jobs: through `@fedkit/job-packager`'s simulator.
+ *
+ * @since 0.1.0
  */
-import { Command, type CommandExecutor } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { FlareInstallation, type FlareRunner, Simulator } from "@fedkit/job-packager"
+import { Effect, Option, Schema } from "effect"
+import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { FlareToolchain, FlareToolchainError } from "./FlareToolchain.js"
-import * as Simulator from "./Simulator.js"
+import { FlareToolchainError } from "./FlareToolchain.js"
 
+/**
+ * @since 0.1.0
+ * @category constants
+ */
 export const JOB_DIR = fileURLToPath(new URL("../smoke-job", import.meta.url))
-/** As in `smoke-job/app/config/config_fed_server.json`. */
+
+/**
+ * As in `smoke-job/app/config/config_fed_server.json`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const INITIAL_MODEL: ReadonlyArray<ReadonlyArray<number>> = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
 export const ROUNDS = 3
 
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Matrix = ReadonlyArray<ReadonlyArray<number>>
 
-export interface SmokeResult extends Simulator.RunResult {
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SmokeResult {
+  readonly run: FlareRunner.RunResult
   readonly modelPath: string
   readonly model: Matrix
 }
 
 const Matrix = Schema.parseJson(Schema.Array(Schema.Array(Schema.Number)))
 
-/** Reads a `.npy` file with the environment's numpy. */
+/**
+ * Reads a `.npy` file with the environment's numpy.
+ *
+ * @since 0.1.0
+ * @category running
+ */
 export const readNumpyMatrix = (
   file: string
-): Effect.Effect<Matrix, FlareToolchainError, FlareToolchain | CommandExecutor.CommandExecutor> =>
+): Effect.Effect<Matrix, FlareToolchainError, FlareInstallation.FlareInstallation> =>
   Effect.gen(function*() {
-    const toolchain = yield* FlareToolchain
-    const printed = yield* Command.make(
-      toolchain.python,
-      "-c",
-      "import json, sys, numpy; print(json.dumps(numpy.load(sys.argv[1]).tolist()))",
-      file
-    ).pipe(Command.string)
-    return yield* Schema.decodeUnknown(Matrix)(printed)
-  }).pipe(
-    Effect.catchAll((error) =>
-      Effect.flatMap(
-        FlareToolchain,
-        (toolchain) =>
-          new FlareToolchainError({ venvDir: toolchain.venvDir, reason: `could not read ${file}: ${error.message}` })
+    const installation = yield* FlareInstallation.FlareInstallation
+    const fail = (reason: string) => new FlareToolchainError({ venvDir: installation.binDir, reason })
+    const printed = yield* Effect.async<string, FlareToolchainError>((resume) => {
+      execFile(
+        installation.python,
+        ["-c", "import json, sys, numpy; print(json.dumps(numpy.load(sys.argv[1]).tolist()))", file],
+        (error, stdout) =>
+          resume(error === null ? Effect.succeed(stdout) : fail(`could not read ${file}: ${error.message}`))
       )
+    })
+    return yield* Schema.decodeUnknown(Matrix)(printed).pipe(
+      Effect.mapError((error) => fail(`${file} is not a matrix: ${error.message}`))
     )
-  )
+  })
 
+/**
+ * Runs the smoke job in the simulator with `clients` sites (`site-1` …), its workspace in `workspace` (which must not
+ * exist or be empty), and reads back the global model.
+ *
+ * @since 0.1.0
+ * @category running
+ */
 export const run = (options: {
   readonly workspace: string
   readonly clients?: number
-  readonly onLine?: (line: string) => Effect.Effect<void>
+  readonly onLog?: (line: FlareRunner.LogLine) => Effect.Effect<void>
 }): Effect.Effect<
   SmokeResult,
-  FlareToolchainError | Simulator.SimulationFailed,
-  FlareToolchain | CommandExecutor.CommandExecutor
+  FlareRunner.RunError | FlareToolchainError,
+  FlareInstallation.FlareInstallation
 > =>
   Effect.gen(function*() {
-    const result = yield* Simulator.run({
-      jobDir: JOB_DIR,
-      workspace: options.workspace,
-      clients: options.clients ?? 2,
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine })
-    }).pipe(Effect.flatMap(Simulator.succeeded(JOB_DIR)))
-    const modelPath = `${options.workspace}/server/simulate_job/models/server.npy`
+    const runner = yield* Simulator.make()
+    const sites = Array.from({ length: options.clients ?? 2 }, (_, index) => ({ name: `site-${index + 1}` }))
+    const result = yield* runner.run({
+      job: JOB_DIR,
+      sites,
+      outputDir: options.workspace,
+      ...(options.onLog === undefined ? {} : { onLog: options.onLog })
+    })
+    const modelPath = yield* Option.match(result.globalModel, {
+      onNone: () => new FlareToolchainError({ venvDir: JOB_DIR, reason: "the smoke job left no global model" }),
+      onSome: Effect.succeed
+    })
     const model = yield* readNumpyMatrix(modelPath)
-    return { ...result, modelPath, model }
+    return { run: result, modelPath, model }
   })

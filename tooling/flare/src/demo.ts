@@ -2,8 +2,9 @@
  * The quick start's main job until the reference model's demo lands: runs the FLARE smoke job in `nvflare simulator`
  * with two sites and checks the global model FLARE wrote. Progress on stderr, results on stdout.
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { NodePlatform } from "@fedkit/job-packager"
+import { Console, Effect, Option } from "effect"
+import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import * as FlareToolchain from "./FlareToolchain.js"
 import * as SmokeJob from "./SmokeJob.js"
@@ -17,14 +18,16 @@ const program = Effect.gen(function*() {
   yield* Console.error(
     `running ${SmokeJob.JOB_DIR} in nvflare simulator with ${clients} sites (workspace ${workspace})`
   )
+  // The previous demo's workspace: a run's output folder must be new or empty.
+  yield* Effect.promise(() => rm(workspace, { recursive: true, force: true }))
   const result = yield* SmokeJob.run({
     workspace,
     clients,
-    onLine: (line) => /round|error/i.test(line) ? Console.error(`  flare | ${line.trim()}`) : Effect.void
+    onLog: (line) => /round|error/i.test(line.text) ? Console.error(`  flare | ${line.text.trim()}`) : Effect.void
   })
   const expected = SmokeJob.INITIAL_MODEL.map((row) => row.map((value) => value + SmokeJob.ROUNDS))
   yield* Console.log(`job:          ${SmokeJob.JOB_DIR}`)
-  yield* Console.log(`server log:   ${workspace}/server/log.txt`)
+  yield* Console.log(`server log:   ${result.run.logs.server.pipe(Option.getOrElse(() => "-"))}`)
   yield* Console.log(`global model: ${result.modelPath}`)
   yield* Console.log(`initial model ${format(SmokeJob.INITIAL_MODEL)}`)
   yield* Console.log(`global model  ${format(result.model)}`)
@@ -37,7 +40,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(FlareToolchain.layer.pipe(Layer.provideMerge(NodeContext.layer))),
+  Effect.provide(FlareToolchain.layer),
   Effect.tapError((error) => Console.error(typeof error === "string" ? error : error.message)),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  (main) => NodePlatform.runMain(main, { disableErrorReporting: true })
 )

@@ -1,3 +1,11 @@
+/**
+ * @fedkit/flare-toolchain: the project's pinned NVIDIA FLARE environment, as `@fedkit/job-packager`'s
+ * `FlareInstallation`, and the smoke job that proves it.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
 export * as FlareToolchain from "./FlareToolchain.js"
-export * as Simulator from "./Simulator.js"
+/** @since 0.1.0 */
 export * as SmokeJob from "./SmokeJob.js"

@@ -1,7 +1,6 @@
 // The FedAvg numpy job of the issue, built only with this package's builders, run in the real engine
 // (`nvflare simulator` from the project's venv); the global model it leaves is read back and checked.
 import { assert, describe, layer } from "@effect/vitest"
-import { Simulator } from "@fedkit/flare-toolchain"
 import * as Effect from "effect/Effect"
 import { Job } from "../../src/index.js"
 import { program } from "../fixtures/readme.job.js"
@@ -9,6 +8,7 @@ import { buildJob, expectedModel, type Options } from "../support/fedavgJob.js"
 import { nvflare28Source } from "../support/nvflare28.js"
 import { FlareLive, runPython } from "../support/python.js"
 import { READ_MODEL, simulate } from "../support/simulate.js"
+import * as Simulator from "../support/simulator.js"
 
 const runFedAvg = (options: Options, env?: Record<string, string>) =>
   Effect.gen(function*() {

@@ -1,13 +1,20 @@
 // Runs Python from the project's FLARE environment: a script on argv, JSON in on stdin, JSON out on stdout.
 import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { FlareToolchain } from "@fedkit/flare-toolchain"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { fileURLToPath } from "node:url"
 
-/** The FLARE toolchain plus what running processes and touching files needs. */
-export const FlareLive = FlareToolchain.layer.pipe(Layer.provideMerge(NodeContext.layer))
+/**
+ * The project's FLARE environment: `FEDKIT_FLARE_VENV`, else the repository's `.venv-flare`. Located here rather than
+ * through `@fedkit/flare-toolchain`, which models it as `@fedkit/job-packager`'s installation: job-packager depends on
+ * this package, so this package's tests cannot depend on either.
+ */
+export const venvDir = (): string =>
+  process.env["FEDKIT_FLARE_VENV"] ?? fileURLToPath(new URL("../../../../.venv-flare", import.meta.url))
+
+/** What running processes and touching files needs. */
+export const FlareLive = NodeContext.layer
 
 const collect = <E>(stream: Stream.Stream<Uint8Array, E>) =>
   stream.pipe(Stream.decodeText(), Stream.runFold("", (text, chunk) => text + chunk))
@@ -22,10 +29,9 @@ export const runPython = <A>(
   script: string,
   input: unknown,
   options: PythonOptions = {}
-): Effect.Effect<A, Error, FlareToolchain.FlareToolchain | CommandExecutor.CommandExecutor> =>
+): Effect.Effect<A, Error, CommandExecutor.CommandExecutor> =>
   Effect.gen(function*() {
-    const toolchain = yield* FlareToolchain.FlareToolchain
-    const command = Command.make(toolchain.python, "-c", script).pipe(
+    const command = Command.make(`${venvDir()}/bin/python`, "-c", script).pipe(
       Command.feed(JSON.stringify(input)),
       Command.env({
         PYTHONWARNINGS: "ignore",

@@ -1,9 +1,9 @@
-// Runs job files in `nvflare simulator` (the project's venv, through @fedkit/flare-toolchain's Simulator).
+// Runs job files in `nvflare simulator` (the project's venv, through ./simulator.ts).
 import { Path } from "@effect/platform"
-import { Simulator } from "@fedkit/flare-toolchain"
 import * as Effect from "effect/Effect"
 import { sites } from "./fedavgJob.js"
 import { tempDir, writeFiles } from "./python.js"
+import * as Simulator from "./simulator.js"
 
 export const READ_MODEL = `
 import json, sys

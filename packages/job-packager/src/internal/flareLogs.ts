@@ -4,9 +4,9 @@
  * its handshake): the server is merely asked to abort. So a run only succeeds when no server or site log holds a
  * fatal record.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Redacted } from "effect"
 import { SITE_FAILURE_MARKER } from "../FlareRunner.js"
+import * as fs from "./files.js"
 
 /** One record of FLARE's structured log (`log.json`: one JSON object per line). */
 export interface LogRecord {
@@ -43,12 +43,11 @@ export const parseRecords = (text: string): Array<LogRecord> =>
   })
 
 /** The records of a `log.json`; none when it does not exist. */
-export const readRecords = (file: string): Effect.Effect<Array<LogRecord>, never, FileSystem.FileSystem> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    fs.readFileString(file).pipe(
-      Effect.map(parseRecords),
-      Effect.orElseSucceed(() => [])
-    ))
+export const readRecords = (file: string): Effect.Effect<Array<LogRecord>> =>
+  fs.readFileString(file).pipe(
+    Effect.map(parseRecords),
+    Effect.orElseSucceed(() => [])
+  )
 
 /** The informative line of a message: a traceback's last line (the exception), else its first line. */
 export const summarize = (message: string): string => {

@@ -7,11 +7,10 @@
  * tracked process, is part of the tree. Stopping sends SIGTERM to all of it, waits a grace period (picking up
  * processes started meanwhile) and then SIGKILLs whatever is left.
  */
-import * as Command from "@effect/platform/Command"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import { Chunk, Duration, Effect, Exit, Option, Stream } from "effect"
-import { execFileSync } from "node:child_process"
+import { Chunk, Deferred, Duration, Effect, Exit, Option, Queue, Schema } from "effect"
+import { execFileSync, spawn } from "node:child_process"
 import { readdirSync, readFileSync, readlinkSync } from "node:fs"
+import * as Os from "node:os"
 
 export interface ProcessInfo {
   readonly pid: number
@@ -213,20 +212,64 @@ export interface Finished {
   readonly lines: ReadonlyArray<string>
 }
 
-const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
+/** A command could not be started (Node's reason, such as `ENOENT`). */
+export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessFailed", {
+  command: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.command}: ${this.reason}`
+  }
+}
+
+/** A command to start: the program, its arguments, and what it gets on top of this process's environment. */
+export interface Spawn {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly env?: Readonly<Record<string, string>>
+  readonly cwd?: string
+}
+
+/** A command line as a {@link Spawn}. */
+export const spawnOf = (command: string, ...args: ReadonlyArray<string>): Spawn => ({ command, args })
 
 /**
  * Runs a command to its end, streaming its lines. The process is spawned detached (its own session), so a Ctrl-C in
- * the terminal reaches only this program, which then stops the tree in order.
+ * the terminal reaches only this program, which then stops the tree in order. The lines end when the process and
+ * every process holding its output pipes have closed them, as a shell's pipe would.
  */
-export const run = (
-  command: Command.Command,
-  options: RunOptions
-): Effect.Effect<Finished, Error, CommandExecutor.CommandExecutor> =>
+export const run = (spec: Spawn, options: RunOptions): Effect.Effect<Finished, ProcessFailed> =>
   Effect.scoped(
     Effect.gen(function*() {
-      const proc = yield* Command.start(command)
-      const root = rootOf(proc.pid)
+      const lines = yield* Queue.unbounded<string | typeof END>()
+      const exited = yield* Deferred.make<number, ProcessFailed>()
+      const child = yield* Effect.try({
+        try: () =>
+          spawn(spec.command, spec.args, {
+            cwd: spec.cwd,
+            env: { ...process.env, ...spec.env },
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"]
+          }),
+        catch: (cause) =>
+          new ProcessFailed({ command: spec.command, reason: cause instanceof Error ? cause.message : String(cause) })
+      })
+      child.on(
+        "error",
+        (error) =>
+          Deferred.unsafeDone(exited, Exit.fail(new ProcessFailed({ command: spec.command, reason: error.message })))
+      )
+      child.on(
+        "exit",
+        (code, signal) =>
+          Deferred.unsafeDone(exited, Exit.succeed(code ?? 128 + (signal === null ? 0 : Os.constants.signals[signal])))
+      )
+      if (child.pid === undefined) {
+        return yield* Deferred.await(exited).pipe(
+          Effect.zipRight(new ProcessFailed({ command: spec.command, reason: "not started" }))
+        )
+      }
+      const root = rootOf(child.pid)
       yield* Effect.addFinalizer((exit) =>
         options.cleanup === "daemons" && Exit.isSuccess(exit)
           ? Effect.void
@@ -235,27 +278,36 @@ export const run = (
             ...(options.extra ? { extra: options.extra } : {})
           })
       )
+      let open = 2
+      for (const stream of [child.stdout, child.stderr]) {
+        const decoder = new TextDecoder()
+        let partial = ""
+        stream.on("data", (bytes: Uint8Array) => {
+          const parts = (partial + decoder.decode(bytes, { stream: true })).split(/\r?\n/)
+          partial = parts.pop() ?? ""
+          for (const line of parts) Queue.unsafeOffer(lines, line)
+        })
+        stream.on("close", () => {
+          const rest = partial + decoder.decode()
+          if (rest !== "") Queue.unsafeOffer(lines, rest)
+          if (--open === 0) Queue.unsafeOffer(lines, END)
+        })
+      }
       const keep = options.keep ?? 200
       const kept: Array<string> = []
-      const lines = <E>(bytes: Stream.Stream<Uint8Array, E>) => bytes.pipe(Stream.decodeText(), Stream.splitLines)
-      yield* Stream.merge(lines(proc.stdout), lines(proc.stderr)).pipe(
-        Stream.runForEach((line) =>
-          Effect.suspend(() => {
-            kept.push(line)
-            if (kept.length > keep) kept.shift()
-            return options.onLine?.(line) ?? Effect.void
-          })
-        )
-      )
-      const exitCode = yield* proc.exitCode.pipe(
-        Effect.catchAll((error) => {
-          const match = /signal: (\w+)/.exec(error.message)
-          return Effect.succeed(128 + (SIGNAL_NUMBERS[match?.[1] ?? ""] ?? 0))
-        })
-      )
+      while (true) {
+        const line = yield* Queue.take(lines)
+        if (line === END) break
+        kept.push(line)
+        if (kept.length > keep) kept.shift()
+        if (options.onLine) yield* options.onLine(line)
+      }
+      const exitCode = yield* Deferred.await(exited)
       return { root, exitCode, lines: kept }
     })
-  ).pipe(Effect.mapError((error) => new Error(error.message)))
+  )
+
+const END = Symbol("end of output")
 
 /** The last line that parses as a JSON object: the envelope `nvflare --format json` prints. */
 export const lastJsonLine = (lines: ReadonlyArray<string>): Option.Option<unknown> =>

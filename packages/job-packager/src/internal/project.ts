@@ -4,9 +4,9 @@
  * listener to 127.0.0.1 only (it binds 0.0.0.0 otherwise), and the sites are named as the request's sites. And the
  * provisioned server's stores, moved into the deployment's own folder (see {@link withPrivateStores}).
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import * as path from "node:path"
+import * as fs from "./files.js"
 
 export const SERVER = "localhost"
 export const ADMIN = "admin@fedkit.local"
@@ -80,18 +80,27 @@ export const withPrivateStores = (resourcesDefault: string, stores: string): str
 export const isolateServer = (
   serverFolder: string,
   stores: string
-): Effect.Effect<void, Error, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<void, fs.FileError | UnexpectedResources> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const local = path.join(serverFolder, "local")
     const text = yield* fs.readFileString(path.join(local, "resources.json.default"))
     const isolated = withPrivateStores(text, stores)
     if (isolated === undefined) {
-      return yield* Effect.fail(
-        new Error(`${local}/resources.json.default has no job_manager, log_receiver or snapshot_persistor to move`)
-      )
+      return yield* new UnexpectedResources({
+        file: path.join(local, "resources.json.default"),
+        reason: "it has no job_manager, log_receiver or snapshot_persistor to move"
+      })
     }
     yield* fs.makeDirectory(stores, { recursive: true })
     yield* fs.writeFileString(path.join(local, "resources.json"), isolated)
-  }).pipe(Effect.mapError((error) => new Error(error.message)))
+  })
+
+/** A provisioned server's resources are not what this FLARE release writes (see {@link withPrivateStores}). */
+export class UnexpectedResources extends Schema.TaggedError<UnexpectedResources>()("UnexpectedResources", {
+  file: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.file}: ${this.reason}`
+  }
+}

@@ -3,10 +3,10 @@
  * are FLARE's own (`_JOB_DOWNLOAD_GLOBAL_MODEL_NAMES` and `artifact_manifest.json` in `nvflare/tool/job/job_cli.py`,
  * `MetricsArtifactWriter`, `ValidationJsonGenerator`), plus `server.npy`, where `NPModelPersistor` saves.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { Effect, Option } from "effect"
+import * as path from "node:path"
 import type { Metrics } from "../FlareRunner.js"
+import * as fs from "./files.js"
 
 const GLOBAL_MODEL_NAMES = [
   "FL_global_model.pt",
@@ -32,10 +32,8 @@ const parse = (text: string): Option.Option<unknown> => {
   }
 }
 
-export const discover = (runDir: string): Effect.Effect<Artifacts, never, FileSystem.FileSystem | Path.Path> =>
+export const discover = (runDir: string): Effect.Effect<Artifacts, never> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const relative = (yield* fs.readDirectory(runDir, { recursive: true }).pipe(Effect.orElseSucceed(() => [])))
       .map((file) => file.split(path.sep).join("/"))
       .sort()

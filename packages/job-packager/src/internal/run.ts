@@ -3,18 +3,16 @@
  * preparing the output folder, the run's scope), staging the job, the environment of FLARE's processes, streaming
  * log lines with secrets redacted, and judging and collecting a finished run.
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import type * as PlatformError from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { JobMeta } from "@fedkit/flare-config"
-import { Duration, Effect, Exit, Redacted, type Scope } from "effect"
+import { Duration, Effect, Exit, Redacted, Schema, type Scope } from "effect"
 import { createServer } from "node:net"
+import * as path from "node:path"
 import * as FlareInstallation from "../FlareInstallation.js"
 import type { LogLine, RunError, Runner, RunRequest, RunResult, Site, Target } from "../FlareRunner.js"
 import { FlareCommandFailed, FlareRunner, InvalidRunRequest, JobFailed, SiteFailed } from "../FlareRunner.js"
 import type * as JobPackage from "../JobPackage.js"
 import * as JobStore from "../JobStore.js"
+import * as fs from "./files.js"
 import * as flareLogs from "./flareLogs.js"
 import * as results from "./results.js"
 
@@ -70,8 +68,6 @@ export const checkRequest = (
  */
 export const prepareOutput = (target: Target, outputDir: string | undefined) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const fail = (reason: string) => new JobStore.JobStoreError({ path: outputDir ?? "(temporary)", reason })
     if (outputDir === undefined) {
       const dir = yield* fs.makeTempDirectory({ prefix: `fedkit-${target}-` }).pipe(
@@ -103,7 +99,6 @@ export const prepareOutput = (target: Target, outputDir: string | undefined) =>
 /** The package, and a private folder copy of it under `dir` (FLARE signs submitted folders in place). */
 export const stageJob = (job: JobPackage.JobPackage | string, dir: string) =>
   Effect.gen(function*() {
-    const path = yield* Path.Path
     const pkg = typeof job === "string" ? yield* JobStore.read(job) : job
     const folder = yield* JobStore.writeFolder(pkg, path.join(dir, pkg.name))
     return { pkg, folder }
@@ -127,21 +122,25 @@ export const logSink = (request: RunRequest) => {
     request.onLog === undefined ? Effect.void : request.onLog({ source, text: redact(text) } satisfies LogLine)
 }
 
+/** No free TCP port on 127.0.0.1: Node's reason. */
+export class NoFreePort extends Schema.TaggedError<NoFreePort>()("NoFreePort", { reason: Schema.String }) {
+  override get message(): string {
+    return `no free TCP port on 127.0.0.1: ${this.reason}`
+  }
+}
+
 /** A TCP port free on 127.0.0.1 right now. */
-export const freeLoopbackPort: Effect.Effect<number, Error> = Effect.async<number, Error>((resume) => {
+export const freeLoopbackPort: Effect.Effect<number, NoFreePort> = Effect.async<number, NoFreePort>((resume) => {
   const server = createServer()
-  server.once("error", (error) => resume(Effect.fail(error)))
+  server.once("error", (error) => resume(new NoFreePort({ reason: error.message })))
   server.listen(0, "127.0.0.1", () => {
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(port > 0 ? Effect.succeed(port) : Effect.fail(new Error("no port assigned"))))
+    server.close(() => resume(port > 0 ? Effect.succeed(port) : new NoFreePort({ reason: "no port assigned" })))
   })
 })
 
 export const timeoutText = (timeout: Duration.DurationInput): string => Duration.format(Duration.decode(timeout))
-
-/** What a target's steps use from their context, besides the installation. */
-type Platform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
 
 /** One run as a target's steps see it: inside the run's scope, the request checked, the output folder prepared. */
 export interface Run {
@@ -161,8 +160,8 @@ export interface TargetSteps<Checked> {
    * The target's own checks of a request. They run before the output folder is prepared, so a refused request
    * leaves nothing behind; what they find (e.g. a resolved path) is handed to `run`.
    */
-  readonly check: (request: RunRequest) => Effect.Effect<Checked, InvalidRunRequest, FileSystem.FileSystem | Path.Path>
-  readonly run: (run: Run, checked: Checked) => Effect.Effect<RunResult, RunError, Platform | Scope.Scope>
+  readonly check: (request: RunRequest) => Effect.Effect<Checked, InvalidRunRequest>
+  readonly run: (run: Run, checked: Checked) => Effect.Effect<RunResult, RunError, Scope.Scope>
 }
 
 /**
@@ -175,11 +174,9 @@ export interface TargetSteps<Checked> {
  */
 export const runner = <Checked>(
   steps: TargetSteps<Checked>
-): Effect.Effect<Runner, never, FlareInstallation.FlareInstallation | Platform> =>
+): Effect.Effect<Runner, never, FlareInstallation.FlareInstallation> =>
   Effect.gen(function*() {
     const installation = yield* FlareInstallation.FlareInstallation
-    // Captured when the runner is made, so that `Runner.run` asks nothing of its caller's context.
-    const context = yield* Effect.context<Platform>()
     const run = (request: RunRequest) =>
       Effect.gen(function*() {
         yield* checkRequest(steps.target, request, steps.sites)
@@ -190,19 +187,19 @@ export const runner = <Checked>(
           const output = yield* prepareOutput(steps.target, request.outputDir)
           return yield* steps.run({ installation, request, output, timeout, log }, checked)
         }))
-      }).pipe(Effect.provide(context), Effect.interruptible)
+      }).pipe(Effect.interruptible)
     return FlareRunner.of({ target: steps.target, run })
   })
 
-/** A platform failure while preparing a run: FLARE has not been started yet. */
-export const prepareFailed = (target: Target) => (error: PlatformError.PlatformError): FlareCommandFailed =>
+/** A file-system failure while preparing a run: FLARE has not been started yet. */
+export const prepareFailed = (target: Target) => (error: fs.FileError): FlareCommandFailed =>
   new FlareCommandFailed({ target, step: "prepare", flareError: error.message })
 
 /** A private folder for the run's staged job and helper files, removed with the run's scope. */
 export const privateFolder = (
   target: Target
-): Effect.Effect<string, FlareCommandFailed, FileSystem.FileSystem | Scope.Scope> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: `fedkit-${target}-` })).pipe(
+): Effect.Effect<string, FlareCommandFailed, Scope.Scope> =>
+  fs.makeTempDirectoryScoped({ prefix: `fedkit-${target}-` }).pipe(
     Effect.mapError(prepareFailed(target))
   )
 
@@ -285,7 +282,7 @@ export const siteFailed = (
 /** The result of a completed run, with the artifacts FLARE wrote into its server run folder. */
 export const completed = (
   result: Omit<RunResult, "globalModel" | "metrics">
-): Effect.Effect<RunResult, never, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<RunResult, never> =>
   Effect.map(results.discover(result.runDir), (artifacts) => {
     const { logs, ...head } = result
     return { ...head, globalModel: artifacts.globalModel, metrics: artifacts.metrics, logs }

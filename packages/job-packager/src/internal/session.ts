@@ -2,11 +2,8 @@
  * Submitting a staged job folder to a running FLARE server and following it to the end, through the session driver
  * (`SESSION_DRIVER`), shared by the `poc` and `remote` targets.
  */
-import * as Command from "@effect/platform/Command"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import { Duration, Effect, Option } from "effect"
+import * as path from "node:path"
 import type * as FlareInstallation from "../FlareInstallation.js"
 import {
   FlareCommandFailed,
@@ -18,6 +15,7 @@ import {
   type Target
 } from "../FlareRunner.js"
 import type * as JobPackage from "../JobPackage.js"
+import * as fs from "./files.js"
 import * as flareLogs from "./flareLogs.js"
 import * as processes from "./processes.js"
 import { SESSION_DRIVER } from "./python.js"
@@ -105,6 +103,7 @@ const describe = (event: Event): string => {
   }
 }
 
+/* eslint-disable max-lines-per-function -- the driver's events, the site watch and the timeout race in one scope */
 export const submitAndFollow = (
   installation: FlareInstallation.Installation,
   spec: Spec,
@@ -122,8 +121,7 @@ export const submitAndFollow = (
   }
 ): Effect.Effect<
   Outcome,
-  FlareCommandFailed | JobFailed | SiteFailed | RunTimedOut,
-  CommandExecutor.CommandExecutor | FileSystem.FileSystem
+  FlareCommandFailed | JobFailed | SiteFailed | RunTimedOut
 > =>
   Effect.gen(function*() {
     const watch = yield* siteWatch.make
@@ -144,9 +142,11 @@ export const submitAndFollow = (
       site_logs: spec.siteLogs,
       site_log_grace: SITE_LOG_GRACE_SECONDS
     }
-    const command = Command.make(installation.python, "-c", SESSION_DRIVER, JSON.stringify(driverSpec)).pipe(
-      Command.env(run.flareEnvironment(installation, options.env))
-    )
+    const command: processes.Spawn = {
+      command: installation.python,
+      args: ["-c", SESSION_DRIVER, JSON.stringify(driverSpec)],
+      env: run.flareEnvironment(installation, options.env)
+    }
     const timeoutText = Duration.format(Duration.decode(options.timeout))
     const session = processes.run(command, {
       cleanup: "tree",
@@ -194,7 +194,6 @@ export const submitAndFollow = (
       const submitted = events.find((event) => event.event === "submitted")
       const jobId = submitted === undefined ? undefined : String(submitted["job_id"])
       const kept = jobId === undefined ? spec.downloadDir : `${spec.downloadDir}/${jobId}`
-      const fs = yield* FileSystem.FileSystem
       const workspace = (yield* fs.exists(kept).pipe(Effect.orElseSucceed(() => false))) ? kept : spec.downloadDir
       return yield* run.siteFailed(
         options.request,
@@ -237,6 +236,7 @@ export const submitAndFollow = (
       ...(detail === undefined ? {} : { flareError: detail })
     })
   })
+/* eslint-enable max-lines-per-function */
 
 /**
  * The site logs kept with a result: `<result>/sites/<site>/log.txt` and `log.json` (see `SESSION_DRIVER`); a site's
@@ -244,8 +244,6 @@ export const submitAndFollow = (
  */
 const keptSiteLogs = (download: string) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const folder = path.join(download, "sites")
     const names = (yield* fs.readDirectory(folder).pipe(Effect.orElseSucceed(() => []))).sort()
     const records: Array<readonly [string, ReadonlyArray<flareLogs.LogRecord>]> = []
@@ -268,9 +266,8 @@ const keptSiteLogs = (download: string) =>
 export const conclude = (
   request: RunRequest,
   followed: { readonly target: Target; readonly job: string; readonly outcome: Outcome }
-): Effect.Effect<RunResult, JobFailed | SiteFailed, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<RunResult, JobFailed | SiteFailed> =>
   Effect.gen(function*() {
-    const path = yield* Path.Path
     const { job, outcome, target } = followed
     if (outcome.status === "FINISHED:FAILED_TO_RUN") {
       // No site ran it, so no log holds the reason: the server's account of the deployment is all there is.

@@ -9,6 +9,7 @@
  * The reader accepts STORED and DEFLATE entries (zips made by other tools), checks sizes and CRCs, and refuses what a
  * job archive never needs: encryption, ZIP64, multi-disk archives, symbolic links.
  */
+import { Schema } from "effect"
 import { inflateRawSync } from "node:zlib"
 
 const LOCAL_HEADER = 0x04034b50
@@ -128,10 +129,7 @@ export const write = (entries: ReadonlyArray<Entry>): Uint8Array => {
 }
 
 /** A ZIP the reader refuses, with the reason. */
-export class ZipError {
-  readonly _tag = "ZipError"
-  constructor(readonly reason: string) {}
-}
+export class ZipError extends Schema.TaggedError<ZipError>()("ZipError", { reason: Schema.String }) {}
 
 export interface ReadLimits {
   /** Largest total of uncompressed bytes accepted: a guard against ZIP bombs. */
@@ -142,11 +140,12 @@ export interface ReadLimits {
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
 /** Reads every entry (directories have no data). Fails with the first problem found. */
+/* eslint-disable max-lines-per-function -- one pass in which each check relies on the offsets the checks before it validated */
 export const read = (zip: Uint8Array, limits: ReadLimits): Array<Entry> | ZipError => {
   const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength)
   const u16 = (at: number) => view.getUint16(at, true)
   const u32 = (at: number) => view.getUint32(at, true)
-  if (zip.length < 22) return new ZipError("too short to be a ZIP archive")
+  if (zip.length < 22) return new ZipError({ reason: "too short to be a ZIP archive" })
   let end = -1
   for (let at = zip.length - 22; at >= Math.max(0, zip.length - 22 - 0xffff); at--) {
     if (u32(at) === END_OF_CENTRAL_DIRECTORY && at + 22 + u16(at + 20) === zip.length) {
@@ -154,23 +153,27 @@ export const read = (zip: Uint8Array, limits: ReadLimits): Array<Entry> | ZipErr
       break
     }
   }
-  if (end < 0) return new ZipError("no end-of-central-directory record: not a ZIP archive, or truncated")
+  if (end < 0) return new ZipError({ reason: "no end-of-central-directory record: not a ZIP archive, or truncated" })
   const count = u16(end + 10)
   const centralSize = u32(end + 12)
   const centralStart = u32(end + 16)
   if (u16(end + 4) !== 0 || u16(end + 6) !== 0 || u16(end + 8) !== count) {
-    return new ZipError("multi-disk archives are not supported")
+    return new ZipError({ reason: "multi-disk archives are not supported" })
   }
   if (count === 0xffff || centralSize === 0xffffffff || centralStart === 0xffffffff) {
-    return new ZipError("ZIP64 archives are not supported")
+    return new ZipError({ reason: "ZIP64 archives are not supported" })
   }
-  if (count > limits.maxEntries) return new ZipError(`more than ${limits.maxEntries} entries`)
-  if (centralStart + centralSize > end) return new ZipError("the central directory lies outside the archive")
+  if (count > limits.maxEntries) return new ZipError({ reason: `more than ${limits.maxEntries} entries` })
+  if (centralStart + centralSize > end) {
+    return new ZipError({ reason: "the central directory lies outside the archive" })
+  }
   const entries: Array<Entry> = []
   let total = 0
   let at = centralStart
   for (let i = 0; i < count; i++) {
-    if (at + 46 > end || u32(at) !== CENTRAL_HEADER) return new ZipError(`central directory entry ${i} is corrupt`)
+    if (at + 46 > end || u32(at) !== CENTRAL_HEADER) {
+      return new ZipError({ reason: `central directory entry ${i} is corrupt` })
+    }
     const flags = u16(at + 8)
     const method = u16(at + 10)
     const crc = u32(at + 16)
@@ -180,58 +183,62 @@ export const read = (zip: Uint8Array, limits: ReadLimits): Array<Entry> | ZipErr
     const next = at + 46 + nameLength + u16(at + 30) + u16(at + 32)
     const external = u32(at + 38)
     const localOffset = u32(at + 42)
-    if (next > end) return new ZipError(`central directory entry ${i} is corrupt`)
+    if (next > end) return new ZipError({ reason: `central directory entry ${i} is corrupt` })
     const rawName = zip.subarray(at + 46, at + 46 + nameLength)
     let name: string
     try {
       name = decoder.decode(rawName)
     } catch {
-      return new ZipError(`entry ${i} has a name that is not valid UTF-8`)
+      return new ZipError({ reason: `entry ${i} has a name that is not valid UTF-8` })
     }
     if ((flags & FLAG_UTF8) === 0 && rawName.some((byte) => byte > 0x7f)) {
-      return new ZipError(`entry ${JSON.stringify(name)} has a non-ASCII name without the UTF-8 flag`)
+      return new ZipError({ reason: `entry ${JSON.stringify(name)} has a non-ASCII name without the UTF-8 flag` })
     }
-    if (flags & FLAG_ENCRYPTED) return new ZipError(`entry ${JSON.stringify(name)} is encrypted`)
+    if (flags & FLAG_ENCRYPTED) return new ZipError({ reason: `entry ${JSON.stringify(name)} is encrypted` })
     if (((external >>> 16) & MODE_TYPE_MASK) === MODE_SYMLINK) {
-      return new ZipError(`entry ${JSON.stringify(name)} is a symbolic link`)
+      return new ZipError({ reason: `entry ${JSON.stringify(name)} is a symbolic link` })
     }
     if (method !== 0 && method !== 8) {
-      return new ZipError(`entry ${JSON.stringify(name)} uses compression method ${method}; only stored and deflate`)
+      return new ZipError({
+        reason: `entry ${JSON.stringify(name)} uses compression method ${method}; only stored and deflate`
+      })
     }
     total += size
     if (total > limits.maxTotalBytes) {
-      return new ZipError(`the entries would unpack to more than ${limits.maxTotalBytes} bytes`)
+      return new ZipError({ reason: `the entries would unpack to more than ${limits.maxTotalBytes} bytes` })
     }
     if (localOffset + 30 > centralStart || u32(localOffset) !== LOCAL_HEADER) {
-      return new ZipError(`entry ${JSON.stringify(name)} has no local header where the directory says`)
+      return new ZipError({ reason: `entry ${JSON.stringify(name)} has no local header where the directory says` })
     }
     const localNameLength = u16(localOffset + 26)
     const localName = zip.subarray(localOffset + 30, localOffset + 30 + localNameLength)
     if (Buffer.compare(localName, rawName) !== 0) {
-      return new ZipError(`entry ${JSON.stringify(name)} has a different name in its local header`)
+      return new ZipError({ reason: `entry ${JSON.stringify(name)} has a different name in its local header` })
     }
     const dataStart = localOffset + 30 + localNameLength + u16(localOffset + 28)
     if (dataStart + compressedSize > centralStart) {
-      return new ZipError(`entry ${JSON.stringify(name)} extends past the file data`)
+      return new ZipError({ reason: `entry ${JSON.stringify(name)} extends past the file data` })
     }
     const raw = zip.subarray(dataStart, dataStart + compressedSize)
     if (name.endsWith("/")) {
-      if (size !== 0) return new ZipError(`directory entry ${JSON.stringify(name)} has content`)
+      if (size !== 0) return new ZipError({ reason: `directory entry ${JSON.stringify(name)} has content` })
       entries.push({ name })
     } else {
       let data: Uint8Array
       if (method === 0) {
-        if (compressedSize !== size) return new ZipError(`stored entry ${JSON.stringify(name)} has inconsistent sizes`)
+        if (compressedSize !== size) {
+          return new ZipError({ reason: `stored entry ${JSON.stringify(name)} has inconsistent sizes` })
+        }
         data = raw
       } else {
         try {
           data = inflateRawSync(raw, { maxOutputLength: Math.max(1, size) })
         } catch {
-          return new ZipError(`entry ${JSON.stringify(name)} does not inflate to its declared size`)
+          return new ZipError({ reason: `entry ${JSON.stringify(name)} does not inflate to its declared size` })
         }
       }
       if (data.length !== size || crc32(data) !== crc) {
-        return new ZipError(`entry ${JSON.stringify(name)} fails its size or CRC check`)
+        return new ZipError({ reason: `entry ${JSON.stringify(name)} fails its size or CRC check` })
       }
       entries.push({ name, data: Uint8Array.from(data) })
     }
@@ -239,3 +246,4 @@ export const read = (zip: Uint8Array, limits: ReadLimits): Array<Entry> | ZipErr
   }
   return entries
 }
+/* eslint-enable max-lines-per-function */
