@@ -6,7 +6,8 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { fileURLToPath } from "node:url"
 import * as Csv from "./internal/csv.js"
 import * as Samples from "./Samples.js"

@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Csv from "./internal/csv.js"
 import * as Samples from "./Samples.js"
 

@@ -7,7 +7,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { zipSync } from "fflate"
 import * as CsvShard from "./CsvShard.js"
 import * as Samples from "./Samples.js"

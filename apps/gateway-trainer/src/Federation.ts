@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as LocalRound from "./LocalRound.js"
 import * as LogisticRegression from "./LogisticRegression.js"
 import * as ModelVector from "./ModelVector.js"

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { FileSystem } from "@effect/platform"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as BreastCancer from "./BreastCancer.js"
 import * as Federation from "./Federation.js"
 import * as NpyVector from "./NpyVector.js"

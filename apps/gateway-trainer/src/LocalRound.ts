@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Random from "./internal/random.js"
 import * as LogisticRegression from "./LogisticRegression.js"
 import * as ModelVector from "./ModelVector.js"

@@ -9,7 +9,11 @@ import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platfor
 import type { PlatformError } from "@effect/platform/Error"
 import { Job } from "@fedkit/flare-config"
 import type { DecodeError } from "@fedkit/flare-config/Issue"
-import { Effect, Option, type ParseResult, Schema, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 

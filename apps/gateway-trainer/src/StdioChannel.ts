@@ -5,7 +5,10 @@
  * @since 0.1.0
  */
 import { NodeStream } from "@effect/platform-node"
-import { Chunk, Effect, Either, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
 import type { Readable, Writable } from "node:stream"
 import * as Protocol from "./Protocol.js"
 import type { Channel } from "./Trainer.js"

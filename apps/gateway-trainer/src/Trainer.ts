@@ -9,7 +9,10 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { AssetPolicy, DalClient } from "@fedkit/dal-client"
-import { Effect, Either, type Scope, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as CsvShard from "./CsvShard.js"
 import * as LocalRound from "./LocalRound.js"
 import type * as Protocol from "./Protocol.js"

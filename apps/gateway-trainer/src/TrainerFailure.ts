@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import type { DalError } from "@fedkit/dal-client"
-import { Match, Schema } from "effect"
+import * as Match from "effect/Match"
+import * as Schema from "effect/Schema"
 import * as Protocol from "./Protocol.js"
 
 /**

@@ -9,7 +9,8 @@
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { CliMain } from "@fedkit/cli-policy"
-import { Console, Effect } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { createRequire } from "node:module"
 import * as HeldOut from "./HeldOut.js"
 

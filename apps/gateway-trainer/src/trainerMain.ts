@@ -7,7 +7,9 @@
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DalClient } from "@fedkit/dal-client"
-import { Effect, Layer, Logger } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Protocol from "./Protocol.js"
 import * as StdioChannel from "./StdioChannel.js"
 import * as Trainer from "./Trainer.js"

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as BreastCancer from "../src/BreastCancer.js"
 import * as CsvShard from "../src/CsvShard.js"
 import * as LocalRound from "../src/LocalRound.js"

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Random from "../src/internal/random.js"
 import * as LocalRound from "../src/LocalRound.js"
 import * as LogisticRegression from "../src/LogisticRegression.js"

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, FastCheck } from "effect"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Protocol from "../src/Protocol.js"
 
 const concat = (parts: ReadonlyArray<Uint8Array>) => {

@@ -7,7 +7,9 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect, Schema } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import cluster, { type Worker } from "node:cluster"
 
 /**

@@ -6,7 +6,9 @@
  */
 import { FileSystem } from "@effect/platform"
 import { Dataset2Gw, Rejection } from "@fedkit/runtime-core"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { describeError } from "./internal/text.js"
 import { classify, type PayloadRefused } from "./Refusal.js"
 

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { JobPackage, JobStore } from "@fedkit/job-packager"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 

@@ -10,7 +10,15 @@
 import { FileSystem, Path } from "@effect/platform"
 import { type FlareRunner, JobPackage, JobStore } from "@fedkit/job-packager"
 import { Dataset2Gw, type Runtime } from "@fedkit/runtime-core"
-import { Context, Duration, Effect, Either, FiberSet, Layer, Option, Schema, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import * as Slots from "./internal/slots.js"
 import { describeError } from "./internal/text.js"
@@ -143,10 +151,10 @@ const decodeSubmission = Schema.decodeUnknownOption(Schema.parseJson(Submission)
  * @since 0.1.0
  * @category constructors
  */
+/* eslint-disable max-lines-per-function -- create, get and the background submissions share the slots, records and folder */
 export const make = (
   options: Options
 ): Effect.Effect<Service, JobStore.JobStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
-  // One closure over 80 lines: create, get and the background submissions share the slots, records and folder.
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -310,6 +318,7 @@ export const make = (
 
     return { create, get }
   })
+/* eslint-enable max-lines-per-function */
 
 /**
  * @since 0.1.0

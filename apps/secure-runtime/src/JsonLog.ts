@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Cause, Logger } from "effect"
+import * as Cause from "effect/Cause"
+import * as Logger from "effect/Logger"
 import * as JsonLine from "./internal/jsonLine.js"
 import { excerpt } from "./internal/text.js"
 

@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import { Issue } from "@fedkit/runtime-core"
-import { Predicate, Schema } from "effect"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import { describeError } from "./internal/text.js"
 
 /**

@@ -7,7 +7,8 @@
 import { JobMeta } from "@fedkit/flare-config"
 import { JobPackage } from "@fedkit/job-packager"
 import type { Dataset2Gw, Runtime } from "@fedkit/runtime-core"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { describeError } from "./internal/text.js"
 import { classify, type RenderFailure, TemplateBroken } from "./Refusal.js"
 

@@ -8,7 +8,9 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { loadRuntimeModule, type Runtime } from "@fedkit/runtime-core"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { pathToFileURL } from "node:url"
 import { describeError } from "./internal/text.js"
 

@@ -17,7 +17,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Console, Duration, Effect, LogLevel, Runtime, Schema, type Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import type { IncomingMessage, Server as NodeServer, ServerResponse } from "node:http"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { NodeContext } from "@effect/platform-node"
 import { CliMain } from "@fedkit/cli-policy"
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import * as Cli from "./Cli.js"
 import * as JsonLog from "./JsonLog.js"
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { HostileCorpus } from "@fedkit/runtime-core/testing"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FlareToolchain } from "@fedkit/flare-toolchain"
 import { FlareInstallation, Simulator } from "@fedkit/job-packager"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import type { JobView } from "../src/Jobs.js"

@@ -2,7 +2,7 @@
  * Packaging throughput: checking a job with a sizeable custom/ folder, writing its ZIP and reading it back.
  * Run with `pnpm bench`; figures are operations per second for a 2,000-file, ~16 MiB job.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { bench, describe } from "vitest"
 import { JobPackage, JobZip } from "../src/index.js"
 import * as fixtures from "../test/fixtures/numpyJob.js"

@@ -18,7 +18,9 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as path from "node:path"
 import * as FlareInstallation from "./FlareInstallation.js"
 import {

@@ -9,7 +9,12 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as path from "node:path"
 import * as fs from "./internal/files.js"
 

@@ -13,7 +13,13 @@
  *
  * @since 0.1.0
  */
-import { Context, type Duration, Effect, Layer, type Option, type Redacted, Schema } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type * as FlareInstallation from "./FlareInstallation.js"
 import type * as JobPackage from "./JobPackage.js"
 import type * as JobStore from "./JobStore.js"

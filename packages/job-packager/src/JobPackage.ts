@@ -11,7 +11,9 @@
  * @since 0.1.0
  */
 import { CanonicalJson, type FlareTarget, Issue, Job, JobCheck } from "@fedkit/flare-config"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { hash } from "node:crypto"
 import * as JobPath from "./JobPath.js"
 

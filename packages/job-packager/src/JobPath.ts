@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { JobMeta } from "@fedkit/flare-config"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 /**
  * FLARE's name rule for jobs and apps (`JOB_NAME_PATTERN` in `nvflare/fuel/utils/validation_utils.py`).

@@ -9,7 +9,8 @@
  */
 import type { FlareTarget } from "@fedkit/flare-config"
 import { Issue } from "@fedkit/flare-config"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as path from "node:path"
 import * as fs from "./internal/files.js"
 import * as JobPackage from "./JobPackage.js"

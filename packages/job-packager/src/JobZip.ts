@@ -11,7 +11,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as zip from "./internal/zip.js"
 import * as JobPackage from "./JobPackage.js"
 import * as JobPath from "./JobPath.js"

@@ -5,7 +5,10 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Fiber } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 
 /**
  * Runs a program as the main fiber of the process: interrupted on SIGINT/SIGTERM (the process then exits when the

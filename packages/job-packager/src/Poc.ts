@@ -19,7 +19,10 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as path from "node:path"
 import {
   FlareCommandFailed,

@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Effect, Layer } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as path from "node:path"
 import { FlareRunner, InvalidRunRequest, type Runner, type RunnerContext } from "./FlareRunner.js"
 import * as fs from "./internal/files.js"

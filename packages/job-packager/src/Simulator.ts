@@ -12,7 +12,10 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Effect, Layer, Option } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as path from "node:path"
 import { FlareCommandFailed, FlareRunner, type Runner, type RunnerContext, RunTimedOut } from "./FlareRunner.js"
 import * as fs from "./internal/files.js"

@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, it } from "@effect/vitest"
 import { policyChecks } from "@fedkit/cli-policy/testing"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as assert from "node:assert/strict"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"

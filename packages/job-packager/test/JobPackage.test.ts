@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
 import { JobPackage } from "../src/index.js"
 import * as fixtures from "./fixtures/numpyJob.js"

@@ -1,7 +1,7 @@
 import { Command, FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
 import { FlareInstallation, JobPackage, JobStore, JobZip } from "../src/index.js"
 import * as zip from "../src/internal/zip.js"

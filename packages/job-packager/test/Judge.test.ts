@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as run from "../src/internal/run.js"
 
 const record = (level: string, message: string) => ({ level, logger: "test", message })

@@ -1,6 +1,6 @@
 // Figures for the costs a Secure Runtime pays per request: screening a body (small, near the 1 MiB limit, deeply
 // nested), and parse + validate + template for the contract's example model.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { bench, describe } from "vitest"
 import * as JsonBody from "../src/JsonBody.js"
 import contract from "../test/fixtures/contractRuntime.js"

@@ -5,7 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, type Brand, Either, Order, Schema } from "effect"
+import * as Arr from "effect/Array"
+import type * as Brand from "effect/Brand"
+import * as Either from "effect/Either"
+import * as Order from "effect/Order"
+import * as Schema from "effect/Schema"
 import * as Issue from "./Issue.js"
 
 /**

@@ -6,7 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Option, ParseResult, Schema, SchemaAST as AST } from "effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import { clip, describeValue, formatPath, quote } from "./internal/text.js"
 
 /**

@@ -8,7 +8,9 @@
  * @since 0.1.0
  */
 import { CanonicalJson, type FlareTarget, type Issue as FlareIssue, Job, JobMeta } from "@fedkit/flare-config"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { describeValue } from "./internal/text.js"
 import * as Issue from "./Issue.js"
 

@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as nodePath from "node:path"
 import * as Dataset2Gw from "./Dataset2Gw.js"
 import { fromCore, runTemplate } from "./internal/runtime.js"

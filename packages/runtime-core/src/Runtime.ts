@@ -6,7 +6,11 @@
  * @since 0.1.0
  */
 import type { FlareTarget } from "@fedkit/flare-config"
-import { Effect, Either, ParseResult, Predicate, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import * as Dataset2Gw from "./Dataset2Gw.js"
 import { fromCore, orThrow, runTemplate } from "./internal/runtime.js"
 import { withoutStack } from "./internal/stackless.js"
@@ -197,6 +201,7 @@ export const isRuntime = (u: unknown): u is Runtime<unknown> => Predicate.hasPro
  * @since 0.1.0
  * @category constructors
  */
+// eslint-disable-next-line max-lines-per-function -- parse, validate and template close over one set of decoders built once per runtime
 export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Record<never, never>>(
   definition: Definition<A, I, D>
 ): Runtime<A> => {

@@ -10,7 +10,9 @@
  * @since 0.1.0
  */
 import { ClientConfig, JobMeta, ServerConfig } from "@fedkit/flare-config"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { fileURLToPath } from "node:url"

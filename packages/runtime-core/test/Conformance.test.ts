@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Conformance from "../src/Conformance.js"
 import { loadRuntimeModule } from "../src/ModuleLoader.js"
 import type { Runtime } from "../src/Runtime.js"

@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Either, FastCheck, Schema } from "effect"
+import * as Arbitrary from "effect/Arbitrary"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Schema from "effect/Schema"
 import * as Dataset2Gw from "../src/Dataset2Gw.js"
 
 const decoded = (input: unknown) => Either.getOrThrow(Dataset2Gw.decode(input))

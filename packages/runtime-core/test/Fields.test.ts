@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Fields from "../src/Fields.js"
 
 const accepts = <A, I>(schema: Schema.Schema<A, I>, value: unknown) =>

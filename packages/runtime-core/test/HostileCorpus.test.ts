@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as HostileCorpus from "../src/HostileCorpus.js"
 import * as JsonBody from "../src/JsonBody.js"
 

@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, type ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Issue from "../src/Issue.js"
 
 const issuesOf = <A, I>(schema: Schema.Schema<A, I>, input: unknown) => {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as JsonBody from "../src/JsonBody.js"
 import type { PayloadRejected } from "../src/Rejection.js"
 

@@ -1,6 +1,6 @@
 // The example in defineRuntime's doc comment, kept here so it keeps compiling and rendering.
 import { assert, it } from "@effect/vitest"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Dataset2Gw, defineRuntime } from "../src/index.js"
 
 const runtime = defineRuntime({

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Dataset2Gw from "../src/Dataset2Gw.js"
 import * as JsonBody from "../src/JsonBody.js"
 import contract, { Payload } from "./fixtures/contractRuntime.js"

@@ -5,7 +5,9 @@
  * @since 0.1.0
  */
 import { FlareInstallation } from "@fedkit/job-packager"
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { execFile } from "node:child_process"
 import { access } from "node:fs/promises"
 import { join } from "node:path"

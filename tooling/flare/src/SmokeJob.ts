@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import { FlareInstallation, type FlareRunner, Simulator } from "@fedkit/job-packager"
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { FlareToolchainError } from "./FlareToolchain.js"

@@ -3,7 +3,9 @@
  * with two sites and checks the global model FLARE wrote. Progress on stderr, results on stdout.
  */
 import { NodePlatform } from "@fedkit/job-packager"
-import { Console, Effect, Option } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import * as FlareToolchain from "./FlareToolchain.js"

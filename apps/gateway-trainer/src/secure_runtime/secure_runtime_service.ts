@@ -13,7 +13,8 @@
  */
 import { Edit, Executors, Job, Persistors, Workflows } from "@fedkit/flare-config"
 import { Dataset2Gw, defineRuntime, TemplateFolder } from "@fedkit/runtime-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Bridge from "../Bridge.js"
 import * as LocalRound from "../LocalRound.js"
 import * as ModelVector from "../ModelVector.js"

@@ -1,7 +1,8 @@
 // One request and its answer: the exchange, JSON replies and refusals, the log line, reading a bounded body, and the
 // headers every answer carries.
 import type { Issue } from "@fedkit/runtime-core/Issue"
-import { Cause, LogLevel } from "effect"
+import * as Cause from "effect/Cause"
+import * as LogLevel from "effect/LogLevel"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { LogLine } from "./logLine.js"

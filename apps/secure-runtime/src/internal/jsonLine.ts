@@ -1,6 +1,6 @@
 // The JSON line `JsonLog` writes, and which loggers write it where, so that a line can be written straight to the
 // same place without going through Effect's logger machinery (see `logLine.ts`).
-import type { Logger } from "effect"
+import type * as Logger from "effect/Logger"
 
 export type Write = (line: string) => void
 

@@ -3,20 +3,18 @@
  * line. The server logs one line per request, and a fiber per line cost more than the line itself; where the loggers
  * are JSON line loggers, the line is written straight out, which saves building the logger's inputs too.
  */
-import {
-  Cause,
-  Context,
-  FiberId,
-  FiberRef,
-  FiberRefs,
-  HashMap,
-  Inspectable,
-  Logger,
-  LogLevel,
-  Option,
-  type Runtime,
-  Tracer
-} from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import * as HashMap from "effect/HashMap"
+import * as Inspectable from "effect/Inspectable"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import type * as Runtime from "effect/Runtime"
+import * as Tracer from "effect/Tracer"
 import * as JsonLine from "./jsonLine.js"
 
 export type LogLine = (

@@ -1,6 +1,10 @@
 // The route table of `secure-runtime serve`, and its handlers: create a job (body checks, then a render in its own
 // fiber), read a job, health.
-import { Cause, Effect, Exit, Option, type Runtime } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Runtime from "effect/Runtime"
 import type { Drain } from "../Drain.js"
 import type * as Jobs from "../Jobs.js"
 import { httpStatus } from "../Refusal.js"
@@ -36,6 +40,7 @@ interface Route {
   readonly allow: string
 }
 
+// eslint-disable-next-line max-lines-per-function -- the route table and its handlers share the request context
 export const makeRouter = (context: Context): (exchange: Exchange) => void => {
   const { drain, jobs, maxBodyBytes: maxBytes, responder, runCallback, timeoutMs } = context
   const { answer, failed, guard, log } = responder

@@ -2,7 +2,7 @@
  * A counting limiter for the request path: taking a free slot is a counter increment, and waiting for one is bounded
  * by a plain timer. (`Effect.makeSemaphore` with `Effect.timeout` forks fibers and a timer on every call.)
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 export interface Slots {
   /** A slot (`true`), or `false` when none freed up within `waitMs`. Interrupting a wait gives nothing up. */

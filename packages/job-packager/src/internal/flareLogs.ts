@@ -4,7 +4,8 @@
  * its handshake): the server is merely asked to abort. So a run only succeeds when no server or site log holds a
  * fatal record.
  */
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { SITE_FAILURE_MARKER } from "../FlareRunner.js"
 import * as fs from "./files.js"
 

@@ -7,7 +7,14 @@
  * tracked process, is part of the tree. Stopping sends SIGTERM to all of it, waits a grace period (picking up
  * processes started meanwhile) and then SIGKILLs whatever is left.
  */
-import { Chunk, Deferred, Duration, Effect, Exit, Option, Queue, Schema } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
 import { execFileSync, spawn } from "node:child_process"
 import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import * as Os from "node:os"

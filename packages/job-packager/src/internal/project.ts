@@ -4,7 +4,8 @@
  * listener to 127.0.0.1 only (it binds 0.0.0.0 otherwise), and the sites are named as the request's sites. And the
  * provisioned server's stores, moved into the deployment's own folder (see {@link withPrivateStores}).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as path from "node:path"
 import * as fs from "./files.js"
 

@@ -3,7 +3,8 @@
  * are FLARE's own (`_JOB_DOWNLOAD_GLOBAL_MODEL_NAMES` and `artifact_manifest.json` in `nvflare/tool/job/job_cli.py`,
  * `MetricsArtifactWriter`, `ValidationJsonGenerator`), plus `server.npy`, where `NPModelPersistor` saves.
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as path from "node:path"
 import type { Metrics } from "../FlareRunner.js"
 import * as fs from "./files.js"

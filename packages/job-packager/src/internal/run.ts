@@ -4,7 +4,12 @@
  * log lines with secrets redacted, and judging and collecting a finished run.
  */
 import { JobMeta } from "@fedkit/flare-config"
-import { Duration, Effect, Exit, Redacted, Schema, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { createServer } from "node:net"
 import * as path from "node:path"
 import * as FlareInstallation from "../FlareInstallation.js"

@@ -2,7 +2,9 @@
  * Submitting a staged job folder to a running FLARE server and following it to the end, through the session driver
  * (`SESSION_DRIVER`), shared by the `poc` and `remote` targets.
  */
-import { Duration, Effect, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as path from "node:path"
 import type * as FlareInstallation from "../FlareInstallation.js"
 import {

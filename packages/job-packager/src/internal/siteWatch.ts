@@ -3,7 +3,9 @@
  * its `min_clients`, or for a dead-client grace period), so the first site failure ends the run at once: the target
  * stops what it started and fails with `SiteFailed`, naming the site and the reason (see `flareLogs.siteFailure`).
  */
-import { Deferred, Effect, Option } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as flareLogs from "./flareLogs.js"
 
 export interface SiteWatch {

@@ -1,7 +1,7 @@
 /**
  * Follows a growing log file (`tail -f`), handing each complete line to a callback. Runs until interrupted.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "./files.js"
 
 export const follow = (

@@ -9,7 +9,7 @@
  * The reader accepts STORED and DEFLATE entries (zips made by other tools), checks sizes and CRCs, and refuses what a
  * job archive never needs: encryption, ZIP64, multi-disk archives, symbolic links.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { inflateRawSync } from "node:zlib"
 
 const LOCAL_HEADER = 0x04034b50

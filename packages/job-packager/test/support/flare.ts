@@ -1,6 +1,7 @@
 /** Test layers: the project's FLARE environment as this package finds it (its `.venv-flare`); FLARE's leftovers. */
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { existsSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"

@@ -96,6 +96,7 @@ const HEX4 = /^[0-9A-Fa-f]{4}$/
  * modules, each would take and return that state per character (an object per call, or a class whose field reads V8
  * cannot keep in registers), which measured slower here. The readers inside are small and named, one per JSON token.
  */
+// eslint-disable-next-line max-lines-per-function -- a hot state machine over one cursor, see above
 export const scan = (text: string, options: ScanOptions): ScanResult => {
   const stack: Array<Frame> = []
   const issues: Array<ScanIssue> = []

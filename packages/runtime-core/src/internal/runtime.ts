@@ -1,7 +1,12 @@
 // What `defineRuntime` and the module loader share: a runtime's Effect core made into the contract's functions, and
 // a template call made safe (a throw, a defect or an invalid job becomes `TemplateFailed`).
 import type { FlareTarget } from "@fedkit/flare-config"
-import { Cause, Effect, Either, Exit, identity, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import { identity } from "effect/Function"
+import * as Option from "effect/Option"
 import * as JobFiles from "../JobFiles.js"
 import type * as JsonBody from "../JsonBody.js"
 import type { InvalidPayload, PayloadRejected } from "../Rejection.js"
