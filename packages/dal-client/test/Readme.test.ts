@@ -54,6 +54,15 @@ const dataset = {
   policies: { "s3://bkt/ds004/": { permissions: { restrict_functions: true, allowed_function_names: ["train"] } } }
 }
 
+/** Runs an example in a fresh folder with the APH_* variables of a local DAL serving the dataset. */
+const runAgainstDal = (name: string) =>
+  Effect.gen(function*() {
+    const server = yield* startServer(dataset)
+    const cwd = yield* tempDir
+    const env = { APH_API_DAL_URL: server.url, APH_DAL_TOKEN: TOKEN, APH_DATA: "{\"hippocampus\":\"s3://bkt/ds004/\"}" }
+    return { cwd, stdout: yield* run(name, cwd, env) }
+  })
+
 describe("README", () => {
   it.effect("opens with test/fixtures/readme.example.ts (at most 10 lines); its Library example is readme.library.ts", () =>
     Effect.promise(async () => {
@@ -67,14 +76,7 @@ describe("README", () => {
 
   it.scopedLive("the opening example downloads the dataset into ./data", () =>
     Effect.gen(function*() {
-      const server = yield* startServer(dataset)
-      const cwd = yield* tempDir
-      const env = {
-        APH_API_DAL_URL: server.url,
-        APH_DAL_TOKEN: TOKEN,
-        APH_DATA: "{\"hippocampus\":\"s3://bkt/ds004/\"}"
-      }
-      const stdout = yield* run("readme.example.ts", cwd, env)
+      const { cwd, stdout } = yield* runAgainstDal("readme.example.ts")
       assert.strictEqual(stdout, `2 files in ${NodePath.join(cwd, "data")}\n`)
       assert.deepStrictEqual(yield* filesBelow(NodePath.join(cwd, "data")), [
         "Dataset004_Hippocampus_A.zip",
@@ -84,14 +86,7 @@ describe("README", () => {
 
   it.scopedLive("the Library example checks the policy, downloads with progress and extracts", () =>
     Effect.gen(function*() {
-      const server = yield* startServer(dataset)
-      const cwd = yield* tempDir
-      const env = {
-        APH_API_DAL_URL: server.url,
-        APH_DAL_TOKEN: TOKEN,
-        APH_DATA: "{\"hippocampus\":\"s3://bkt/ds004/\"}"
-      }
-      const stdout = yield* run("readme.library.ts", cwd, env)
+      const { cwd, stdout } = yield* runAgainstDal("readme.library.ts")
       assert.match(stdout, /^2 files \(0 already complete\) in .*data$/m)
       assert.deepStrictEqual(yield* filesBelow(NodePath.join(cwd, "data")), [
         "Dataset004_Hippocampus_A.zip",
