@@ -157,32 +157,24 @@ export const dataset = (
     const manifest = yield* Manifest.open(subject, dirs.root)
     const tracker = yield* Tracker.make({ datasetId, key, filesTotal: files.length }, options.onProgress)
     const namesIn = folderNames()
-    const fetchOne = (entry: DalKey.Entry) =>
-      Effect.gen(function*() {
-        const dir = yield* dirs.ensure(subject, entry.segments.slice(0, -1))
-        const name = entry.segments[entry.segments.length - 1] ?? ""
-        const present = yield* namesIn(dir)
-        return yield* Transfer.downloadFile({ exchange, manifest, tracker }, {
-          subject: { ...subject, key: entry.key },
-          key: entry.key,
-          dir,
-          name,
-          record: entry.segments.join("/"),
-          absent: present !== undefined && !present.has(name) && !present.has(Transfer.partialName(name))
-        })
-      })
-    // A fixed set of workers taking the next file, rather than a fiber forked and joined per file (each copying and
-    // merging back its context and references), for datasets of many small files.
-    const outcomes: Array<Transfer.FileOutcome> = []
-    let next = 0
-    const worker = Effect.gen(function*() {
-      while (next < files.length) {
-        const index = next++
-        outcomes[index] = yield* fetchOne(files[index]!)
-      }
-    })
-    const workers = Math.max(1, Math.min(options.concurrency ?? exchange.settings.maxWorkers, files.length))
-    yield* Effect.all(Array.from({ length: workers }, () => worker), { concurrency: "unbounded", discard: true })
+    const outcomes = yield* Effect.forEach(
+      files,
+      (entry) =>
+        Effect.gen(function*() {
+          const dir = yield* dirs.ensure(subject, entry.segments.slice(0, -1))
+          const name = entry.segments[entry.segments.length - 1] ?? ""
+          const present = yield* namesIn(dir)
+          return yield* Transfer.downloadFile({ exchange, manifest, tracker }, {
+            subject: { ...subject, key: entry.key },
+            key: entry.key,
+            dir,
+            name,
+            record: entry.segments.join("/"),
+            absent: present !== undefined && !present.has(name) && !present.has(Transfer.partialName(name))
+          })
+        }),
+      { concurrency: options.concurrency ?? exchange.settings.maxWorkers }
+    )
     yield* manifest.finish
     const extracted = extract
       ? yield* extractArchives(subject, outcomes, typeof options.extract === "object" ? options.extract : undefined)
