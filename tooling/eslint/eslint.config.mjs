@@ -10,7 +10,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   ...effect.configs.dprint,
   {
-    files: ["**/*.ts", "**/*.mjs"],
+    files: ["**/*.ts", "**/*.mjs", "**/*.cjs"],
     plugins: { "@effect": effect },
     rules: {
       "@effect/dprint": ["error", {
@@ -25,6 +25,11 @@ export default tseslint.config(
         }
       }]
     }
+  },
+  {
+    // CommonJS files (the bin launchers and loader) load with require(), which is what they are for
+    files: ["**/*.cjs"],
+    rules: { "@typescript-eslint/no-require-imports": "off" }
   },
   {
     files: ["**/*.ts"],
@@ -55,7 +60,10 @@ export default tseslint.config(
     ignores: ["**/readme*.ts"],
     rules: {
       "no-restricted-imports": ["error", {
-        paths: [{ name: "effect", message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"." }]
+        paths: [{
+          name: "effect",
+          message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"."
+        }]
       }]
     }
   },

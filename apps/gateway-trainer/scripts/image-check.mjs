@@ -61,7 +61,7 @@ const run = (effect) => Effect.runPromise(Effect.provide(effect, NodeContext.lay
 
 const startDal = (args) =>
   new Promise((resolve, reject) => {
-    const bin = join(dirname(require.resolve("@fedkit/dal-server/package.json")), "dist", "bin.js")
+    const bin = join(dirname(require.resolve("@fedkit/dal-server/package.json")), "bin", "fedkit-dal-server.cjs")
     const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let out = ""
     child.stdout.on("data", (chunk) => {

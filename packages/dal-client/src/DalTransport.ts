@@ -17,7 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as NodeHttp from "node:http"
-import * as NodeHttps from "node:https"
+import type * as NodeHttps from "node:https"
 import type { Readable } from "node:stream"
 import * as SlabAgent from "./internal/slabAgent.js"
 
@@ -40,17 +40,26 @@ export class ConnectionPool extends Context.Tag("@fedkit/dal-client/ConnectionPo
 export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
   ConnectionPool,
   Effect.acquireRelease(
-    Effect.sync(() => ({
-      http: SlabAgent.make({ keepAlive: true, scheduling: "lifo" }),
-      https: new NodeHttps.Agent({ keepAlive: true, scheduling: "lifo" })
-    })),
+    Effect.sync(() => {
+      let https: NodeHttps.Agent | undefined
+      return {
+        http: SlabAgent.make({ keepAlive: true, scheduling: "lifo" }),
+        // made on first use: loading TLS costs a plain-HTTP run (a local DAL) several milliseconds of start-up
+        get https() {
+          return https ??= new (nodeHttps().Agent)({ keepAlive: true, scheduling: "lifo" })
+        },
+        destroyHttps: () => https?.destroy()
+      }
+    }),
     (agents) =>
       Effect.sync(() => {
         agents.http.destroy()
-        agents.https.destroy()
+        agents.destroyHttps()
       })
   )
 )
+
+const nodeHttps = (): typeof NodeHttps => process.getBuiltinModule("node:https")
 
 /**
  * @since 0.1.0
@@ -289,7 +298,7 @@ export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
           try {
             url = new URL(request.url)
             const secure = url.protocol === "https:"
-            req = (secure ? NodeHttps : NodeHttp).request(url, {
+            req = (secure ? nodeHttps() : NodeHttp).request(url, {
               method: request.method,
               agent: secure ? agents.https : agents.http,
               headers: {

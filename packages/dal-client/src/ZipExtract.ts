@@ -12,7 +12,7 @@ import { createWriteStream } from "node:fs"
 import * as NodePath from "node:path"
 import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import yauzl from "yauzl"
+import type yauzl from "yauzl"
 import { type DalError, DalIntegrityError, DalUnsafePath, type Subject } from "./DalError.js"
 import * as DalKey from "./DalKey.js"
 import * as Files from "./internal/files.js"
@@ -186,9 +186,11 @@ export const extract = (
     yield* Files.removeAll(temp).pipe(Effect.mapError(fileError(subject, temp)))
     const dirs = yield* makeSafeDirs(subject, temp)
 
+    // Loaded on first use: most runs extract nothing, and the CLI starts sooner without it.
+    const zipReader = yield* Effect.promise(() => import("yauzl"))
     const counted = yield* Effect.acquireRelease(
       Effect.async<yauzl.ZipFile, DalError>((resume) =>
-        yauzl.open(
+        zipReader.open(
           archive,
           { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: true },
           (error, zip) => resume(error ? Effect.fail(fromZipError(subject, error)) : Effect.succeed(zip))

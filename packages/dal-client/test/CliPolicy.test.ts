@@ -6,12 +6,12 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-// The bin as installed: the launcher in bin/, running the bundled dist/bin.js.
-const bin = fileURLToPath(new URL("../bin/fedkit-dal.mjs", import.meta.url))
+// The bin as installed: the launcher in bin/, running the bundled dist/bin.cjs.
+const bin = fileURLToPath(new URL("../bin/fedkit-dal.cjs", import.meta.url))
 const dalServerBin = path.join(
   path.dirname(createRequire(import.meta.url).resolve("@fedkit/dal-server/package.json")),
   "bin",
-  "fedkit-dal-server.mjs"
+  "fedkit-dal-server.cjs"
 )
 
 describe("fedkit-dal follows fedkit's CLI policy", () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// What serving costs the server itself, measured on `fedkit-dal-server` in its own process (the built dist/bin.js):
+// What serving costs the server itself, measured on `fedkit-dal-server` in its own process (its launcher in bin/, as installed):
 //   1. CPU seconds the server spends to send a 1 GiB file over loopback (median of 5; the README says < 0.6 s);
 //   2. resident memory held per slow client: clients that request a 64 MiB file and never read, up to the
 //      --max-transfers cap (default 64), and what the next one gets (503);
@@ -13,7 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
+const bin = fileURLToPath(new URL("../bin/fedkit-dal-server.cjs", import.meta.url))
 const GiB = 1024 ** 3
 const slowFile = 64 * 1024 * 1024
 const slowClients = 64

@@ -5,8 +5,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-// The bin as installed: the launcher in bin/, running the bundled dist/bin.js.
-const bin = fileURLToPath(new URL("../bin/fedkit-dal-server.mjs", import.meta.url))
+// The bin as installed: the launcher in bin/, running the bundled dist/bin.cjs.
+const bin = fileURLToPath(new URL("../bin/fedkit-dal-server.cjs", import.meta.url))
 
 describe("fedkit-dal-server follows fedkit's CLI policy", () => {
   const checks = policyChecks({

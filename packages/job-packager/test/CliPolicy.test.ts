@@ -11,8 +11,8 @@ import { JobPackage, JobStore } from "../src/index.js"
 import * as fixtures from "./fixtures/numpyJob.js"
 import { processesUsing } from "./support/processes.js"
 
-// The bin as installed: the launcher in bin/, running the bundled dist/bin.js.
-const bin = fileURLToPath(new URL("../bin/fedkit-job.mjs", import.meta.url))
+// The bin as installed: the launcher in bin/, running the bundled dist/bin.cjs.
+const bin = fileURLToPath(new URL("../bin/fedkit-job.cjs", import.meta.url))
 
 const writeJob = (folder: string) =>
   Effect.runPromise(
