@@ -91,6 +91,24 @@ describe("fedkit-dal CLI (spawned)", () => {
       assert.deepStrictEqual(lsJson.entries[1], { key: "s3://bkt/ds/sub/b.bin", path: "sub/b.bin", directory: false })
 
       const dest = NodePath.join(yield* tempDir, "out")
+      const dryRun = yield* fedkitDal(["download", "ds", dest, "--dry-run"], env)
+      assert.strictEqual(dryRun.code, 0, dryRun.stderr)
+      assert.match(
+        dryRun.stdout,
+        /^2 file\(s\) and 0 listed folder\(s\) would be downloaded into .*out; nothing was written/
+      )
+      const plan = JSON.parse((yield* fedkitDal(["download", "ds", dest, "--dry-run", "--json"], env)).stdout)
+      assert.deepStrictEqual(plan, {
+        datasetId: "ds",
+        key: "s3://bkt/ds/",
+        directory: true,
+        files: 2,
+        folders: 0,
+        dest,
+        dryRun: true
+      })
+      assert.isFalse(yield* Effect.promise(() => Fs.stat(dest).then(() => true, () => false)), "nothing written")
+
       const download = yield* fedkitDal(["download", "ds", dest, "--concurrency", "2"], env)
       assert.strictEqual(download.code, 0, download.stderr)
       assert.match(download.stdout, /^2 file\(s\), 195\.3 KiB in .*: 2 downloaded, 0 resumed, 0 already complete\n$/)
@@ -99,6 +117,7 @@ describe("fedkit-dal CLI (spawned)", () => {
 
       const again = JSON.parse((yield* fedkitDal(["download", "ds", dest, "--json"], env)).stdout)
       assert.strictEqual(again.skipped, 2)
+      assert.strictEqual(again.files, 2)
       assert.strictEqual(again.dest, dest)
 
       const single = yield* tempDir
