@@ -79,9 +79,25 @@ const check = (
   return Either.right({ files, folders })
 }
 
+/** A folder's names, or undefined when it cannot be read or holds more than `limit` (then files are checked singly). */
+const namesUpTo = async (dir: string, limit: number): Promise<ReadonlySet<string> | undefined> => {
+  try {
+    const names = new Set<string>()
+    for await (const entry of await Fs.opendir(dir, { bufferSize: 1024 })) {
+      if (names.size === limit) return undefined
+      names.add(entry.name)
+    }
+    return names
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The names in each destination folder, read once per folder on first use (before any file of this run lands
- * there), so a fresh download skips two checks per file. Undefined when the folder cannot be read.
+ * there), so a fresh download skips two checks per file. Bounded for re-runs of huge datasets: up to 65,536 names
+ * per folder, and the 256 folders read last (paths come sorted, so a folder's files mostly come together); a folder
+ * read again also holds this run's files, which are other paths than the ones still to come.
  */
 const folderNames = () => {
   const read = new Map<string, Promise<ReadonlySet<string> | undefined>>()
@@ -89,8 +105,9 @@ const folderNames = () => {
     Effect.promise(() => {
       const known = read.get(dir)
       if (known !== undefined) return known
-      const reading = Fs.readdir(dir).then((names): ReadonlySet<string> => new Set(names), () => undefined)
+      const reading = namesUpTo(dir, 65_536)
       read.set(dir, reading)
+      if (read.size > 256) read.delete(read.keys().next().value!)
       return reading
     })
 }
