@@ -234,7 +234,8 @@ export const dataset = (
     const sizes = new Float64Array(planned.paths.size)
     const totals = { bytes: 0, downloaded: 0, resumed: 0, skipped: 0 }
     const archives: Array<Transfer.FileOutcome> = []
-    // Workers take the next path from one pass over the plan, so no per-file state exists before its turn.
+    // Workers take the next path from one pass over the plan, so no per-file state exists before its turn
+    // (Effect.forEach would first copy every path into an array, and collect every outcome into another).
     const paths = planned.paths.cursor()
     let next = 0
     const worker = Effect.gen(function*() {
