@@ -49,7 +49,8 @@ const url = `http://127.0.0.1:${server.address().port}/`
 const dest = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "bench-listing-"))
 // The bin's shebang flags (see src/bin.ts), and the memory bound under test.
 const shebang = (await Fs.readFile(NodePath.resolve(here, "..", "src", "bin.ts"), "utf8")).split("\n")[0]
-const flags = [...shebang.replace(/^#!.*?node\s*/, "").split(/\s+/).filter(Boolean), "--max-old-space-size=512"]
+const oldSpace = process.env["LISTING_OLD_SPACE_MB"] ?? "512"
+const flags = [...shebang.replace(/^#!.*?node\s*/, "").split(/\s+/).filter(Boolean), `--max-old-space-size=${oldSpace}`]
 const timeFile = NodePath.join(dest, "time")
 const hasTime = existsSync("/usr/bin/time")
 const command = [process.execPath, ...flags, bin, "download", "big", NodePath.join(dest, "data"), "--dry-run", "--json"]
