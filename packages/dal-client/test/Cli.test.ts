@@ -216,7 +216,7 @@ describe("fedkit-dal with a large listing (spawned)", () => {
     () =>
       Effect.gen(function*() {
         // Pages made on the fly: 30 of 10,000 keys, a folder entry first in each. Held as strings and objects (the
-        // earlier design, ~275 bytes of heap per key), such a listing needed about twice this heap.
+        // earlier design, ~275 bytes of heap per key), this listing ran out of a 40 MiB heap.
         const pages = 30
         const server = yield* hostileServer((req, res) => {
           const page = Number(new URL(req.url ?? "/", "http://x").searchParams.get("page") ?? 0)
