@@ -15,7 +15,8 @@ import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 
 const here = NodePath.dirname(fileURLToPath(import.meta.url))
-const bin = NodePath.resolve(here, "..", "dist", "bin.js")
+// The command as users run it: the launcher in bin/, with the Node flags of its hashbang.
+const bin = NodePath.resolve(here, "..", "bin", "fedkit-dal.cjs")
 const unsorted = process.argv.includes("--unsorted")
 const entries = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 10_000_000)
 const pageSize = 10_000
@@ -47,8 +48,8 @@ await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
 const url = `http://127.0.0.1:${server.address().port}/`
 
 const dest = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "bench-listing-"))
-// The bin's shebang flags (see src/bin.ts), and the memory bound under test.
-const shebang = (await Fs.readFile(NodePath.resolve(here, "..", "src", "bin.ts"), "utf8")).split("\n")[0]
+// The launcher's hashbang flags, and the memory bound under test.
+const shebang = (await Fs.readFile(bin, "utf8")).split("\n")[0]
 const oldSpace = process.env["LISTING_OLD_SPACE_MB"] ?? "512"
 const flags = [...shebang.replace(/^#!.*?node\s*/, "").split(/\s+/).filter(Boolean), `--max-old-space-size=${oldSpace}`]
 const timeFile = NodePath.join(dest, "time")
