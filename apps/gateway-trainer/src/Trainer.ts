@@ -138,7 +138,7 @@ export const preflight: Effect.Effect<
         Effect.mapError((error) => fromDalError(error, "preflight/download"))
       )
       yield* Effect.logInfo(
-        `downloaded ${identifier(datasetId, "a dataset")}: ${result.files.length} file(s), ${result.bytes} bytes` +
+        `downloaded ${identifier(datasetId, "a dataset")}: ${result.files.size} file(s), ${result.bytes} bytes` +
           (result.extracted.length > 0 ? `, ${result.extracted.length} archive(s) extracted` : "")
       )
       return yield* loadDataset(datasetId, result.dest)

@@ -87,6 +87,33 @@ const withClient = <A>(
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))
 
+/** Writes to stdout, waiting for the reader when its buffer is full (a listing may be millions of lines). */
+const writeOut = (text: string): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (process.stdout.write(text)) return resume(Effect.void)
+    process.stdout.once("drain", () => resume(Effect.void))
+  })
+
+/** Prints `items` in batches of lines, each made by `line`, between `head` and `tail`. */
+const printLines = <A>(
+  items: Iterable<A>,
+  line: (item: A, index: number) => string,
+  head = "",
+  tail = ""
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    let batch = head
+    let index = 0
+    for (const item of items) {
+      batch += line(item, index++)
+      if (batch.length >= 1 << 16) {
+        yield* writeOut(batch)
+        batch = ""
+      }
+    }
+    yield* writeOut(batch + tail)
+  })
+
 const ls = Command.make(
   "ls",
   { datasetId, json, timeout, retries, deadline, minRate },
@@ -94,15 +121,18 @@ const ls = Command.make(
     withClient(args, (client) =>
       Effect.gen(function*() {
         const key = yield* client.resolve(args.datasetId)
-        const entries = DalKey.isDirectory(key) ? yield* client.list(key, { datasetId: args.datasetId }) : []
-        if (args.json) {
-          return yield* printJson({
-            datasetId: args.datasetId,
-            key,
-            entries: entries.map((e) => ({ key: e.key, path: e.segments.join("/"), directory: e.directory }))
-          })
+        if (!DalKey.isDirectory(key)) {
+          return yield* (args.json ? printJson({ datasetId: args.datasetId, key, entries: [] }) : Console.log(key))
         }
-        yield* Console.log(DalKey.isDirectory(key) ? entries.map((e) => e.key).join("\n") : key)
+        const entries = yield* client.list(key, { datasetId: args.datasetId })
+        if (!args.json) return yield* printLines(entries, (e) => e.key + "\n")
+        yield* printLines(
+          entries,
+          (e, i) =>
+            (i === 0 ? "" : ",") + JSON.stringify({ key: e.key, path: e.segments.join("/"), directory: e.directory }),
+          JSON.stringify({ datasetId: args.datasetId, key }).slice(0, -1) + `,"entries":[`,
+          "]}\n"
+        )
       }))
 ).pipe(Command.withDescription("list a dataset's keys (every file and folder below a directory dataset)"))
 
@@ -117,11 +147,23 @@ const download = Command.make(
     deadline,
     minRate,
     extract,
+    dryRun: Options.boolean("dry-run").pipe(
+      Options.withDescription("list and check the dataset, print what would be downloaded, write nothing")
+    ),
     json
   },
   (args) =>
     withClient(args, (client) =>
       Effect.gen(function*() {
+        const into = NodePath.relative(process.cwd(), NodePath.resolve(args.dest)) || "."
+        if (args.dryRun) {
+          const plan = yield* client.planDataset(args.datasetId, { extract: args.extract })
+          if (args.json) return yield* printJson({ ...plan, dest: NodePath.resolve(args.dest), dryRun: true })
+          return yield* Console.log(
+            `${plan.files} file(s) and ${plan.folders} listed folder(s) would be downloaded into ${into}; ` +
+              "nothing was written (--dry-run)"
+          )
+        }
         const render = yield* Progress.renderer({
           // The bar redraws itself with an escape sequence: none with NO_COLOR, as for colour.
           isTTY: CliMain.colourAllowed(process.stderr),
@@ -132,10 +174,10 @@ const download = Command.make(
           onProgress: render.onProgress
         })
         yield* render.finish
-        if (args.json) return yield* printJson(result)
-        const into = NodePath.relative(process.cwd(), result.dest) || "."
+        // Counts only: a dataset may have millions of files (the library's `result.files` iterates them).
+        if (args.json) return yield* printJson({ ...result, files: result.files.size })
         yield* Console.log(
-          `${result.files.length} file(s), ${Progress.formatBytes(result.bytes)} in ${into}: ` +
+          `${result.files.size} file(s), ${Progress.formatBytes(result.bytes)} in ${into}: ` +
             `${result.downloaded} downloaded, ${result.resumed} resumed, ${result.skipped} already complete`
         )
         for (const x of result.extracted) {

@@ -26,7 +26,7 @@ import { DalSettings, layer as settingsLayer, type Settings } from "./DalSetting
 import * as DalTransport from "./DalTransport.js"
 import * as Download from "./internal/download.js"
 import * as Exchange from "./internal/exchange.js"
-import * as Listing from "./internal/listing.js"
+import * as Lister from "./internal/listing.js"
 import * as Policy from "./internal/policy.js"
 import * as Transfer from "./internal/transfer.js"
 import * as Upload from "./internal/upload.js"
@@ -52,6 +52,42 @@ export interface DownloadOptions {
 }
 
 /**
+ * The entries of a listing in key order. Held compactly (a few bytes per key: 10 million fit in 512 MiB) and made
+ * into {@link DalKey.Entry} objects only as they are iterated; `[...listing]` makes them all at once.
+ *
+ * @since 0.1.0
+ */
+export interface Listing extends Iterable<DalKey.Entry> {
+  /** How many entries, files and folders. */
+  readonly size: number
+}
+
+/**
+ * The outcome of each file of a dataset download, in key order, made into objects only as they are iterated.
+ *
+ * @since 0.1.0
+ */
+export interface FileOutcomes extends Iterable<Transfer.FileOutcome> {
+  /** How many files. */
+  readonly size: number
+}
+
+/**
+ * What {@link DalClientService.planDataset} found: a dataset listed and checked, nothing written.
+ *
+ * @since 0.1.0
+ */
+export interface DatasetPlan {
+  readonly datasetId: string
+  readonly key: DalKey.DalKey
+  readonly directory: boolean
+  /** Files to download. */
+  readonly files: number
+  /** Folders listed as entries of their own. */
+  readonly folders: number
+}
+
+/**
  * What {@link DalClientService.downloadDataset} did.
  *
  * @since 0.1.0
@@ -62,7 +98,8 @@ export interface DatasetResult {
   /** The destination folder, absolute. */
   readonly dest: string
   readonly directory: boolean
-  readonly files: ReadonlyArray<Transfer.FileOutcome>
+  /** Each file's outcome (`files.size` of them), iterable. */
+  readonly files: FileOutcomes
   /** Bytes of the dataset now on disk. */
   readonly bytes: number
   readonly downloaded: number
@@ -96,7 +133,7 @@ export interface DalClientService {
   readonly list: (
     key: string,
     options?: { readonly datasetId?: string | undefined }
-  ) => Effect.Effect<ReadonlyArray<DalKey.Entry>, DalError>
+  ) => Effect.Effect<Listing, DalError>
   /** One file's bytes, never touching disk; a broken body resumes with Range. */
   readonly stream: (
     key: string,
@@ -117,6 +154,14 @@ export interface DalClientService {
     dest: string,
     options?: DownloadOptions
   ) => Effect.Effect<DatasetResult, DalError>
+  /**
+   * What {@link downloadDataset} would download, writing nothing: the dataset is listed and every path checked
+   * (safe names, no path both a file and a folder, and with `extract` no extraction folder on a listed path).
+   */
+  readonly planDataset: (
+    datasetId: string,
+    options?: { readonly extract?: boolean | undefined }
+  ) => Effect.Effect<DatasetPlan, DalError>
   /** The asset policy of a dataset (`GET policies/{key}`). */
   readonly policy: (datasetId: string) => Effect.Effect<AssetPolicy, DalError>
   /** Uploads one file of a derived dataset (`PUT dataset/{name}/{file}`), streamed from memory or disk. */
@@ -195,7 +240,8 @@ export const make: Effect.Effect<
   const list: DalClientService["list"] = (key, options) =>
     Effect.suspend(() => {
       const subject: Subject = { operation: "list", datasetId: options?.datasetId, key }
-      return Effect.flatMap(checkKey(subject, key, true), (k) => Listing.list(exchange, subject, k)).pipe(
+      return Effect.flatMap(checkKey(subject, key, true), (k) => Lister.list(exchange, subject, k)).pipe(
+        Effect.map(Lister.entries),
         withDeadline(subject)
       )
     })
@@ -225,6 +271,13 @@ export const make: Effect.Effect<
       withDeadline({ operation: "download", datasetId })
     )
 
+  const planDataset: DalClientService["planDataset"] = (datasetId, options) =>
+    Effect.flatMap(resolve(datasetId), (key) => Download.plan(exchange, { datasetId, key }, options?.extract === true))
+      .pipe(
+        Effect.map(({ datasetId, directory, files, folders, key }) => ({ datasetId, key, directory, files, folders })),
+        withDeadline({ operation: "download", datasetId })
+      )
+
   const policy: DalClientService["policy"] = (datasetId) =>
     Effect.flatMap(resolve(datasetId), (key) => Policy.read(exchange, { operation: "policy", datasetId, key })).pipe(
       withDeadline({ operation: "policy", datasetId })
@@ -235,7 +288,7 @@ export const make: Effect.Effect<
       withDeadline({ operation: "upload", datasetId: name, key: file })
     )
 
-  return { settings, resolve, list, stream, downloadFile, downloadDataset, policy, putDerived }
+  return { settings, resolve, list, stream, downloadFile, downloadDataset, planDataset, policy, putDerived }
 })
 
 /**

@@ -48,13 +48,42 @@ describe("listings a server should never send", () => {
       }
     }))
 
-  it.scopedLive("a key listed both as a file and as a folder is refused", () =>
+  it.scopedLive("a key listed both as a file and as a folder is refused, whatever sorts between them", () =>
     Effect.gen(function*() {
-      const server = yield* listing(["s3://h/ds/a", "s3://h/ds/a/b.txt"])
-      const client = yield* makeClient(server.url, data)
-      const error = yield* client.downloadDataset("ds", yield* tempDir).pipe(Effect.flip)
-      assert.strictEqual(error._tag, "DalUnsafePath")
-      assert.include(error.message, "is listed both as a file and as a folder")
+      const clashes: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["s3://h/ds/a", "s3://h/ds/a/b.txt"], "s3://h/ds/a"],
+        [["s3://h/ds/x/a", "s3://h/ds/x/a/", "s3://h/ds/x/a/c"], "s3://h/ds/x/a"],
+        // '.', '-' and ' ' sort between "a" and "a/": the file must still be found below.
+        [
+          ["s3://h/ds/x/a/deep/er.txt", "s3://h/ds/x/a.txt", "s3://h/ds/x/a-b/c", "s3://h/ds/x/a b", "s3://h/ds/x/a"],
+          "s3://h/ds/x/a"
+        ]
+      ]
+      for (const [keys, refused] of clashes) {
+        const server = yield* listing(keys)
+        const client = yield* makeClient(server.url, data)
+        const sandbox = yield* tempDir
+        const error = yield* client.downloadDataset("ds", NodePath.join(sandbox, "dest")).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "DalUnsafePath")
+        assert.include(error.message, `refused ${JSON.stringify(refused)}: is listed both as a file and as a folder`)
+        assert.deepStrictEqual(yield* filesBelow(sandbox), [])
+      }
+      const fine = yield* listing(["s3://h/ds/a.txt", "s3://h/ds/a/b.txt", "s3://h/ds/a-b", "s3://h/ds/a/b.txt"])
+      const plan = yield* (yield* makeClient(fine.url, data)).planDataset("ds")
+      assert.deepStrictEqual(plan, { datasetId: "ds", key: dir, directory: true, files: 3, folders: 0 })
+    }))
+
+  it.scopedLive("with extraction, an archive whose folder is a listed path (or holds one) is refused", () =>
+    Effect.gen(function*() {
+      const takers = [["s3://h/ds/data"], ["s3://h/ds/data/", "s3://h/ds/data/inner.csv"], ["s3://h/ds/data/inner.csv"]]
+      for (const taken of takers) {
+        const server = yield* listing(["s3://h/ds/data.ZIP", ...taken])
+        const client = yield* makeClient(server.url, data)
+        const error = yield* client.planDataset("ds", { extract: true }).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "DalUnsafePath", taken[0])
+        assert.include(error.message, `refused "s3://h/ds/data.ZIP": extracting it would overwrite a listed path`)
+        assert.strictEqual((yield* client.planDataset("ds")).files, 2)
+      }
     }))
 
   it.scopedLive("does not follow a symlink in the destination out of it", () =>
@@ -102,7 +131,7 @@ describe("listings a server should never send", () => {
       })
       const client = yield* makeClient(server.url, data)
       const entries = yield* client.list(dir)
-      assert.deepStrictEqual(entries.map((e) => e.key), [
+      assert.deepStrictEqual([...entries].map((e) => e.key), [
         "s3://h/ds/a.txt",
         "s3://h/ds/b.txt",
         "s3://h/ds/deep/",

@@ -2,14 +2,17 @@
  * Listing a directory key: every page (RFC 8288 `Link: <url>; rel="next"`, or the bare suffix form the official
  * client follows), then every listed directory whose children the listing did not include, without duplicates.
  * Pages are decoded as they arrive (keyArray.ts); limits: `maxListingPageBytes` per page, `maxListingEntries` in all.
+ * Each key is checked as it arrives, then kept relative to the listed key in a compact sorted set (keyList.ts).
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type { Listing } from "../DalClient.js"
 import { type DalError, DalIntegrityError, DalUnsafePath, type Subject } from "../DalError.js"
 import * as DalKey from "../DalKey.js"
 import type { Response } from "../DalTransport.js"
 import type { Exchange } from "./exchange.js"
 import * as KeyArray from "./keyArray.js"
+import * as KeyList from "./keyList.js"
 import type { Transient } from "./retry.js"
 
 const relIsNext = (params: string): boolean => {
@@ -81,16 +84,95 @@ const decodePage = (
     })
   })
 
+/** What a directory key lists: the keys below it, relative to it (folders end in `/`), sorted, each checked safe. */
+export interface Listed {
+  readonly key: DalKey.DalKey
+  readonly relative: KeyList.KeyList
+}
+
+/** An entry of a listing, from its key relative to the listed one (checked when it was listed). */
+export const entryAt = (key: DalKey.DalKey, relative: string): DalKey.Entry => {
+  const directory = DalKey.isDirectory(relative)
+  return {
+    key: (key + relative) as DalKey.DalKey,
+    segments: (directory ? relative.slice(0, -1) : relative).split("/"),
+    directory
+  }
+}
+
+/** The entries of a listing, made one at a time as they are iterated. */
+export const entries = (listed: Listed): Listing => ({
+  size: listed.relative.size,
+  *[Symbol.iterator]() {
+    const cursor = listed.relative.cursor()
+    for (let relative = cursor.next(); relative !== undefined; relative = cursor.next()) {
+      yield entryAt(listed.key, relative)
+    }
+  }
+})
+
+/** The first of `keys` that `list` does not hold. */
+const firstMissing = (keys: KeyList.KeyList, list: KeyList.KeyList): string | undefined => {
+  const cursor = keys.cursor()
+  for (let key = cursor.next(); key !== undefined; key = cursor.next()) {
+    if (!list.has(key)) return key
+  }
+  return undefined
+}
+
+/** Reads every page of one folder's listing, following its pagination links, within the DAL's base URL. */
+const readPages = (
+  exchange: Exchange,
+  at: Subject,
+  directory: string,
+  pagesSeen: Set<string>,
+  onKey: (key: string) => DalError | undefined
+): Effect.Effect<void, DalError> =>
+  Effect.gen(function*() {
+    const { scrub, settings } = exchange
+    let url: string | undefined = exchange.url(`datasets/${DalKey.encode(directory)}`)
+    while (url !== undefined) {
+      if (!url.startsWith(settings.url)) {
+        // Following it would hand the bearer token to another server.
+        return yield* new DalIntegrityError({
+          ...at,
+          reason: `the pagination link ${JSON.stringify(scrub.text(url))} leaves the DAL base URL`
+        })
+      }
+      if (pagesSeen.has(url)) {
+        return yield* new DalIntegrityError({
+          ...at,
+          reason: `the pagination links loop back to ${JSON.stringify(scrub.text(url))}`
+        })
+      }
+      pagesSeen.add(url)
+      const pageUrl: string = url
+      url = yield* exchange.retrying(() =>
+        Effect.gen(function*() {
+          const response = yield* exchange.send(at, {
+            method: "GET",
+            url: pageUrl,
+            headers: { accept: "application/json", "accept-encoding": "identity" }
+          })
+          yield* decodePage(exchange, at, response, onKey)
+          return nextPage(response.headers["link"], pageUrl, settings.url)
+        }).pipe(Effect.scoped)
+      )
+    }
+  })
+
 /** Every entry below `key` (a directory key), sorted by key. */
-// eslint-disable-next-line max-lines-per-function -- the listing's shared state (entries, folders visited, pages seen, permits) is one closure
+
 export const list = (
   exchange: Exchange,
   subject: Subject,
-  key: string
-): Effect.Effect<ReadonlyArray<DalKey.Entry>, DalError> =>
+  key: DalKey.DalKey
+): Effect.Effect<Listed, DalError> =>
   Effect.gen(function*() {
     const { scrub, settings } = exchange
-    const found = new Map<string, DalKey.Entry>()
+    const found = KeyList.builder()
+    const elsewhere = KeyList.builder()
+    let entries = 0
     const visited = new Set<string>([key])
     const pagesSeen = new Set<string>()
     const requests = yield* Effect.makeSemaphore(settings.maxWorkers)
@@ -115,49 +197,29 @@ export const list = (
           ) {
             parents.add(listed.slice(0, i + 1))
           }
-          if (found.has(listed)) return undefined
-          const placed = Either.flatMap(DalKey.entryOf(directory, listed), () => DalKey.entryOf(key, listed))
-          if (Either.isLeft(placed)) return unsafe(listed, placed.left)
-          if (found.size >= settings.maxListingEntries) {
+          // Counted as listed, duplicates included: the bound is on what the DAL sends.
+          if (++entries > settings.maxListingEntries) {
             return new DalIntegrityError({
               ...at,
               reason: `the listing has more than ${settings.maxListingEntries} entries (APH_MAX_LISTING_ENTRIES)`
             })
           }
-          found.set(listed, placed.right)
-          if (placed.right.directory) listedDirectories.add(listed)
+          const placed = Either.flatMap(DalKey.entryOf(directory, listed), () => DalKey.entryOf(key, listed))
+          if (Either.isLeft(placed)) {
+            // A folder's listing may repeat a key listed elsewhere in the dataset: checked once all is listed.
+            if (directory !== key && Either.isRight(DalKey.entryOf(key, listed))) {
+              elsewhere.add(listed.slice(key.length))
+              return undefined
+            }
+            return unsafe(listed, placed.left)
+          }
+          found.add(listed.slice(key.length))
+          if (placed.right.directory && !visited.has(listed)) listedDirectories.add(listed)
           return undefined
         }
 
-        let url: string | undefined = exchange.url(`datasets/${DalKey.encode(directory)}`)
-        while (url !== undefined) {
-          if (!url.startsWith(settings.url)) {
-            // Following it would hand the bearer token to another server.
-            return yield* new DalIntegrityError({
-              ...at,
-              reason: `the pagination link ${JSON.stringify(scrub.text(url))} leaves the DAL base URL`
-            })
-          }
-          if (pagesSeen.has(url)) {
-            return yield* new DalIntegrityError({
-              ...at,
-              reason: `the pagination links loop back to ${JSON.stringify(scrub.text(url))}`
-            })
-          }
-          pagesSeen.add(url)
-          const pageUrl: string = url
-          url = yield* exchange.retrying(() =>
-            Effect.gen(function*() {
-              const response = yield* exchange.send(at, {
-                method: "GET",
-                url: pageUrl,
-                headers: { accept: "application/json", "accept-encoding": "identity" }
-              })
-              yield* decodePage(exchange, at, response, onKey)
-              return nextPage(response.headers["link"], pageUrl, settings.url)
-            }).pipe(Effect.scoped)
-          ).pipe(requests.withPermits(1))
-        }
+        // One permit per folder being read: its pages come one after another.
+        yield* readPages(exchange, at, directory, pagesSeen, onKey).pipe(requests.withPermits(1))
         const descend: Array<string> = []
         for (const listed of listedDirectories) {
           if (!visited.has(listed) && !parents.has(listed)) {
@@ -169,5 +231,14 @@ export const list = (
       })
 
     yield* listDirectory(key)
-    return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    const relative = found.finish()
+    const added = firstMissing(elsewhere.finish(), relative)
+    if (added !== undefined) {
+      return yield* new DalUnsafePath({
+        ...subject,
+        entry: scrub.text(key + added),
+        reason: "is not below the folder whose listing sent it"
+      })
+    }
+    return { key, relative }
   })

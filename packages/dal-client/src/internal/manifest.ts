@@ -4,7 +4,8 @@
  * can resume in a later run) and when a file is complete. Appending keeps it linear in cost and crash-tolerant (a lost
  * or torn line only means that file is fetched again); it is compacted when it grows to twice its live size. A
  * download that succeeds removes it (`finish`), so a finished destination holds only the dataset's files; complete
- * files are recognised without it (see transfer.ts).
+ * files are recognised without it (see transfer.ts). In memory: the records read at the start (an earlier run's), and
+ * the partial records of this one; a complete record of this run is only written out.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -121,7 +122,9 @@ export const open = (
       get: (p) => records.get(p),
       put: (record) =>
         Effect.suspend(() => {
-          records.set(record.path, record)
+          // A path is looked up once, before its transfer: only partial records must stay in memory, for `finish`.
+          if (record.state === "partial") records.set(record.path, record)
+          else records.delete(record.path)
           pending += line(record)
           return record.state === "partial" || pending.length >= 65536 || Date.now() - flushed >= 250
             ? flush
