@@ -12,6 +12,7 @@ import type { Component, IdentifiedComponent } from "../Component.js"
 import type { FlareTarget } from "../FlareTarget.js"
 import * as Issue from "../Issue.js"
 import { markChecked } from "./checked.js"
+import * as FastValidate from "./fastValidate.js"
 
 /**
  * What a component is to FLARE, which decides where it may sit (workflows hold controllers, executors executors,
@@ -122,7 +123,7 @@ const checkerOf = (definition: Entry) => {
   if (check === undefined) {
     const schema = definition.args
     check = transformsNothing(schema.ast)
-      ? Schema.validateEither(schema, { errors: "all" })
+      ? FastValidate.validateEither(schema, { errors: "all" })
       : Schema.encodeUnknownEither(schema, { errors: "all" })
     checkers.set(definition, check)
   }
