@@ -34,18 +34,19 @@ const arbitraryOf = <A, I>(schema: Schema.Schema<A, I>): FastCheck.Arbitrary<unk
   }
 }
 
-// Valid values and their encoded form, each also with one field changed, and arbitrary values: for validation and
-// for decoding, under each set of options.
+// Valid values (and for decoding their encoded form), each also with one field changed, and arbitrary values: for
+// validation, decoding and encoding, under each set of options.
 const agree = <A, I>(schema: Schema.Schema<A, I>, runs: number) => {
   const valid = arbitraryOf(schema)
   const encode = Schema.encodeUnknownOption(schema)
   const encoded = valid.map((value) => Option.getOrElse(encode(value), () => value))
-  type Parse = (input: unknown) => Either.Either<A, unknown>
+  type Parse = (input: unknown) => Either.Either<unknown, unknown>
   const modes: ReadonlyArray<
     (option: SchemaAST.ParseOptions) => readonly [Parse, Parse, FastCheck.Arbitrary<unknown>]
   > = [
     (option) => [FastValidate.validateEither(schema, option), Schema.validateEither(schema, option), valid],
-    (option) => [FastValidate.decodeUnknownEither(schema, option), Schema.decodeUnknownEither(schema, option), encoded]
+    (option) => [FastValidate.decodeUnknownEither(schema, option), Schema.decodeUnknownEither(schema, option), encoded],
+    (option) => [FastValidate.encodeUnknownEither(schema, option), Schema.encodeUnknownEither(schema, option), valid]
   ]
   for (const [fast, slow, arbitrary] of options.flatMap((option) => modes.map((mode) => mode(option)))) {
     const inputs = FastCheck.oneof(arbitrary, mutated(arbitrary), FastCheck.anything({ maxDepth: 3 }))
@@ -63,15 +64,14 @@ const agree = <A, I>(schema: Schema.Schema<A, I>, runs: number) => {
 
 describe("FastValidate", () => {
   it("agrees with Effect's parser on every catalog component's args", () => {
-    for (const entry of Catalog.entries) agree(entry.args, 40)
+    for (const entry of Catalog.entries) agree(entry.args, 25)
   })
 
-  it("agrees with Effect's parser on meta, configs and whole jobs", () => {
-    agree(JobMeta.JobMeta, 30)
-    agree(ServerConfig.ServerConfig, 12)
-    agree(ClientConfig.ClientConfig, 12)
-    agree(Job.FlareJob, 5)
-  })
+  // One test per schema: generating whole configs is slow, and a worker busy for long starves vitest's RPC.
+  it("agrees with Effect's parser on meta.json", () => agree(JobMeta.JobMeta, 20))
+  it("agrees with Effect's parser on server configs", () => agree(ServerConfig.ServerConfig, 8))
+  it("agrees with Effect's parser on client configs", () => agree(ClientConfig.ClientConfig, 8))
+  it("agrees with Effect's parser on whole jobs", () => agree(Job.FlareJob, 2))
 
   it("agrees on what Effect decides its own way: optional and missing keys, excess keys, unions, tuples", () => {
     const Shape = Schema.Struct({

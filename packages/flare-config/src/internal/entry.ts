@@ -81,6 +81,12 @@ const mentionsVariable = (value: JsonValue): boolean =>
     ? Object.values(value).some(mentionsVariable)
     : false
 
+/**
+ * Whether `args` are what a builder made: frozen and holding no `{`, so FLARE's variable rewrites leave them as they
+ * are (there is nothing to resolve in them and no reference to check).
+ */
+export const isBuiltWithoutVariables = (args: JsonObject): boolean => builtArgs.has(args)
+
 /** Whether `args` are what a builder made and checked for `entry`. */
 export const isBuiltFor = (entry: Entry, args: JsonObject): boolean => builtArgs.get(args) === entry
 
@@ -124,7 +130,7 @@ const checkerOf = (definition: Entry) => {
     const schema = definition.args
     check = transformsNothing(schema.ast)
       ? FastValidate.validateEither(schema, { errors: "all" })
-      : Schema.encodeUnknownEither(schema, { errors: "all" })
+      : FastValidate.encodeUnknownEither(schema, { errors: "all" })
     checkers.set(definition, check)
   }
   return check
