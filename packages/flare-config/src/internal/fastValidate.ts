@@ -51,6 +51,17 @@ const compile = (ast: SchemaAST.AST, inherited: Options, mode: Mode): Fast => {
 
 const guard = (is: (input: unknown) => boolean): Fast => (input) => is(input) ? input : FAIL
 
+/** The keywords Effect's parser checks with a predicate, and those predicates. */
+const KEYWORDS = {
+  UndefinedKeyword: Predicate.isUndefined,
+  StringKeyword: Predicate.isString,
+  NumberKeyword: Predicate.isNumber,
+  BooleanKeyword: Predicate.isBoolean,
+  BigIntKeyword: Predicate.isBigInt,
+  SymbolKeyword: Predicate.isSymbol,
+  ObjectKeyword: Predicate.isObject
+} as const
+
 const node = (ast: SchemaAST.AST, options: Options, mode: Mode): Fast => {
   if (options.propertyOrder !== undefined) return () => FAIL
   switch (ast._tag) {
@@ -59,25 +70,19 @@ const node = (ast: SchemaAST.AST, options: Options, mode: Mode): Fast => {
     case "UniqueSymbol":
       return guard((input) => input === ast.symbol)
     case "UndefinedKeyword":
-      return guard(Predicate.isUndefined)
+    case "StringKeyword":
+    case "NumberKeyword":
+    case "BooleanKeyword":
+    case "BigIntKeyword":
+    case "SymbolKeyword":
+    case "ObjectKeyword":
+      return guard(KEYWORDS[ast._tag])
     case "NeverKeyword":
       return () => FAIL
     case "UnknownKeyword":
     case "AnyKeyword":
     case "VoidKeyword":
       return (input) => input
-    case "StringKeyword":
-      return guard(Predicate.isString)
-    case "NumberKeyword":
-      return guard(Predicate.isNumber)
-    case "BooleanKeyword":
-      return guard(Predicate.isBoolean)
-    case "BigIntKeyword":
-      return guard(Predicate.isBigInt)
-    case "SymbolKeyword":
-      return guard(Predicate.isSymbol)
-    case "ObjectKeyword":
-      return guard(Predicate.isObject)
     case "Enums":
       return guard((input) => ast.enums.some(([, value]) => value === input))
     case "Refinement": {
