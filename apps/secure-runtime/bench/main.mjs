@@ -7,6 +7,8 @@
 //   in its own processes, for valid and for rejected payloads.
 // Each figure is printed next to its target with the machine's load; the run exits 1 only if an answer is a 5xx or
 // not the expected status (targets depend on the machine, and other work on it).
+// `FEDKIT_BENCH=render pnpm bench` runs only the render part (fedkit next to the tutorial's Python runtime), for
+// iterating on render cost.
 import { NodeContext } from "@effect/platform-node"
 import autocannon from "autocannon"
 import { Effect } from "effect"
@@ -157,6 +159,15 @@ const main = async () => {
   } else {
     process.stdout.write(`tutorial Python runtime: skipped, no ${PYTHON} (run \`pnpm bootstrap\`)\n`)
     missed.push("render vs Python (not measured)")
+  }
+
+  if (process.env.FEDKIT_BENCH === "render") {
+    process.stdout.write(
+      missed.length > 0
+        ? `bench (render only): targets missed on this machine (${load()}): ${missed.join(", ")}\n`
+        : `bench (render only): all targets met (${load()})\n`
+    )
+    return
   }
 
   const shimDir = mkdtempSync(join(tmpdir(), "fedkit-sr-bench-shim-"))

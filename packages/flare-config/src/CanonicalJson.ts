@@ -256,6 +256,40 @@ const render = (
 
 const noFloats: ReadonlySet<string> = new Set()
 
+// An array index as a key (`"0"`, `"42"`): a JavaScript object lists such keys first, in numeric order.
+const INDEX_KEY = /^(?:0|[1-9]\d*)$/
+
+/**
+ * `value` with its keys inserted in canonical order, or `undefined` when JSON.stringify would not list them in that
+ * order (index-like keys) or not write the value as {@link render} does (a value that is not JSON).
+ */
+const inCanonicalOrder = (value: JsonValue): JsonValue | undefined => {
+  if (value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "number") {
+    return value
+  }
+  if (Array.isArray(value)) {
+    const items = value as ReadonlyArray<JsonValue>
+    const out: Array<JsonValue> = new Array(items.length)
+    for (let index = 0; index < items.length; index++) {
+      const item = inCanonicalOrder(items[index] as JsonValue)
+      if (item === undefined) return undefined
+      out[index] = item
+    }
+    return out
+  }
+  if (typeof value !== "object") return undefined
+  const record = value as JsonObject
+  const keys = Object.keys(record).sort(compareKeys)
+  const out: Record<string, JsonValue> = {}
+  for (const key of keys) {
+    if (INDEX_KEY.test(key) || key === "__proto__") return undefined
+    const item = inCanonicalOrder(record[key] as JsonValue)
+    if (item === undefined) return undefined
+    out[key] = item
+  }
+  return out
+}
+
 /**
  * Deterministic JSON text: stable key order (see {@link compareKeys}), 2-space indentation, a trailing newline.
  * Equal values give byte-identical text.
@@ -264,5 +298,12 @@ const noFloats: ReadonlySet<string> = new Set()
  */
 export const stringify = (value: JsonValue, options?: StringifyOptions): string => {
   const floats = options?.floats ?? noFloats
-  return `${render(value, "", floats.size > 0 ? [] : undefined, floats)}\n`
+  // JSON.stringify writes a value whose keys are in canonical order exactly as `render` does (same escapes, numbers,
+  // indentation and empty containers), natively: a config is written without building its text piece by piece.
+  const ordered = floats.size > 0 ? undefined : inCanonicalOrder(value)
+  return `${
+    ordered === undefined
+      ? render(value, "", floats.size > 0 ? [] : undefined, floats)
+      : JSON.stringify(ordered, null, 2)
+  }\n`
 }

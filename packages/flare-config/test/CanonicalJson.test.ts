@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Arbitrary from "effect/Arbitrary"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as ParseResult from "effect/ParseResult"
@@ -75,6 +76,27 @@ describe("CanonicalJson.stringify", () => {
       assert.strictEqual(CanonicalJson.stringify(shuffled(value, random)), CanonicalJson.stringify(value))
     },
     { fastCheck: { numRuns: 200 } }
+  )
+
+  it.prop(
+    "writes natively what the writer for float paths writes (index-like keys and odd strings included)",
+    [
+      FastCheck.oneof(
+        Arbitrary.make(CanonicalJson.JsonValue),
+        FastCheck.dictionary<CanonicalJson.JsonValue>(
+          FastCheck.oneof(FastCheck.constantFrom("0", "10", "2", "01", "-1", "a"), FastCheck.string()),
+          FastCheck.oneof(FastCheck.string(), FastCheck.double(), FastCheck.constant(-0))
+        ).map((record): CanonicalJson.JsonValue =>
+          Object.fromEntries(Object.entries(record).filter(([key]) => key !== "__proto__"))
+        )
+      )
+    ],
+    ([value]) => {
+      // A float path that matches nothing makes `stringify` write with its own writer instead of JSON.stringify.
+      const written = CanonicalJson.stringify(value, { floats: new Set(["$.no.such.path"]) })
+      assert.strictEqual(CanonicalJson.stringify(value), written)
+    },
+    { fastCheck: { numRuns: 300 } }
   )
 
   it.prop("round-trips through JSON.parse and is a fixed point", [CanonicalJson.JsonValue], ([value]) => {

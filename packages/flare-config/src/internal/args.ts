@@ -2,7 +2,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { JsonObject, JsonValue } from "../CanonicalJson.js"
-import { type Entry, isBuiltFor } from "./entry.js"
+import { type Entry, isBuiltFor, isBuiltWithoutVariables } from "./entry.js"
 
 /** FLARE's system variables (`SystemVarName`), filled in per site when the job starts. */
 export const SYSTEM_VARIABLES: ReadonlySet<string> = new Set([
@@ -57,11 +57,14 @@ const resolve = (value: JsonValue, variables: JsonObject, depth: number): JsonVa
   return value
 }
 
+const noNames: ReadonlySet<string> = new Set()
+
 /** The args as FLARE will see them, and the names whose values are only known at runtime. */
 export const resolveArgs = (
   args: JsonObject,
   variables: JsonObject
 ): { readonly args: JsonObject; readonly runtime: ReadonlySet<string> } => {
+  if (isBuiltWithoutVariables(args)) return { args, runtime: noNames }
   const out: Record<string, JsonValue> = {}
   const runtime = new Set<string>()
   for (const [name, value] of Object.entries(args)) {

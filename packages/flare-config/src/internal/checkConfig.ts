@@ -14,7 +14,7 @@ import * as JobMeta from "../JobMeta.js"
 import type { ServerConfig } from "../ServerConfig.js"
 import * as Workflows from "../Workflows.js"
 import { checkArgs, ENVIRONMENT_REFERENCE, resolveArgs, SYSTEM_VARIABLES, wholeReference } from "./args.js"
-import type { Entry, Kind } from "./entry.js"
+import { type Entry, isBuiltWithoutVariables, type Kind } from "./entry.js"
 import { isObject, issueAt, type Issues } from "./issues.js"
 import { effectiveId, type Key, locate, type Located, type Slot } from "./locate.js"
 
@@ -75,7 +75,8 @@ const checkComponent = (
   const { component, path, slot } = item
   // FLARE does not build a disabled component; references to it are caught where they are made.
   if (component.disabled === true) return
-  checkStrings(file, [...path, "args"], component.args, variables, issues)
+  // Builder-made args hold no `{`, which both rewrites need.
+  if (!isBuiltWithoutVariables(component.args)) checkStrings(file, [...path, "args"], component.args, variables, issues)
   const known = Catalog.byPath(component.path)
   if (Option.isNone(known)) {
     if (target === "2.9" && Catalog.removedIn29.includes(component.path)) {

@@ -1,14 +1,15 @@
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import * as Issue from "../Issue.js"
 import { isChecked, markChecked } from "./checked.js"
+import * as FastValidate from "./fastValidate.js"
 
 const options = { errors: "all", onExcessProperty: "error" } as const
 
 /** Decodes with `schema`; what it returns is checked (see `markChecked`). */
 export const decodeWith = <A, I>(schema: Schema.Schema<A, I>, file: string) => {
-  const decode = Schema.decodeUnknownEither(schema, options)
+  const decode = FastValidate.decodeUnknownEither(schema, options)
   return (input: unknown) =>
     decode(input).pipe(
       Either.mapBoth({
@@ -27,7 +28,9 @@ const validators = new WeakMap<object, (value: unknown) => Either.Either<unknown
 const validatorOf = <A, I>(schema: Schema.Schema<A, I>) => {
   let validate = validators.get(schema)
   if (validate === undefined) {
-    validate = Schema.validateEither(schema, options) as (value: unknown) => Either.Either<A, ParseResult.ParseError>
+    validate = FastValidate.validateEither(schema, options) as (
+      value: unknown
+    ) => Either.Either<A, ParseResult.ParseError>
     validators.set(schema, validate)
   }
   return validate as (value: A) => Either.Either<A, ParseResult.ParseError>

@@ -12,6 +12,7 @@ import type { Component, IdentifiedComponent } from "../Component.js"
 import type { FlareTarget } from "../FlareTarget.js"
 import * as Issue from "../Issue.js"
 import { markChecked } from "./checked.js"
+import * as FastValidate from "./fastValidate.js"
 
 /**
  * What a component is to FLARE, which decides where it may sit (workflows hold controllers, executors executors,
@@ -80,6 +81,12 @@ const mentionsVariable = (value: JsonValue): boolean =>
     ? Object.values(value).some(mentionsVariable)
     : false
 
+/**
+ * Whether `args` are what a builder made: frozen and holding no `{`, so FLARE's variable rewrites leave them as they
+ * are (there is nothing to resolve in them and no reference to check).
+ */
+export const isBuiltWithoutVariables = (args: JsonObject): boolean => builtArgs.has(args)
+
 /** Whether `args` are what a builder made and checked for `entry`. */
 export const isBuiltFor = (entry: Entry, args: JsonObject): boolean => builtArgs.get(args) === entry
 
@@ -122,8 +129,8 @@ const checkerOf = (definition: Entry) => {
   if (check === undefined) {
     const schema = definition.args
     check = transformsNothing(schema.ast)
-      ? Schema.validateEither(schema, { errors: "all" })
-      : Schema.encodeUnknownEither(schema, { errors: "all" })
+      ? FastValidate.validateEither(schema, { errors: "all" })
+      : FastValidate.encodeUnknownEither(schema, { errors: "all" })
     checkers.set(definition, check)
   }
   return check
