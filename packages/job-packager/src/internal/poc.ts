@@ -27,13 +27,7 @@ const envelopeError = (lines: ReadonlyArray<string>): string | undefined =>
   )
 
 /* eslint-disable max-lines-per-function -- the POC's steps share its scope, and their finalizers must run in reverse order */
-export const make = (
-  options: Options = {}
-): Effect.Effect<
-  Runner,
-  never,
-  RunnerContext
-> => {
+export const make = (options: Options = {}): Effect.Effect<Runner, never, RunnerContext> => {
   const startTimeout = options.startTimeout ?? Duration.minutes(2)
   const stopTimeout = options.stopTimeout ?? Duration.minutes(1)
   const grace = options.grace ?? Duration.seconds(5)

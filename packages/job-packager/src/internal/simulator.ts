@@ -16,13 +16,7 @@ import * as tail from "./tail.js"
 const SIMULATE_JOB = "simulate_job"
 
 /* eslint-disable max-lines-per-function -- the simulation, its site watchers and the launcher's reports share one scope */
-export const make = (
-  options: Options = {}
-): Effect.Effect<
-  Runner,
-  never,
-  RunnerContext
-> =>
+export const make = (options: Options = {}): Effect.Effect<Runner, never, RunnerContext> =>
   run.runner({
     target: "simulator",
     sites: { siteEnvironment: true, minSites: 1 },
