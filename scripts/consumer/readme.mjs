@@ -20,14 +20,26 @@ export const installLines = (readmePath) => {
 
 /**
  * The README's first `ts` block, as `[{ file, code }]` to write into a project, the last one being the program to
- * run. A block whose first line names its file (`// runtime.ts`) is a module, and the block after it, which uses
- * that module, is the program.
+ * run. The program may import modules shown further down (`import runtime from "./runtime.js"`): each is the `ts`
+ * block whose first line names its file (`// runtime.ts`).
  */
 export const firstExample = (readmePath) => {
-  const [first, second] = blocks(readFileSync(readmePath, "utf8"), "ts")
-  if (first === undefined) throw new Error(`${readmePath}: no ts example`)
-  const named = /^\/\/ ([\w.-]+\.ts)\n/.exec(first)
-  if (named === null) return [{ file: "example.ts", code: first }]
-  if (second === undefined) throw new Error(`${readmePath}: ${named[1]} is not used by a following example`)
-  return [{ file: named[1], code: first }, { file: "example.ts", code: second }]
+  const examples = blocks(readFileSync(readmePath, "utf8"), "ts")
+  const [program] = examples
+  if (program === undefined) throw new Error(`${readmePath}: no ts example`)
+  const modules = new Map(examples.flatMap((code) => {
+    const named = /^\/\/ ([\w.-]+\.ts)\n/.exec(code)
+    return named === null ? [] : [[named[1], code]]
+  }))
+  const imported = [...program.matchAll(/from "\.\/([\w.-]+)\.js"/g)].map((match) => `${match[1]}.ts`)
+  return [
+    ...imported.map((file) => {
+      const code = modules.get(file)
+      if (code === undefined) {
+        throw new Error(`${readmePath}: the first example imports ${file}, but no ts block starts with // ${file}`)
+      }
+      return { file, code }
+    }),
+    { file: "example.ts", code: program }
+  ]
 }

@@ -308,7 +308,8 @@ const EXPECTED = {
   "@fedkit/dal-client": /^\d+ files in .*data$/m,
   "@fedkit/dal-server": /^http:\/\/127\.0\.0\.1:\d+\/$/m,
   "@fedkit/flare-config": /"config_fed_server\.json"/,
-  "@fedkit/runtime-core": /^example ran$/m,
+  "@fedkit/runtime-core":
+    /^10 app\/config\/config_fed_client\.json app\/config\/config_fed_server\.json app\/custom\/train\.py meta\.json$/m,
   "@fedkit/job-packager": /out\/hello\.zip sha256:[0-9a-f]{64}$/m
 }
 // Runs the example; a module that exports `program` (flare-config's) has it run and its result's keys printed.

@@ -68,6 +68,13 @@ export default tseslint.config(
     }
   },
   {
+    // README examples are a user's programs, and those print.
+    files: ["**/readme*.ts"],
+    rules: {
+      "no-console": "off"
+    }
+  },
+  {
     files: ["**/test/**/*.ts", "**/bench/**/*.ts"],
     rules: {
       "no-restricted-syntax": "off"

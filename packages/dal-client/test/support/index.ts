@@ -75,18 +75,8 @@ export const filesBelow = (dir: string): Effect.Effect<ReadonlyArray<string>> =>
 
 export const readText = (path: string): Effect.Effect<string> => Effect.promise(() => Fs.readFile(path, "utf8"))
 
-/** Deterministic pseudo-random bytes (so sizes and contents can be compared). */
-export const bytes = (size: number, seed = 1): Uint8Array => {
-  const out = new Uint8Array(size)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+/** Deterministic pseudo-random bytes (shared with dal-server's tests). */
+export { bytes } from "../../../../tooling/vitest/testData.mjs"
 
 export interface Recorded {
   readonly method: string

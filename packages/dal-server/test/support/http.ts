@@ -89,18 +89,8 @@ export const rawRequest = (base: string, raw: string) =>
 /** Status code of a raw HTTP/1.1 response. */
 export const rawStatus = (response: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0)
 
-/** Deterministic pseudo-random bytes, so ranges of a "binary" file are checkable. */
-export const bytes = (size: number): Uint8Array => {
-  const out = new Uint8Array(size)
-  let x = 2463534242
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+/** Deterministic pseudo-random bytes (shared with dal-client's tests). */
+export { bytes } from "../../../../tooling/vitest/testData.mjs"
 
 /** Percent-encodes a key per path segment, keeping "/" and ":" (what the fedkit client sends). */
 export const enc = (key: string): string =>

@@ -30,14 +30,14 @@ layer(FlareLive, { excludeTestServices: true })("FedAvg numpy job built with the
         yield* Simulator.succeeded(run.jobDir)(run.result)
         const model = yield* runPython<ReadonlyArray<ReadonlyArray<number>>>(READ_MODEL, run.modelFile)
         assert.deepStrictEqual(model, [[4, 5, 6], [7, 8, 9]])
-      }), { timeout: 180_000 })
+      }), { timeout: Simulator.TEST_TIMEOUT })
 
     // Site-k adds scale * k plus the length of an awkward argv label: the average proves every site contributed
     // every round and the label reached each trainer as one intact argument.
     it.scoped(
       "runs with 3 clients for 3 rounds (server and client apps, sites named)",
       () => runFedAvg({ clients: 3, rounds: 3, scale: 2, layout: "named" }),
-      { timeout: 180_000 }
+      { timeout: Simulator.TEST_TIMEOUT }
     )
   })
 
@@ -49,7 +49,7 @@ layer(FlareLive, { excludeTestServices: true })("FedAvg numpy job built with the
           const source = yield* nvflare28Source
           yield* runFedAvg({ clients: 2, rounds: 2, scale: 1, target: "2.8" }, { PYTHONPATH: source })
         }),
-      { timeout: 180_000 }
+      { timeout: Simulator.TEST_TIMEOUT }
     )
   })
 })

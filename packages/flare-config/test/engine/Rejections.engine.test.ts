@@ -8,6 +8,7 @@ import { TRAINER } from "../support/fedavgJob.js"
 import { FlareLive } from "../support/python.js"
 import { externalClient, persistor, rawFiles } from "../support/rawJob.js"
 import { simulate } from "../support/simulate.js"
+import * as Simulator from "../support/simulator.js"
 
 const allMeta = { name: "rejected", deploy_map: { app: ["@ALL"] }, min_clients: 2 }
 const trainer = { "trainer.py": TRAINER }
@@ -51,7 +52,7 @@ layer(FlareLive, { excludeTestServices: true })("jobs the checks reject, FLARE r
         )
         assert.isFalse(yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(run.modelFile)))
       }),
-    { timeout: 180_000 }
+    { timeout: Simulator.TEST_TIMEOUT }
   )
 
   it.scoped(
@@ -71,7 +72,7 @@ layer(FlareLive, { excludeTestServices: true })("jobs the checks reject, FLARE r
         assert.notStrictEqual(run.result.exitCode, 0)
         assert.isTrue(run.result.output.some((line) => line.includes("App 'app' in deploy_map doesn't exist")))
       }),
-    { timeout: 120_000 }
+    { timeout: Simulator.TEST_TIMEOUT }
   )
 
   // Not every dangling reference makes FLARE fail: FedAvg only warns about a missing persistor and trains without it.
@@ -103,6 +104,6 @@ layer(FlareLive, { excludeTestServices: true })("jobs the checks reject, FLARE r
         assert.isFalse(yield* fs.exists(run.modelFile))
         assert.isTrue(yield* fs.exists(path.join(path.dirname(path.dirname(run.modelFile)), "FL_global_model.pt")))
       }),
-    { timeout: 180_000 }
+    { timeout: Simulator.TEST_TIMEOUT }
   )
 })

@@ -47,10 +47,6 @@ export const runPython = <A>(
     return JSON.parse(stdout) as A
   }).pipe(Effect.scoped, Effect.mapError((error) => (error instanceof Error ? error : new Error(String(error)))))
 
-/** A fresh temporary directory, removed when the scope closes. */
-export const tempDir = (prefix: string) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix }))
-
 /** Writes files (relative path → text) under `root`. */
 export const writeFiles = (root: string, files: Readonly<Record<string, string>>) =>
   Effect.gen(function*() {
