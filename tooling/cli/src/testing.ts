@@ -76,6 +76,20 @@ const start = (program: string, args: ReadonlyArray<string>, options: RunOptions
   return { child, output: () => ({ ...output }), waitFor, exited }
 }
 
+// How long a command may take to stop after SIGINT/SIGTERM before the check kills it and fails, with its output.
+const signalGraceMillis = 30_000
+
+const exitWithin = (running: Running, millis: number, signal: string): Promise<Finished> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      running.child.kill("SIGKILL")
+      reject(new Error(`still running ${millis / 1000} s after ${signal}; stderr:\n${running.output().stderr}`))
+    }, millis)
+  })
+  return Promise.race([running.exited, late]).finally(() => clearTimeout(timer))
+}
+
 /** Runs `node bin ...args` to its end. */
 export const runBin = (bin: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Finished> =>
   startBin(bin, args, options).exited
@@ -135,12 +149,19 @@ export const policyChecks = (spec: PolicySpec): ReadonlyArray<Check> => {
     const setup = await spec.longRunning.start()
     try {
       const running = startBin(bin, setup.args, { env: setup.env, cwd: setup.cwd })
-      await setup.ready(running).catch((error: unknown) => {
+      // A command that ends before it is under way says why, instead of leaving the test to its timeout.
+      const endedEarly = running.exited.then((early) =>
+        Promise.reject(
+          new Error(`${name} ${setup.args.join(" ")} ended (${early.code ?? early.signal}) too soon:\n${early.stderr}`)
+        )
+      )
+      await Promise.race([setup.ready(running), endedEarly]).catch((error: unknown) => {
         running.child.kill("SIGKILL")
         return Promise.reject(error)
       })
+      endedEarly.catch(() => undefined)
       running.child.kill(signal)
-      const finished = await running.exited
+      const finished = await exitWithin(running, signalGraceMillis, signal)
       assert.equal(finished.code, 130, `exit code after ${signal}; stderr:\n${finished.stderr}`)
       assertNoAnsi(finished.stdout + finished.stderr, "the output")
     } finally {

@@ -275,6 +275,9 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
     let counted = 0
     let sized = false
     let resumed = false
+    // Whether this run wrote a resume record for the file, and the Last-Modified it is being stamped with.
+    let recordedPartial = false
+    let stamped: number | undefined
 
     const attempt = Effect.gen(function*() {
       const asked = onDisk
@@ -294,6 +297,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
         return { _tag: "Again", progressed: false } satisfies Step
       }
       const start = opened.start
+      stamped = opened.modified
       resumed = resumed || start > 0
       if (opened.etag !== etag) {
         etag = opened.etag
@@ -301,6 +305,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
         if (isStrong(etag) && (opened.total ?? 0) >= resumeRecordMinBytes) {
           yield* manifest.put({ path: job.record, key: job.key, state: "partial", etag })
           resumable = true
+          recordedPartial = true
         }
       }
       if (!sized && opened.total !== undefined) {
@@ -352,7 +357,11 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
           : Effect.promise(() => Fs.rm(temp, { force: true }).catch(() => undefined))
       )
     )
-    yield* manifest.put({ path: job.record, key: job.key, state: "complete", size: onDisk, etag })
+    // A stamped file at its final path says it is complete by itself (isComplete); the journal only has to for one the
+    // DAL dates nowhere, and to replace a resume record. A line per file is otherwise work and memory for nothing.
+    if (stamped === undefined || recordedPartial || previous !== undefined) {
+      yield* manifest.put({ path: job.record, key: job.key, state: "complete", size: onDisk, etag })
+    }
     yield* tracker.fileDone(false)
     return { key: job.key, path: target, bytes: onDisk, status: resumed ? "resumed" as const : "downloaded" as const }
   })
