@@ -1,20 +1,22 @@
 /**
- * Body bytes to a file, written as they arrive, without copying them. Node's HTTP parser hands every body chunk over
- * in a buffer of its own; chunks are queued as they are and written by `writev` on libuv's thread pool, one write in
- * flight at a time, so the event loop receives and parses while the previous chunks go to the kernel, and whatever
- * arrived meanwhile goes in the next write (one thread hand-off per batch, not per chunk). Copying chunks into a
- * staging buffer instead cost twice the CPU of the whole download.
+ * Body bytes to a file, written as they arrive. Node's HTTP parser hands every body chunk over in a buffer of its
+ * own, so a chunk goes to the kernel as it is: copying it first into a large staging buffer cost twice the CPU of
+ * the whole download (the chunk is still in the CPU's cache when it is written at once; a staging buffer is not).
+ * Only small pieces are gathered, so a body that dribbles does not cost a system call per few bytes.
  *
- * Backpressure: past `highWaterBytes` queued (also while the file is being opened) `write` answers false and the
- * source should pause until `onReady`.
+ * The writes are synchronous, on the event loop, as curl's are: a write into the page cache takes a fraction of a
+ * millisecond, and handing each to libuv's thread pool cost more than it saved (two thread hand-offs per write, and a
+ * writer thread competing with the kernel's writeback on two cores). The cost is that a stalled disk stalls the
+ * whole process, which then applies TCP backpressure to every transfer, as it would anyway.
  */
 import * as Fs from "node:fs"
 
 export interface FileSink {
   /**
-   * Takes `buffer[start, end)` (all of it, always). The sink holds on to those bytes until they are written rather
+   * Takes `buffer[start, end)` (all of it, always). Until the file is open the sink holds on to those bytes rather
    * than copying them, so they must not change after the call: a body's chunks never do (Node's parser hands each over
-   * in a buffer of its own). Answers false when enough is queued: the source should pause until `onReady`.
+   * in a buffer of its own). Answers false while the file is still being opened and enough has arrived meanwhile:
+   * the source should pause until `onReady`.
    */
   readonly write: (buffer: Uint8Array, start: number, end: number) => boolean
   /**
@@ -24,18 +26,18 @@ export interface FileSink {
   readonly close: () => Promise<number>
 }
 
-// Queued bytes past which the source is asked to pause, and below which it may go on.
-const highWaterBytes = 4 * 1024 * 1024
-const lowWaterBytes = 1024 * 1024
-// The most buffers one writev takes (Linux's IOV_MAX).
-const maxBatch = 1024
+// Pieces below this size are gathered into one buffer of `gatherBytes` before they are written.
+const smallPieceBytes = 16 * 1024
+const gatherBytes = 64 * 1024
+// What may arrive before the file is open, before the source is asked to pause.
+const earlyLimitBytes = 1024 * 1024
 
 /**
  * Opens `path` for writing ("w") or appending ("a"). `modified` (epoch milliseconds), when given, becomes the file's
  * modification time as it is closed. `onReady` is called when a paused source may go on; `onFailed` when the disk
  * refused a write or the open (the source should then stop: nothing more will be written).
  */
-// eslint-disable-next-line max-lines-per-function -- one closure holds the sink's state (descriptor, queue, write in flight, failure)
+// eslint-disable-next-line max-lines-per-function -- one closure holds the sink's state (descriptor, early pieces, gathered bytes, failure)
 export const open = (
   path: string,
   flags: "a" | "w",
@@ -47,31 +49,70 @@ export const open = (
   let opening = true
   let failure: Error | undefined
   let written = 0
-  let queue: Array<Uint8Array> = []
-  let queuedBytes = 0
-  let writing = false
+  // what arrived before the open finished (a small body often arrives whole before it does: copying it cost a few
+  // percent of a many-file download's CPU)
+  let early: Array<Uint8Array> = []
+  let earlyBytes = 0
   let blocked = false
+  let gather: Buffer | undefined
+  let gathered = 0
   let closing: { readonly resolve: (n: number) => void; readonly reject: (e: Error) => void } | undefined
 
-  const fail = (cause: unknown) => {
+  const fail = (cause: unknown, during: "write" | "open") => {
     if (failure !== undefined) return
-    failure = cause instanceof Error ? cause : new Error(String(cause))
-    queue = []
-    queuedBytes = 0
-    onFailed(failure)
+    const reported = cause instanceof Error ? cause : new Error(String(cause))
+    failure = reported
+    early = []
+    // a failed write is reported after the read that delivered its bytes: the source is stopped from outside its
+    // own callback
+    if (during === "open") onFailed(reported)
+    else setImmediate(() => onFailed(reported))
+  }
+
+  /** Writes `buffer[start, end)` whole (a short write continues where it stopped). */
+  const writeOut = (buffer: Uint8Array, start: number, end: number): void => {
+    if (fd === undefined || failure !== undefined) return
+    try {
+      for (let at = start; at < end;) {
+        const bytes = Fs.writeSync(fd, buffer, at, end - at)
+        if (bytes === 0) return fail(new Error("the file system accepted no bytes"), "write")
+        at += bytes
+        written += bytes
+      }
+    } catch (cause) {
+      fail(cause, "write")
+    }
+  }
+
+  const flushGathered = () => {
+    if (gathered === 0 || gather === undefined) return
+    writeOut(gather, 0, gathered)
+    gathered = 0
+  }
+
+  const take = (buffer: Uint8Array, start: number, end: number) => {
+    if (end - start >= smallPieceBytes) {
+      flushGathered()
+      return writeOut(buffer, start, end)
+    }
+    if (gathered + end - start > gatherBytes) flushGathered()
+    gather ??= Buffer.allocUnsafe(gatherBytes)
+    gather.set(buffer.subarray(start, end), gathered)
+    gathered += end - start
   }
 
   const settle = () => {
-    if (closing === undefined || opening || writing || (failure === undefined && queuedBytes > 0)) return
+    if (closing === undefined || opening) return
     const { reject, resolve } = closing
     closing = undefined
     if (fd === undefined) return failure === undefined ? resolve(written) : reject(failure)
+    flushGathered()
     if (modified !== undefined && failure === undefined) {
       // one system call on an open descriptor: cheaper than a thread-pool round trip by path after the close
       try {
         Fs.futimesSync(fd, modified / 1000, modified / 1000)
       } catch (cause) {
-        fail(cause)
+        fail(cause, "write")
       }
     }
     const result = failure
@@ -82,62 +123,33 @@ export const open = (
     })
   }
 
-  /** Requeues what a short write left of `batch`, after its first `done` bytes. */
-  const requeueRest = (batch: Array<Uint8Array>, done: number) => {
-    const rest: Array<Uint8Array> = []
-    let skip = done
-    for (const piece of batch) {
-      if (skip >= piece.length) skip -= piece.length
-      else {
-        rest.push(skip > 0 ? piece.subarray(skip) : piece)
-        skip = 0
-      }
-    }
-    queue = rest.concat(queue)
-  }
-
-  const pump = (): void => {
-    if (fd === undefined || writing || failure !== undefined) return
-    if (blocked && queuedBytes < lowWaterBytes) {
-      blocked = false
-      onReady()
-    }
-    if (queue.length === 0) return settle()
-    const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
-    queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch)
-    let bytes = 0
-    for (const piece of batch) bytes += piece.length
-    writing = true
-    Fs.writev(fd, batch, (error, done) => {
-      writing = false
-      if (error !== null || done === 0) {
-        fail(error ?? new Error("the file system accepted no bytes"))
-        return settle()
-      }
-      written += done
-      queuedBytes -= done
-      if (done < bytes) requeueRest(batch, done)
-      pump()
-    })
-  }
-
   Fs.open(path, openFlags[flags], (error, opened) => {
     opening = false
     if (error !== null) {
-      fail(error)
+      fail(error, "open")
       return settle()
     }
     fd = opened
-    pump()
+    for (const piece of early) take(piece, 0, piece.length)
+    early = []
+    earlyBytes = 0
+    if (blocked) {
+      blocked = false
+      onReady()
+    }
+    settle()
   })
 
   return {
     write: (buffer, start, end) => {
       if (failure !== undefined || end <= start) return true
-      queue.push(buffer.subarray(start, end))
-      queuedBytes += end - start
-      pump()
-      blocked = blocked || queuedBytes >= highWaterBytes
+      if (!opening) {
+        take(buffer, start, end)
+        return true
+      }
+      early.push(buffer.subarray(start, end))
+      earlyBytes += end - start
+      blocked = earlyBytes >= earlyLimitBytes
       return !blocked
     },
     close: () =>
