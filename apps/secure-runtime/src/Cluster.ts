@@ -34,6 +34,25 @@ export class WorkersFailedToStart extends Schema.TaggedError<WorkersFailedToStar
 export const isWorker = (): boolean => cluster.isWorker
 
 /**
+ * V8 flags each worker starts with, unless the operator set them (command line or `NODE_OPTIONS`). A render leaves
+ * some hundred kilobytes of short-lived objects: with V8's default young generation (16 MiB semi-spaces) a worker
+ * collects it every few dozen requests; twice as large halves the collections at a cost of 32 MiB more at most.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const WORKER_V8_FLAGS: ReadonlyArray<string> = ["--max-semi-space-size=32"]
+
+const workerExecArgv = (): Array<string> => {
+  const given = [...process.execArgv, ...(process.env["NODE_OPTIONS"] ?? "").split(/\s+/)]
+  const unset = WORKER_V8_FLAGS.filter((flag) => {
+    const name = flag.split("=")[0]!
+    return !given.some((arg) => arg.replaceAll("_", "-").startsWith(name))
+  })
+  return [...process.execArgv, ...unset]
+}
+
+/**
  * Runs the primary until interrupted: starts `workers` copies of this command and keeps them running.
  *
  * @since 0.1.0
@@ -42,6 +61,7 @@ export const primary = (workers: number): Effect.Effect<never, WorkersFailedToSt
   Effect.gen(function*() {
     let stopping = false
     let listening = false
+    cluster.setupPrimary({ execArgv: workerExecArgv() })
     const fork = () => cluster.fork()
     const url = yield* Effect.async<string, WorkersFailedToStart>((resume) => {
       const onListening = (_worker: Worker, address: { readonly address: string | null; readonly port: number }) => {

@@ -14,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -125,6 +126,9 @@ export interface Service {
   /**
    * Renders and writes one job; the job id is generated here, never taken from the payload. Waits at most `waitFor`
    * (default 30 seconds) for a render slot.
+   *
+   * The body is parsed and checked when `create` is called (synchronously; it is pure): a refused payload gives an
+   * `Exit` failure at once, which a server answers without running a fiber (see `Exit.isExit`).
    */
   readonly create: (
     body: Uint8Array | string,
@@ -241,13 +245,14 @@ export const make = (
     const create = (
       body: Uint8Array | string,
       waitFor: Duration.DurationInput = "30 seconds"
-    ): Created =>
-      Effect.uninterruptibleMask((restore) =>
+    ): Created => {
+      // Parsing and checking come first, synchronously, and take no slot: a refused payload is answered at once,
+      // never queued behind renders, and never counted as waiting. A refusal is a plain `Exit`, so that a server
+      // refusing thousands of payloads a second need not run a fiber for each.
+      const checked = Render.check(options.runtime, body)
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
+      return Effect.uninterruptibleMask((restore) =>
         Effect.suspend((): Created => {
-          // Parsing and checking come first, synchronously, and take no slot: a refused payload is answered at once,
-          // never queued behind renders, and never counted as waiting.
-          const checked = Render.check(options.runtime, body)
-          if (Either.isLeft(checked)) return Effect.fail(checked.left)
           // The queue bound applies to waiting only: with a slot free, even `maxQueued: 0` renders at once.
           if (!slots.free() && slots.waiting() >= maxQueued) {
             return Effect.fail(new JobsBusy({ queued: slots.waiting() }))
@@ -262,6 +267,7 @@ export const make = (
           )
         })
       )
+    }
 
     const written = (payload: unknown) =>
       Effect.gen(function*() {

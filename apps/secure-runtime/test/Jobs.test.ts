@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { defineRuntime } from "@fedkit/runtime-core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -47,6 +48,9 @@ describe("Jobs", () => {
       assert.strictEqual(refused._tag, "PayloadRefused")
       const malformed = yield* Effect.flip(jobs.create("{\"rounds\": "))
       assert.strictEqual(malformed._tag, "PayloadRefused")
+      // Known when `create` is called: a plain `Exit`, which the server answers without running a fiber.
+      const exit = jobs.create(JSON.stringify({ rounds: "three" }))
+      assert.isTrue(Exit.isExit(exit) && Exit.isFailure(exit))
       // Writing is never cut short, so the held render is let finish (its empty job is the module's fault).
       yield* TestClock.adjust("1 hour")
       assert.strictEqual((yield* Effect.flip(Fiber.join(holding)))._tag, "TemplateBroken")

@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Cluster from "../src/Cluster.js"
 import { binPath, runCli } from "./support/cli.js"
 import { DATASET2GW, fixture, VALID } from "./support/fixtures.js"
 import { get, post, raw, startServer } from "./support/server.js"
@@ -126,6 +127,13 @@ describe("secure-runtime serve (a separate process)", () => {
             .filter((entry) => entry["msg"] === "listening").map((entry) => entry["url"])
         )
         assert.strictEqual(workers.size, 1)
+        // Each worker runs with the young generation sized for rendering (Linux: its command line in /proc).
+        const workerPids = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, "utf8").trim()
+          .split(" ")
+        assert.strictEqual(workerPids.length, 2)
+        for (const pid of workerPids) {
+          assert.include(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), Cluster.WORKER_V8_FLAGS[0])
+        }
         server.child.kill("SIGTERM")
         assert.strictEqual(yield* Effect.promise(() => server.exit), 130)
         assert.strictEqual(readdirSync(jobsDir).length, 12)

@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import type * as Runtime from "effect/Runtime"
 import type { Drain } from "../Drain.js"
 import type * as Jobs from "../Jobs.js"
-import { httpStatus } from "../Refusal.js"
+import { httpStatus, PayloadRefused } from "../Refusal.js"
 import {
   discardRest,
   DRAIN_CAP_BYTES,
@@ -31,6 +31,15 @@ export interface Context {
 }
 
 type Handler = (exchange: Exchange, path: string) => void
+
+type Created = ReturnType<Jobs.Service["create"]>
+
+/** The refusal an already-finished `create` ended with, if that is how it ended. */
+const refusedBy = (exit: Exit.Exit<unknown, unknown>): PayloadRefused | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && failure.value instanceof PayloadRefused ? failure.value : undefined
+}
 
 /** A route: its path (exact, or a prefix ending in `/` for one more segment) and a handler per method. */
 interface Route {
@@ -66,23 +75,25 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
     })
   }
 
-  const rendered = (exchange: Exchange, body: Buffer, waitMs: number): Effect.Effect<Reply> =>
-    jobs.create(body, waitMs).pipe(
+  const refusedPayload = (exchange: Exchange, body: Buffer, refused: PayloadRefused): Reply => {
+    const first = refused.issues[0]
+    Object.assign(exchange.facts, {
+      refused: refused.kind,
+      issues: refused.issues.length,
+      ...(first === undefined ? {} : { firstPath: excerpt(first.path, 80) }),
+      excerpt: excerpt(body.toString("utf8", 0, 256))
+    })
+    return refusal(httpStatus(refused), refused.message, refused.issues)
+  }
+
+  const rendered = (exchange: Exchange, body: Buffer, created: Created): Effect.Effect<Reply> =>
+    created.pipe(
       Effect.map((view): Reply => {
         exchange.facts["jobId"] = view.jobId
         return { status: 201, body: view, headers: { location: `/v1/jobs/${view.jobId}` } }
       }),
       Effect.catchTags({
-        PayloadRefused: (refused) => {
-          const first = refused.issues[0]
-          Object.assign(exchange.facts, {
-            refused: refused.kind,
-            issues: refused.issues.length,
-            ...(first === undefined ? {} : { firstPath: excerpt(first.path, 80) }),
-            excerpt: excerpt(body.toString("utf8", 0, 256))
-          })
-          return Effect.succeed(refusal(httpStatus(refused), refused.message, refused.issues))
-        },
+        PayloadRefused: (refused) => Effect.succeed(refusedPayload(exchange, body, refused)),
         JobsBusy: (busy) => {
           exchange.facts["refused"] = "Busy"
           return Effect.succeed(refusal(503, busy.message, [], { "retry-after": "1" }))
@@ -157,7 +168,12 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
           case "Body": {
             facts["bodyBytes"] = read.body.length
             const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
-            return answerWith(exchange, rendered(exchange, read.body, waitMs))
+            const created = jobs.create(read.body, waitMs)
+            // A payload refused by its check is known at once: answered here, without a fiber.
+            const refused = Exit.isExit(created) ? refusedBy(created) : undefined
+            return refused === undefined
+              ? answerWith(exchange, rendered(exchange, read.body, created))
+              : answer(exchange, refusedPayload(exchange, read.body, refused))
           }
         }
       }))
