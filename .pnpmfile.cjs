@@ -4,9 +4,9 @@
 module.exports = {
   hooks: {
     beforePacking(pkg) {
-      delete pkg.devDependencies
-      delete pkg.scripts
-      return pkg
-    }
-  }
-}
+      delete pkg.devDependencies;
+      delete pkg.scripts;
+      return pkg;
+    },
+  },
+};
