@@ -2,16 +2,7 @@
 // compiles once (against Effect's own parser), and a `function*` template stepped without a fiber (against the same
 // body run by `Effect.gen`).
 import { assert, describe, it } from "@effect/vitest"
-import {
-  ClientConfig,
-  CompiledSchema,
-  Executors,
-  Job,
-  JobMeta,
-  Persistors,
-  ServerConfig,
-  Workflows
-} from "@fedkit/flare-config"
+import { CompiledSchema, Executors, Persistors, Workflows } from "@fedkit/flare-config"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -127,31 +118,21 @@ const bothForms = (
 const answer = (runtime: Runtime.Runtime<typeof Payload.Type>, payload: typeof Payload.Type, map: unknown) =>
   Effect.runSync(Effect.either(runtime.templateEffect(payload, map)))
 
+// Builders yield*ed, their components placed in a file map (the README's example assembles a FlareJob instead).
 const fedAvg = function*(payload: typeof Payload.Type, minClients: number) {
-  const server = yield* ServerConfig.make({
-    workflows: [
-      yield* Workflows.fedAvg({
-        num_clients: minClients,
-        num_rounds: payload.num_federation_rounds,
-        persistor_id: "persistor"
-      })
-    ],
-    components: [yield* Persistors.npModelPersistor({}, { id: "persistor" })]
+  const workflow = yield* Workflows.fedAvg({ num_rounds: payload.num_federation_rounds, persistor_id: "persistor" })
+  const persistor = yield* Persistors.npModelPersistor({}, { id: "persistor" })
+  const executor = yield* Executors.clientApi({
+    execution_mode: "external_process",
+    command: ["python3", "custom/train.py", payload.optimizer_name],
+    params_exchange_format: "numpy"
   })
-  const client = yield* ClientConfig.make({
-    executors: [
-      Executors.assign(
-        ["*"],
-        yield* Executors.clientApi({
-          execution_mode: "external_process",
-          command: ["python3", "custom/train.py", payload.optimizer_name],
-          params_exchange_format: "numpy"
-        })
-      )
-    ]
-  })
-  const meta = yield* JobMeta.make({ name: "job", deploy_map: { app: ["@ALL"] }, min_clients: minClients })
-  return yield* Job.make({ meta, apps: { app: { server, client, custom: { "train.py": "print(1)\n" } } } })
+  return {
+    "meta.json": { name: "job", deploy_map: { app: ["@ALL"] }, min_clients: minClients },
+    "app/config/config_fed_server.json": { format_version: 2, workflows: [workflow], components: [persistor] },
+    "app/config/config_fed_client.json": { format_version: 2, executors: [{ tasks: ["*"], executor }] },
+    "app/custom/train.py": "print(1)\n"
+  }
 }
 
 describe("function* templates", () => {
