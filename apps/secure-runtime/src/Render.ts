@@ -6,7 +6,7 @@
  */
 import { JobMeta } from "@fedkit/flare-config"
 import { JobPackage } from "@fedkit/job-packager"
-import type { Dataset2Gw, Runtime } from "@fedkit/runtime-core"
+import type { Dataset2Gw, JobFiles, Runtime } from "@fedkit/runtime-core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { describeError } from "./internal/text.js"
@@ -55,9 +55,27 @@ export const check = (
     catch: classify
   })
 
+const runtimeFailed = (defect: unknown): RenderFailure =>
+  new TemplateBroken({ reason: `the runtime failed: ${describeError(defect)}`, issues: [] })
+
+/** The rendered files into a checked package. */
+const packaged = (
+  files: JobFiles.JobFiles,
+  name: JobName
+): Effect.Effect<JobPackage.JobPackage, RenderFailure> => {
+  let pkg: Either.Either<JobPackage.JobPackage, JobPackage.InvalidJob>
+  try {
+    pkg = JobPackage.make(typeof name === "string" ? name : name(files), files)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+  return Either.isLeft(pkg) ? Either.left(classify(pkg.left)) : Either.right(pkg.right)
+}
+
 /**
  * The second half of a render: a payload {@link check} gave through the runtime's `template`, and the files into a
- * checked package.
+ * checked package. It runs when called: when the runtime's template needs no fiber (see `defineRuntime`), the
+ * answer is an `Either` (an Effect too, which `Effect.runSync` reads without starting one).
  *
  * @since 0.1.0
  */
@@ -66,22 +84,28 @@ export const build = (
   payload: unknown,
   dataset2gw: Dataset2Gw.Dataset2Gw,
   name: JobName
-): Effect.Effect<JobPackage.JobPackage, RenderFailure> =>
-  Effect.suspend(() => runtime.templateEffect(payload, dataset2gw)).pipe(
+): Effect.Effect<JobPackage.JobPackage, RenderFailure> => {
+  let files: Effect.Effect<JobFiles.JobFiles, unknown>
+  try {
+    files = runtime.templateEffect(payload, dataset2gw)
+  } catch (defect) {
+    return Either.left(runtimeFailed(defect))
+  }
+  if (Either.isEither(files)) {
+    const rendered = files as Either.Either<JobFiles.JobFiles, unknown>
+    return Either.isLeft(rendered) ? Either.left(classify(rendered.left)) : packaged(rendered.right, name)
+  }
+  return files.pipe(
     Effect.mapError(classify),
-    Effect.catchAllDefect((defect) =>
-      Effect.fail(new TemplateBroken({ reason: `the runtime failed: ${describeError(defect)}`, issues: [] }))
-    ),
-    Effect.flatMap((files) =>
-      JobPackage.make(typeof name === "string" ? name : name(files), files).pipe(
-        Effect.mapError((invalid) => classify(invalid))
-      )
-    )
+    Effect.catchAllDefect((defect) => Effect.fail(runtimeFailed(defect))),
+    Effect.flatMap((rendered) => packaged(rendered, name))
   )
+}
 
 /**
- * Renders a body into a checked package: {@link check}, then {@link build}. Whatever the runtime throws, including
- * defects, becomes a {@link RenderFailure}: a bad payload can never take the caller down.
+ * Renders a body into a checked package: {@link check}, then {@link build}, when called (an `Either` when nothing in
+ * it needs a fiber). Whatever the runtime throws, including defects, becomes a {@link RenderFailure}: a bad payload
+ * can never take the caller down.
  *
  * @since 0.1.0
  */
@@ -90,5 +114,7 @@ export const render = (
   body: string | Uint8Array,
   dataset2gw: Dataset2Gw.Dataset2Gw,
   name: JobName
-): Effect.Effect<JobPackage.JobPackage, RenderFailure> =>
-  Effect.flatMap(Effect.suspend(() => check(runtime, body)), (payload) => build(runtime, payload, dataset2gw, name))
+): Effect.Effect<JobPackage.JobPackage, RenderFailure> => {
+  const checked = check(runtime, body)
+  return Either.isLeft(checked) ? Either.left(checked.left) : build(runtime, checked.right, dataset2gw, name)
+}

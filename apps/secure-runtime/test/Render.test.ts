@@ -3,11 +3,13 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Job } from "@fedkit/flare-config"
 import { JobPackage } from "@fedkit/job-packager"
+import { type Dataset2Gw, defineRuntime, type Runtime, type TemplateFolder } from "@fedkit/runtime-core"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Inputs from "../src/Inputs.js"
 import * as Render from "../src/Render.js"
 import * as RuntimeModule from "../src/RuntimeModule.js"
-import { DATASET2GW, fixture, VALID } from "./support/fixtures.js"
+import { DATASET2GW, fixture, GOOD_MODULE, VALID } from "./support/fixtures.js"
 
 describe("render", () => {
   it.effect("packages flare-config's checked files as a full check of the same files would", () =>
@@ -31,5 +33,40 @@ describe("render", () => {
       const for28 = yield* JobPackage.make("job", files, { target: "2.8" }).pipe(Effect.either)
       const for28Copy = yield* JobPackage.make("job", { ...files }, { target: "2.8" }).pipe(Effect.either)
       assert.strictEqual(for28._tag, for28Copy._tag)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("renders a function* template at once, with the answers the same body gives through Effect.gen", () =>
+    Effect.gen(function*() {
+      const { runtime } = yield* RuntimeModule.load(fixture("good"))
+      const module = yield* Effect.promise(() => import(GOOD_MODULE))
+      const definition = module.definition as Runtime.Definition<unknown, unknown, TemplateFolder.Declarations>
+      const viaEffectGen = defineRuntime({
+        ...definition,
+        template: (payload, context) => Effect.gen(() => definition.template(payload, context) as Generator<never>)
+      }).withTemplateFolder(runtime.templateFolder!)
+      const dataset2gw = yield* Inputs.dataset2gw(JSON.stringify(DATASET2GW))
+      const bodies = [
+        VALID,
+        { ...VALID, run_name: "a run" },
+        { ...VALID, learning_rate: 2 },
+        { ...VALID, run_name: "{SITE_NAME}" },
+        "{\"optimizer_name\": ",
+        []
+      ].map((body) => typeof body === "string" ? body : JSON.stringify(body))
+      for (const body of bodies) {
+        const fast = Render.render(runtime, body, dataset2gw, Render.nameFromMeta)
+        const general = Render.render(viaEffectGen, body, dataset2gw, Render.nameFromMeta)
+        assert.deepStrictEqual(yield* Effect.either(fast), yield* Effect.either(general))
+      }
+      // Once the template folder is read (the first render reads it), nothing in a render needs a fiber.
+      assert.isTrue(Either.isEither(Render.render(runtime, bodies[0]!, dataset2gw, "job")))
+      assert.isFalse(Either.isEither(Render.render(viaEffectGen, bodies[0]!, dataset2gw, "job")))
+      // A map that is not one (a caller that skipped Inputs.dataset2gw): the same refusal either way.
+      const forged = { "ds-1": "server" } as unknown as Dataset2Gw.Dataset2Gw
+      const payload = Either.getOrThrow(Render.check(runtime, JSON.stringify(VALID)))
+      assert.deepStrictEqual(
+        yield* Effect.either(Render.build(runtime, payload, forged, "job")),
+        yield* Effect.either(Render.build(viaEffectGen, payload, forged, "job"))
+      )
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -6,7 +6,6 @@
  * @since 0.1.0
  */
 import type * as Brand from "effect/Brand"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -212,7 +211,8 @@ export const checkedTarget = (files: unknown): FlareTarget | undefined =>
 /**
  * Checks the whole job (see `JobCheck`), applies its target, and returns its files: relative path → content, JSON
  * files in canonical form, `meta.json` first (or, with `order: "path"`, sorted by path). The same job always gives
- * byte-identical files. Fails with every issue found.
+ * byte-identical files. Fails with every issue found. Nothing in it waits: the answer is an `Either`, which is also
+ * an `Effect`.
  *
  * @example
  * ```ts
@@ -220,7 +220,8 @@ export const checkedTarget = (files: unknown): FlareTarget | undefined =>
  * import { Job } from "@fedkit/flare-config"
  *
  * declare const job: Job.FlareJob
- * const files = Job.toFiles(job) // Effect<CheckedFiles, JobCheckError>
+ * const files = Job.toFiles(job) // Either<CheckedFiles, JobCheckError>: synchronous, and an Effect too
+ * const program = Effect.map(files, (written) => Object.keys(written))
  * ```
  *
  * @since 0.1.0
@@ -228,8 +229,8 @@ export const checkedTarget = (files: unknown): FlareTarget | undefined =>
 export const toFiles = (
   job: FlareJob,
   options: { readonly order?: FileOrder } = {}
-): Effect.Effect<CheckedFiles, JobCheck.JobCheckError> =>
-  Effect.map(JobCheck.prepare(job), (prepared) => seal(render(prepared), prepared.target, options.order ?? "folder"))
+): Either.Either<CheckedFiles, JobCheck.JobCheckError> =>
+  Either.map(JobCheck.prepare(job), (prepared) => seal(render(prepared), prepared.target, options.order ?? "folder"))
 
 /**
  * Checks a job's files as they are (read with {@link fromFiles} for `target`, default `"2.9"`, then checked as a
@@ -240,12 +241,12 @@ export const toFiles = (
 export const checkFiles = (
   files: Readonly<Record<string, string>>,
   options: { readonly target?: FlareTarget } = {}
-): Effect.Effect<CheckedFiles, DecodeError | JobCheck.JobCheckError> =>
-  Effect.flatMap(fromFiles(files, options), (job) => {
+): Either.Either<CheckedFiles, DecodeError | JobCheck.JobCheckError> =>
+  Either.flatMap(fromFiles(files, options), (job): Either.Either<CheckedFiles, JobCheck.JobCheckError> => {
     const [first, ...rest] = JobCheck.check(job)
     return first === undefined
-      ? Effect.succeed(seal(files, job.target, "path"))
-      : Effect.fail(new JobCheck.JobCheckError({ issues: [first, ...rest] }))
+      ? Either.right(seal(files, job.target, "path"))
+      : Either.left(new JobCheck.JobCheckError({ issues: [first, ...rest] }))
   })
 
 type Slot = "server" | "client" | "custom"

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { checkConfig } from "./internal/checkConfig.js"
 import { checkApps, checkMeta } from "./internal/checkMeta.js"
@@ -70,10 +70,10 @@ const inspect = (job: FlareJob): { readonly prepared: FlareJob; readonly issues:
  *
  * @since 0.1.0
  */
-export const prepare = (job: FlareJob): Effect.Effect<FlareJob, JobCheckError> => {
+export const prepare = (job: FlareJob): Either.Either<FlareJob, JobCheckError> => {
   const { issues, prepared } = inspect(job)
   const [first, ...rest] = issues
-  return first === undefined ? Effect.succeed(prepared) : Effect.fail(new JobCheckError({ issues: [first, ...rest] }))
+  return first === undefined ? Either.right(prepared) : Either.left(new JobCheckError({ issues: [first, ...rest] }))
 }
 
 /**

@@ -13,6 +13,8 @@ export * as Catalog from "./Catalog.js"
 /** @since 0.1.0 */
 export * as ClientConfig from "./ClientConfig.js"
 /** @since 0.1.0 */
+export * as CompiledSchema from "./CompiledSchema.js"
+/** @since 0.1.0 */
 export * as Component from "./Component.js"
 /** @since 0.1.0 */
 export * as Edit from "./Edit.js"

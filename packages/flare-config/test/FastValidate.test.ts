@@ -3,6 +3,7 @@ import * as Arbitrary from "effect/Arbitrary"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import { Catalog, ClientConfig, Job, JobMeta, ServerConfig } from "../src/index.js"
@@ -34,8 +35,21 @@ const arbitraryOf = <A, I>(schema: Schema.Schema<A, I>): FastCheck.Arbitrary<unk
   }
 }
 
+/** `Schema.is` as a parse: the input when it passes. */
+const verdict = (is: (input: unknown) => boolean) => (input: unknown): Either.Either<unknown, string> =>
+  is(input) ? Either.right(input) : Either.left("refused")
+
+/** What a failure says: the whole issue tree, so failures are compared in full, not only as failures. */
+const failure = (error: unknown): string =>
+  ParseResult.isParseError(error)
+    ? error.message
+    : typeof error === "string"
+    ? error
+    : ParseResult.TreeFormatter.formatIssueSync(error as ParseResult.ParseIssue)
+
 // Valid values (and for decoding their encoded form), each also with one field changed, and arbitrary values: for
-// validation, decoding and encoding, under each set of options.
+// validation, decoding (to a ParseError and to the bare issue), encoding and `is`, under each set of options; the
+// failures too, issue for issue.
 const agree = <A, I>(schema: Schema.Schema<A, I>, runs: number) => {
   const valid = arbitraryOf(schema)
   const encode = Schema.encodeUnknownOption(schema)
@@ -46,7 +60,13 @@ const agree = <A, I>(schema: Schema.Schema<A, I>, runs: number) => {
   > = [
     (option) => [FastValidate.validateEither(schema, option), Schema.validateEither(schema, option), valid],
     (option) => [FastValidate.decodeUnknownEither(schema, option), Schema.decodeUnknownEither(schema, option), encoded],
-    (option) => [FastValidate.encodeUnknownEither(schema, option), Schema.encodeUnknownEither(schema, option), valid]
+    (option) => [FastValidate.encodeUnknownEither(schema, option), Schema.encodeUnknownEither(schema, option), valid],
+    (option) => [
+      FastValidate.decodeUnknownIssueEither(schema, option),
+      ParseResult.decodeUnknownEither(schema, option),
+      encoded
+    ],
+    (option) => [verdict(FastValidate.is(schema, option)), verdict(Schema.is(schema, option)), valid]
   ]
   for (const [fast, slow, arbitrary] of options.flatMap((option) => modes.map((mode) => mode(option)))) {
     const inputs = FastCheck.oneof(arbitrary, mutated(arbitrary), FastCheck.anything({ maxDepth: 3 }))
@@ -56,6 +76,7 @@ const agree = <A, I>(schema: Schema.Schema<A, I>, runs: number) => {
         const actual = fast(input)
         expect(Either.isRight(actual)).toBe(Either.isRight(expected))
         if (Either.isRight(actual) && Either.isRight(expected)) expect(actual.right).toStrictEqual(expected.right)
+        if (Either.isLeft(actual) && Either.isLeft(expected)) expect(failure(actual.left)).toBe(failure(expected.left))
       }),
       { numRuns: runs }
     )

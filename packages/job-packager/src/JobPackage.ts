@@ -11,7 +11,6 @@
  * @since 0.1.0
  */
 import { CanonicalJson, type FlareTarget, Issue, Job, JobCheck } from "@fedkit/flare-config"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { hash } from "node:crypto"
@@ -144,7 +143,7 @@ const assemble = (
   issues: Array<Issue.Issue>,
   options: Options,
   trusted = false
-): Effect.Effect<JobPackage, InvalidJob> => {
+): Either.Either<JobPackage, InvalidJob> => {
   const target = options.target ?? "2.9"
   if (!JobPath.JOB_NAME_PATTERN.test(name) || name.length > JobPath.MAX_SEGMENT_BYTES) {
     issues.push(
@@ -189,10 +188,10 @@ const assemble = (
     }
   }
   if (issues.length === 0 && !trusted) issues.push(...flareConfigIssues(texts, target))
-  if (issues.length > 0) return Effect.fail(new InvalidJob({ job: name, issues }))
+  if (issues.length > 0) return Either.left(new InvalidJob({ job: name, issues }))
   const sorted = [...files].sort(([a], [b]) => JobPath.compare(a, b))
   const jobFiles = sorted.map(([path, data]): JobFile => ({ path, data, sha256: sha256(data) }))
-  return Effect.succeed({
+  return Either.right({
     name,
     target,
     files: jobFiles,
@@ -209,7 +208,8 @@ const flareConfigIssues = (texts: Readonly<Record<string, string>>, target: Flar
 
 /**
  * Builds a package from a template's file map (relative path → content), plus optional custom code already read
- * (see `JobStore.readCustomFolder`) to place under `<app>/custom/`. Fails with every problem found.
+ * (see `JobStore.readCustomFolder`) to place under `<app>/custom/`. Fails with every problem found. Nothing in it
+ * waits: the answer is an `Either` (an `Effect` too).
  *
  * @example
  * ```ts
@@ -233,40 +233,39 @@ export const make = (
   options: Options & {
     readonly custom?: Readonly<Record<string, ReadonlyArray<readonly [string, Uint8Array]>>>
   } = {}
-): Effect.Effect<JobPackage, InvalidJob> =>
-  Effect.suspend(() => {
-    const issues: Array<Issue.Issue> = []
-    const entries: Array<readonly [string, FileContent]> = Object.keys(files).map((path) => [path, files[path]!])
-    for (const app of Object.keys(options.custom ?? {}).sort()) {
-      for (const [path, data] of options.custom?.[app] ?? []) {
-        const full = `${app}/custom/${path}`
-        if (Object.prototype.hasOwnProperty.call(files, full)) {
-          issues.push(issue(full, "given both in the file map and in the app's custom folder"))
-        } else {
-          entries.push([full, data])
-        }
+): Either.Either<JobPackage, InvalidJob> => {
+  const issues: Array<Issue.Issue> = []
+  const entries: Array<readonly [string, FileContent]> = Object.keys(files).map((path) => [path, files[path]!])
+  for (const app of Object.keys(options.custom ?? {}).sort()) {
+    for (const [path, data] of options.custom?.[app] ?? []) {
+      const full = `${app}/custom/${path}`
+      if (Object.prototype.hasOwnProperty.call(files, full)) {
+        issues.push(issue(full, "given both in the file map and in the app's custom folder"))
+      } else {
+        entries.push([full, data])
       }
     }
-    const placements = new Map<string, JobPath.Placement>()
-    const bytes: Array<readonly [string, Uint8Array]> = []
-    for (const [path, content] of entries) {
-      const placement = JobPath.check(path)
-      if (Either.isLeft(placement)) {
-        issues.push(issue(path, placement.left))
-        continue
-      }
-      placements.set(path, placement.right)
-      const data = toBytes(path, placement.right, content, issues)
-      if (data !== undefined) bytes.push([path, data])
+  }
+  const placements = new Map<string, JobPath.Placement>()
+  const bytes: Array<readonly [string, Uint8Array]> = []
+  for (const [path, content] of entries) {
+    const placement = JobPath.check(path)
+    if (Either.isLeft(placement)) {
+      issues.push(issue(path, placement.left))
+      continue
     }
-    // flare-config's checked files, alone: the whole-job checks they passed are the ones this package would run.
-    const trusted = options.custom === undefined && Job.checkedTarget(files) === (options.target ?? "2.9")
-    return assemble(name, bytes, placements, issues, options, trusted)
-  })
+    placements.set(path, placement.right)
+    const data = toBytes(path, placement.right, content, issues)
+    if (data !== undefined) bytes.push([path, data])
+  }
+  // flare-config's checked files, alone: the whole-job checks they passed are the ones this package would run.
+  const trusted = options.custom === undefined && Job.checkedTarget(files) === (options.target ?? "2.9")
+  return assemble(name, bytes, placements, issues, options, trusted)
+}
 
 /**
  * Builds a package from files read back (a job folder, a ZIP): the same checks as {@link make}, bytes kept as
- * they are.
+ * they are, and an `Either` too.
  *
  * @since 0.1.0
  * @category constructors
@@ -275,22 +274,21 @@ export const fromBytes = (
   name: string,
   files: ReadonlyArray<readonly [string, Uint8Array]>,
   options: Options = {}
-): Effect.Effect<JobPackage, InvalidJob> =>
-  Effect.suspend(() => {
-    const issues: Array<Issue.Issue> = []
-    const placements = new Map<string, JobPath.Placement>()
-    const kept: Array<readonly [string, Uint8Array]> = []
-    for (const [path, data] of files) {
-      const placement = JobPath.check(path)
-      if (Either.isLeft(placement)) {
-        issues.push(issue(path, placement.left))
-        continue
-      }
-      placements.set(path, placement.right)
-      kept.push([path, data])
+): Either.Either<JobPackage, InvalidJob> => {
+  const issues: Array<Issue.Issue> = []
+  const placements = new Map<string, JobPath.Placement>()
+  const kept: Array<readonly [string, Uint8Array]> = []
+  for (const [path, data] of files) {
+    const placement = JobPath.check(path)
+    if (Either.isLeft(placement)) {
+      issues.push(issue(path, placement.left))
+      continue
     }
-    return assemble(name, kept, placements, issues, options)
-  })
+    placements.set(path, placement.right)
+    kept.push([path, data])
+  }
+  return assemble(name, kept, placements, issues, options)
+}
 
 /**
  * One line per file of a manifest.

@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import { CanonicalJson, type FlareTarget, type Issue as FlareIssue, Job, JobMeta } from "@fedkit/flare-config"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { describeValue } from "./internal/text.js"
@@ -168,7 +167,8 @@ const invalid = (error: { readonly issues: ReadonlyArray<FlareIssue.Issue> }) =>
  * Checks a template's output as a whole FLARE job and writes its files, sorted by path. A file map is read back
  * with `Job.fromFiles` for `target` (default `"2.9"`) and checked with `JobCheck`; a `FlareJob` goes through
  * `Job.toFiles` (its own target applies). Either way the files are flare-config's `CheckedFiles`, which
- * `@fedkit/job-packager` packages without reading and checking them again.
+ * `@fedkit/job-packager` packages without reading and checking them again. Synchronous: the answer is an `Either`
+ * (an `Effect` too).
  *
  * @since 0.1.0
  * @category rendering
@@ -176,11 +176,11 @@ const invalid = (error: { readonly issues: ReadonlyArray<FlareIssue.Issue> }) =>
 export const render = (
   output: unknown,
   options: { readonly target?: FlareTarget.FlareTarget } = {}
-): Effect.Effect<JobFiles, InvalidJobFiles> =>
+): Either.Either<JobFiles, InvalidJobFiles> =>
   Job.isFlareJob(output)
-    ? Effect.mapError(Job.toFiles(output, { order: "path" }), invalid)
-    : Effect.flatMap(
+    ? Either.mapLeft(Job.toFiles(output, { order: "path" }), invalid)
+    : Either.flatMap(
       writeFileMap(output),
       (files) =>
-        Effect.mapError(Job.checkFiles(files, options.target === undefined ? {} : { target: options.target }), invalid)
+        Either.mapLeft(Job.checkFiles(files, options.target === undefined ? {} : { target: options.target }), invalid)
     )

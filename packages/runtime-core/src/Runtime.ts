@@ -5,14 +5,14 @@
  *
  * @since 0.1.0
  */
-import type { FlareTarget } from "@fedkit/flare-config"
+import { CompiledSchema, type FlareTarget } from "@fedkit/flare-config"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type { YieldWrap } from "effect/Utils"
 import * as Dataset2Gw from "./Dataset2Gw.js"
-import { fromCore, orThrow, runTemplate } from "./internal/runtime.js"
+import { flatMapEager, fromCore, orThrow, runTemplate } from "./internal/runtime.js"
 import { withoutStack } from "./internal/stackless.js"
 import * as Issue from "./Issue.js"
 import type * as JobFiles from "./JobFiles.js"
@@ -99,11 +99,18 @@ export interface Definition<A, I, D extends TemplateFolder.Declarations> {
    * Builds the job: a flare-config `FlareJob`, or a file map with JSON files as values; or an Effect of either
    * (synchronous: the contract's `template` is), so flare-config's builders can be `yield*`ed. Throwing or failing
    * is a fault of the module and becomes `TemplateFailed`.
+   *
+   * The faster form is a generator function (`function*`), written as the body of an `Effect.gen` would be: it is
+   * run the same way, but each `yield*`ed `Either` (what flare-config's builders return) is answered at once, without
+   * starting a fiber; the first other Effect it yields is run in one, as `Effect.gen` would.
    */
   readonly template: (
     payload: A,
     context: TemplateContext<TemplateFolder.Loaded<D>>
-  ) => JobFiles.TemplateOutput | Effect.Effect<JobFiles.TemplateOutput, unknown>
+  ) =>
+    | JobFiles.TemplateOutput
+    | Effect.Effect<JobFiles.TemplateOutput, unknown>
+    | Generator<YieldWrap<Effect.Effect<unknown, unknown, never>>, JobFiles.TemplateOutput, never>
   /** The FLARE release a file map is checked for (default `"2.9"`); a `FlareJob` carries its own. */
   readonly target?: FlareTarget.FlareTarget
   readonly limits?: Partial<JsonBody.Limits>
@@ -213,9 +220,10 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
     errors: "all",
     onExcessProperty: definition.exact === false ? "ignore" : "error"
   } as const
-  // The parse issue itself, not a ParseError: a rejected payload then costs no Error (and no stack trace) of its own.
-  const decode = ParseResult.decodeUnknownEither(definition.payload, options)
-  const isPayload = Schema.is(Schema.typeSchema(definition.payload))
+  // Compiled once per runtime (flare-config's CompiledSchema: Effect's verdict and output, Effect's issues on
+  // failure). The parse issue itself, not a ParseError: a rejected payload then costs no Error (and no stack trace).
+  const decode = CompiledSchema.decodeUnknownIssueEither(definition.payload, options)
+  const isPayload = CompiledSchema.is(Schema.typeSchema(definition.payload))
   const encodePayload = Schema.encodeSync(definition.payload)
   const declarations = definition.templates ?? ({} as D)
   const hasTemplates = Object.keys(declarations).length > 0
@@ -249,12 +257,13 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
 
   const make = (templateFolder: string | undefined): Runtime<A> => {
     const cache = new Map<string, TemplateFolder.Loaded<D>>()
+    /** The declared templates: at once when none are declared or the folder's are cached, else read. */
     const loadTemplates = (
       folder: string | undefined
     ): Effect.Effect<TemplateFolder.Loaded<D>, TemplateFolder.TemplateFolderError> => {
-      if (!hasTemplates) return Effect.succeed({} as TemplateFolder.Loaded<D>)
+      if (!hasTemplates) return Either.right({} as TemplateFolder.Loaded<D>)
       if (folder === undefined) {
-        return Effect.fail(
+        return Either.left(
           new TemplateFolder.TemplateFolderError({
             folder: "(none)",
             issues: [{
@@ -266,25 +275,27 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
         )
       }
       const cached = cache.get(folder)
-      if (cached !== undefined) return Effect.succeed(cached)
+      if (cached !== undefined) return Either.right(cached)
       return TemplateFolder.load(folder, declarations).pipe(Effect.tap((loaded) => cache.set(folder, loaded)))
     }
 
+    // Run when called, not when the Effect is: what needs no fiber (the payload and map checks, cached templates, a
+    // template of `Either`s) answers as an `Either`. A throw is a defect, as it would be inside `Effect.suspend`.
     const template = (
       payload: A,
       dataset2gw: unknown,
       callOptions?: TemplateOptions
-    ): Effect.Effect<JobFiles.JobFiles, TemplateError> =>
-      Effect.suspend((): Effect.Effect<JobFiles.JobFiles, TemplateError> => {
+    ): Effect.Effect<JobFiles.JobFiles, TemplateError> => {
+      try {
         const typed = coerce(payload)
-        if (Either.isLeft(typed)) return Effect.fail(typed.left)
+        if (Either.isLeft(typed)) return Either.left(typed.left)
         const map = Dataset2Gw.decode(dataset2gw)
-        if (Either.isLeft(map)) return Effect.fail(map.left)
+        if (Either.isLeft(map)) return Either.left(map.left)
         const folder = callOptions?.templateFolder === undefined
           ? templateFolder
           : TemplateFolder.resolveFolder(callOptions.templateFolder)
         const gateways = Dataset2Gw.gateways(map.right)
-        return Effect.flatMap(
+        return flatMapEager(
           loadTemplates(folder),
           (templates) =>
             runTemplate(() =>
@@ -295,7 +306,10 @@ export const defineRuntime = <A, I, D extends TemplateFolder.Declarations = Reco
                 templates
               }), definition.target)
         )
-      })
+      } catch (defect) {
+        return Effect.die(defect)
+      }
+    }
 
     return fromCore({
       limits,

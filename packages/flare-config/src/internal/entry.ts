@@ -136,6 +136,9 @@ const checkerOf = (definition: Entry) => {
   return check
 }
 
+/** Checked args as FLARE's JSON: a frozen copy (see `CanonicalJson.JsonObject`). */
+const toJsonObject = FastValidate.decodeUnknownEither(JsonObject)
+
 /** Checks typed args against the entry's schema and turns them into a component config. */
 const build = <S extends Schema.Schema.AnyNoContext>(
   definition: Entry<S>,
@@ -143,7 +146,7 @@ const build = <S extends Schema.Schema.AnyNoContext>(
   options?: { readonly id?: string }
 ): Either.Either<Component, InvalidComponent> =>
   checkerOf(definition)(args).pipe(
-    Either.flatMap(Schema.decodeUnknownEither(JsonObject)),
+    Either.flatMap(toJsonObject),
     Either.mapBoth({
       onLeft: (error) =>
         new InvalidComponent({ component: definition.name, issues: Issue.fromParseError(undefined, error) }),

@@ -8,7 +8,7 @@
 // have decided too (test/FastValidate.test.ts checks that they agree).
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
@@ -282,11 +282,11 @@ const union = (ast: SchemaAST.Union, options: Options, mode: Mode): Fast => {
   }
 }
 
-const withFallback = <A>(
+const withFallback = <A, E>(
   fast: Fast,
-  slow: (input: unknown) => Either.Either<A, ParseResult.ParseError>
+  slow: (input: unknown) => Either.Either<A, E>
 ) =>
-(input: unknown): Either.Either<A, ParseResult.ParseError> => {
+(input: unknown): Either.Either<A, E> => {
   const output = fast(input)
   return output === FAIL ? slow(input) : Either.right(output as A)
 }
@@ -298,10 +298,27 @@ const withFallback = <A>(
 export const decodeUnknownEither = <A, I>(schema: Schema.Schema<A, I>, options: Options = {}) =>
   withFallback(compile(schema.ast, options, "decode"), Schema.decodeUnknownEither(schema, options))
 
+/**
+ * `ParseResult.decodeUnknownEither(schema, options)`, the same way: a failure is the parse issue itself, so a
+ * rejected input costs no `ParseError` (and no stack trace).
+ */
+export const decodeUnknownIssueEither = <A, I>(schema: Schema.Schema<A, I>, options: Options = {}) =>
+  withFallback(compile(schema.ast, options, "decode"), ParseResult.decodeUnknownEither(schema, options))
+
 /** `Schema.encodeUnknownEither(schema, options)`, the same way. */
 export const encodeUnknownEither = <A, I>(schema: Schema.Schema<A, I>, options: Options = {}) =>
-  withFallback<I>(compile(schema.ast, options, "encode"), Schema.encodeUnknownEither(schema, options))
+  withFallback<I, ParseResult.ParseError>(
+    compile(schema.ast, options, "encode"),
+    Schema.encodeUnknownEither(schema, options)
+  )
 
 /** `Schema.validateEither(schema, options)`, the same way. */
 export const validateEither = <A, I>(schema: Schema.Schema<A, I>, options: Options = {}) =>
-  withFallback<A>(compile(SchemaAST.typeAST(schema.ast), options, "decode"), Schema.validateEither(schema, options))
+  withFallback(compile(SchemaAST.typeAST(schema.ast), options, "decode"), Schema.validateEither(schema, options))
+
+/** `Schema.is(schema, options)` (which checks with `exact: true` unless told otherwise), the same way. */
+export const is = <A, I>(schema: Schema.Schema<A, I>, options: Options = {}) => {
+  const fast = compile(SchemaAST.typeAST(schema.ast), { exact: true, ...options }, "decode")
+  const slow = Schema.is(schema, options)
+  return (input: unknown): input is A => fast(input) !== FAIL || slow(input)
+}
