@@ -19,7 +19,7 @@ import type * as Scope from "effect/Scope"
 import * as NodeHttp from "node:http"
 import type * as NodeHttps from "node:https"
 import type { Readable } from "node:stream"
-import * as SlabAgent from "./internal/slabAgent.js"
+import * as ReadBufferAgent from "./internal/readBufferAgent.js"
 
 /**
  * The keep-alive connection pools the transport sends through: a `node:http` and a `node:https` Agent (bring your
@@ -43,7 +43,7 @@ export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
     Effect.sync(() => {
       let https: NodeHttps.Agent | undefined
       return {
-        http: SlabAgent.make({ keepAlive: true, scheduling: "lifo" }),
+        http: ReadBufferAgent.make({ keepAlive: true, scheduling: "lifo" }),
         // made on first use: loading TLS costs a plain-HTTP run (a local DAL) several milliseconds of start-up
         get https() {
           return https ??= new (nodeHttps().Agent)({ keepAlive: true, scheduling: "lifo" })
