@@ -222,7 +222,8 @@ const main = async () => {
     ]
     const slowEnv = envFor(slowServer.url)
     const official = existsSync(python)
-    const node = (script, runEnv) => () => measure(process.execPath, [NodePath.join(here, script), out], { env: runEnv })
+    const node = (script, runEnv) => () =>
+      measure(process.execPath, [NodePath.join(here, script), out], { env: runEnv })
     const manyFiles = () => checkFiles(out, MANY, SMALL)
     const cases = [
       {
@@ -406,7 +407,9 @@ const main = async () => {
       `- ${ROUNDS} rounds per case, each round in the reverse order of the one before; the sequential reference rows in the first and last round only`,
       `- before every run: destination emptied, \`sync\`, then a wait until dirty + writeback pages < 32 MiB (${unsettled} of the waits ran out at 30 s)`,
       "- CPU columns are medians of user + system seconds: the client's own, and the dal-server's during the run",
-      `- peak RSS from ${hasTime ? "`/usr/bin/time -f %M`" : "polling /proc/PID/status VmHWM"}, the largest of all runs`,
+      `- peak RSS from ${
+        hasTime ? "`/usr/bin/time -f %M`" : "polling /proc/PID/status VmHWM"
+      }, the largest of all runs`,
       `- date: ${new Date().toISOString()}`
     ].join("\n")
     process.stdout.write(`\n${table}\n\n${machineText}\n`)

@@ -111,7 +111,11 @@ describe("resume state and leftovers", () => {
         const journal = (yield* readText(NodePath.join(dest, ".fedkit-dal.jsonl"))).trim().split("\n")
           .map((line) => JSON.parse(line) as { readonly path: string; readonly state: string })
           .map(({ path, state }) => `${path} ${state}`)
-        assert.deepStrictEqual(journal, ["a-recorded.bin partial", "a-recorded.bin complete", "c-unstamped.bin complete"])
+        assert.deepStrictEqual(journal, [
+          "a-recorded.bin partial",
+          "a-recorded.bin complete",
+          "c-unstamped.bin complete"
+        ])
 
         // the re-run knows all three as complete: two by their stamps, the unstamped one by its journal line
         failLast = false
