@@ -262,7 +262,7 @@ type FirstAttempt =
     readonly counted: number
   }
 
-/** A fresh file's common case in one callback: no resume record needed, so nothing to journal before the body. */
+/** Whether a transfer journals a resume record before its body: a strong ETag, and big enough to be worth resuming. */
 const needsResumeRecord = (position: Position): boolean =>
   isStrong(position.etag) && (position.total ?? 0) >= resumeRecordMinBytes
 
@@ -271,7 +271,7 @@ const needsResumeRecord = (position: Position): boolean =>
  * as the step-by-step program of `inSteps`: a per-file program of scopes, retries and generators cost more CPU than
  * the transfer of a small file itself. It covers the common case only (a 200 that needs no resume record, the body
  * whole, the rename done); anything else is handed to `inSteps` where it stands, which goes on from there exactly as
- * if it had made the attempt itself (the transfer tests run every case through both).
+ * if it had made the attempt itself (test/FirstAttempt.test.ts runs each case both ways).
  */
 const firstAttempt = (env: Env, job: FileJob, temp: string, target: string): Effect.Effect<FirstAttempt> =>
   Effect.async<FirstAttempt>((resume) => {
