@@ -216,15 +216,25 @@ const main = async () => {
     const names = Array.from({ length: MANY }, (_, i) => `f${String(i).padStart(4, "0")}.bin`)
     const urls = NodePath.join(work, "urls.txt")
     await Fs.writeFile(urls, names.map((n) => `${server.url}datasets/s3://bkt/many/${n}\n`).join(""))
-    const xargs = (parallel) => [
-      "-c",
-      `xargs -a "$URLS" -P${parallel} -n1 curl -sS -f -H "Authorization: Bearer $TOKEN" --output-dir "$OUT" -O`
-    ]
+    const xargs = (parallel) => () =>
+      measure("sh", [
+        "-c",
+        `xargs -a "$URLS" -P${parallel} -n1 curl -sS -f -H "Authorization: Bearer $TOKEN" --output-dir "$OUT" -O`
+      ], { env: { ...process.env, TOKEN: token, OUT: out, URLS: urls } })
     const slowEnv = envFor(slowServer.url)
     const official = existsSync(python)
     const node = (script, runEnv) => () =>
       measure(process.execPath, [NodePath.join(here, script), out], { env: runEnv })
-    const manyFiles = () => checkFiles(out, MANY, SMALL)
+    const sequentialLoop = (runEnv) => ({
+      id: "loop",
+      tool: "sequential whole-body loop (Node fetch)",
+      reference: true,
+      run: node("sequential-loop.mjs", runEnv)
+    })
+    const manyFiles = {
+      check: () => checkFiles(out, MANY, SMALL),
+      rate: (seconds) => `${(MANY / seconds).toFixed(0)} files/s`
+    }
     const cases = [
       {
         title: "(1) 1 GiB file",
@@ -262,26 +272,11 @@ const main = async () => {
             tool: "plain node:http, 16 keep-alive connections",
             run: node("plain-node-http.mjs", env)
           },
-          {
-            id: "curl16",
-            tool: "16 parallel curl (xargs -P16)",
-            run: () => measure("sh", xargs(16), { env: { ...process.env, TOKEN: token, OUT: out, URLS: urls } })
-          },
-          {
-            id: "curl1",
-            tool: "sequential curl (xargs -P1)",
-            reference: true,
-            run: () => measure("sh", xargs(1), { env: { ...process.env, TOKEN: token, OUT: out, URLS: urls } })
-          },
-          {
-            id: "loop",
-            tool: "sequential whole-body loop (Node fetch)",
-            reference: true,
-            run: node("sequential-loop.mjs", env)
-          }
+          { id: "curl16", tool: "16 parallel curl (xargs -P16)", run: xargs(16) },
+          { id: "curl1", tool: "sequential curl (xargs -P1)", reference: true, run: xargs(1) },
+          sequentialLoop(env)
         ],
-        check: manyFiles,
-        rate: (seconds) => `${(MANY / seconds).toFixed(0)} files/s`
+        ...manyFiles
       },
       {
         title: `(3) 2,000 x 256 KiB, ${LATENCY_MS} ms per request`,
@@ -310,15 +305,9 @@ const main = async () => {
               check: () => checkFiles(NodePath.join(out, "many"), MANY, SMALL)
             }]
             : []),
-          {
-            id: "loop",
-            tool: "sequential whole-body loop (Node fetch)",
-            reference: true,
-            run: node("sequential-loop.mjs", slowEnv)
-          }
+          sequentialLoop(slowEnv)
         ],
-        check: manyFiles,
-        rate: (seconds) => `${(MANY / seconds).toFixed(0)} files/s`
+        ...manyFiles
       }
     ]
     const results = new Map()
