@@ -324,6 +324,8 @@ export const make = (agents: ConnectionPool["Type"]): DalTransportService =>
     }
 
     const send = (staleRetries: number): void => {
+      // abandoned before the first send, or while a stale connection's failure was about to send again
+      if (answered) return
       let url: URL
       let req: NodeHttp.ClientRequest
       try {
