@@ -83,6 +83,29 @@ describe("the download connection (real servers on loopback)", () => {
       assert.isTrue(Buffer.from(first).equals(yield* Fiber.join(reading)))
     }))
 
+  it.scopedLive("an exchange abandoned at once never reaches the server", () =>
+    Effect.gen(function*() {
+      const server = yield* hostileServer((_req, res) => void res.writeHead(200, { "content-length": "2" }).end("ok"))
+      const transport = Context.get(
+        yield* Layer.build(DalTransport.layer.pipe(Layer.provide(DalTransport.layerConnectionPool))),
+        DalTransport.DalTransport
+      )
+      const request = (path: string) => ({
+        method: "GET" as const,
+        url: server.url + path,
+        headers: {},
+        timeout: Duration.seconds(5)
+      })
+      let answered = false
+      transport.dispatch(request("abandoned"), () => void (answered = true))()
+      // a later exchange goes out after it would have, and is answered
+      const later = yield* transport.request(request("later"))
+      later.body.destroy()
+      yield* Effect.sleep("50 millis")
+      assert.isFalse(answered)
+      assert.deepStrictEqual(server.requests.map((r) => r.url), ["/later"])
+    }))
+
   it.scopedLive("a kept-alive connection the server closes while idle is dropped, not reused", () =>
     Effect.gen(function*() {
       const server = yield* hostileServer((req, res) => {
