@@ -19,7 +19,7 @@ import type * as Scope from "effect/Scope"
 import * as NodeHttp from "node:http"
 import type * as NodeHttps from "node:https"
 import type { Readable } from "node:stream"
-import * as SlabAgent from "./internal/slabAgent.js"
+import * as ReadBufferAgent from "./internal/readBufferAgent.js"
 
 /**
  * The keep-alive connection pools the transport sends through: a `node:http` and a `node:https` Agent (bring your
@@ -43,7 +43,7 @@ export const layerConnectionPool: Layer.Layer<ConnectionPool> = Layer.scoped(
     Effect.sync(() => {
       let https: NodeHttps.Agent | undefined
       return {
-        http: SlabAgent.make({ keepAlive: true, scheduling: "lifo" }),
+        http: ReadBufferAgent.make({ keepAlive: true, scheduling: "lifo" }),
         // made on first use: loading TLS costs a plain-HTTP run (a local DAL) several milliseconds of start-up
         get https() {
           return https ??= new (nodeHttps().Agent)({ keepAlive: true, scheduling: "lifo" })
@@ -129,7 +129,34 @@ export interface Response {
 export interface DalTransportService {
   /** Sends one request and answers its response once the head is in; the body is abandoned when the scope closes. */
   readonly request: (request: Request) => Effect.Effect<Response, TransportFailure, Scope.Scope>
+  /**
+   * The same exchange as `request`, with callbacks instead of an Effect, for a caller that runs thousands a second
+   * inside one `Effect.async` of its own: `onHead` is called once (never synchronously) with the response or the
+   * failure. The function answered abandons the exchange while no response has arrived; after that, the response's
+   * body is the caller's to finish or destroy.
+   */
+  readonly dispatch: (request: Request, onHead: (outcome: Response | TransportFailure) => void) => () => void
 }
+
+/**
+ * A transport service from its `dispatch`: `request` is the same exchange as a scoped Effect.
+ *
+ * @since 0.1.0
+ */
+export const fromDispatch = (dispatch: DalTransportService["dispatch"]): DalTransportService => ({
+  dispatch,
+  request: (request) =>
+    Effect.acquireRelease(
+      Effect.async<Response, TransportFailure>((resume) => {
+        const abandon = dispatch(
+          request,
+          (outcome) => resume(outcome instanceof TransportFailure ? Effect.fail(outcome) : Effect.succeed(outcome))
+        )
+        return Effect.sync(abandon)
+      }),
+      (response) => Effect.sync(() => response.body.destroy())
+    )
+})
 
 /**
  * @since 0.1.0
@@ -278,132 +305,138 @@ const bodyOf = (
  * @since 0.1.0
  */
 /* eslint-disable max-lines-per-function -- one closure per exchange: its Node callbacks share its timers, request and retries */
-export const make = (agents: ConnectionPool["Type"]): DalTransportService => ({
-  request: (request) =>
-    Effect.acquireRelease(
-      Effect.async<Response, TransportFailure>((resume) => {
-        const timeoutMillis = Duration.toMillis(request.timeout)
-        const waited = Duration.format(request.timeout)
-        let current: NodeHttp.ClientRequest | undefined
-        let headTimer: ReturnType<typeof setTimeout> | undefined
-        let rateTimer: ReturnType<typeof setInterval> | undefined
-        const stopTimers = () => {
-          clearTimeout(headTimer)
-          clearInterval(rateTimer)
-        }
+export const make = (agents: ConnectionPool["Type"]): DalTransportService =>
+  fromDispatch((request, onHead) => {
+    let answered = false
+    const resume = (outcome: Response | TransportFailure) => {
+      if (answered) return
+      answered = true
+      onHead(outcome)
+    }
+    const timeoutMillis = Duration.toMillis(request.timeout)
+    const waited = Duration.format(request.timeout)
+    let current: NodeHttp.ClientRequest | undefined
+    let headTimer: ReturnType<typeof setTimeout> | undefined
+    let rateTimer: ReturnType<typeof setInterval> | undefined
+    const stopTimers = () => {
+      clearTimeout(headTimer)
+      clearInterval(rateTimer)
+    }
 
-        const send = (staleRetries: number): void => {
-          let url: URL
-          let req: NodeHttp.ClientRequest
-          try {
-            url = new URL(request.url)
-            const secure = url.protocol === "https:"
-            req = (secure ? nodeHttps() : NodeHttp).request(url, {
-              method: request.method,
-              agent: secure ? agents.https : agents.http,
-              headers: {
-                ...request.headers,
-                ...(request.body === undefined ? {} : { "content-length": String(request.body.length) })
-              }
-            })
-          } catch (cause) {
-            // invalid header values or URLs are refused synchronously
-            return resume(Effect.fail(failureOf(cause, "head")))
+    const send = (staleRetries: number): void => {
+      // abandoned before the first send, or while a stale connection's failure was about to send again
+      if (answered) return
+      let url: URL
+      let req: NodeHttp.ClientRequest
+      try {
+        url = new URL(request.url)
+        const secure = url.protocol === "https:"
+        req = (secure ? nodeHttps() : NodeHttp).request(url, {
+          method: request.method,
+          agent: secure ? agents.https : agents.http,
+          headers: {
+            ...request.headers,
+            ...(request.body === undefined ? {} : { "content-length": String(request.body.length) })
           }
-          current = req
-          let response: NodeHttp.IncomingMessage | undefined
-          let body: { readonly paused: () => boolean; received: number } | undefined
-          req.setTimeout(timeoutMillis, () => {
-            if (response === undefined) {
-              return void req.destroy(
-                new TransportFailure({
-                  kind: "timeout",
-                  reason: request.body === undefined
-                    ? `no response headers within ${waited}`
-                    : `the DAL neither read the upload nor answered for ${waited}`
-                })
-              )
-            }
-            // the timer fired once and needs activity to fire again: re-arm it for when the consumer resumes
-            if (body === undefined || body.paused()) return void req.setTimeout(timeoutMillis)
-            response.destroy(new TransportFailure({ kind: "timeout", reason: `no body bytes for ${waited}` }))
-          })
-          req.on("finish", () => {
-            headTimer = setTimeout(() => {
-              if (response === undefined) {
-                req.destroy(new TransportFailure({ kind: "timeout", reason: `no response headers within ${waited}` }))
-              }
-            }, timeoutMillis)
-          })
-          req.on("error", (cause) => {
-            if (response !== undefined) return
-            stopTimers()
-            if (req.reusedSocket && staleRetries > 0 && staleCodes.has(codeOf(cause) ?? "")) {
-              return send(staleRetries - 1)
-            }
-            resume(Effect.fail(failureOf(cause, "head")))
-          })
-          req.on("response", (res) => {
-            response = res
-            clearTimeout(headTimer)
-            // an unread body must never raise an unhandled 'error' event
-            res.on("error", () => {})
-            const headers = flatHeaders(res.headers)
-            const refused = refusal(request.method, res.statusCode ?? 0, res.rawHeaders, headers)
-            if (refused !== undefined) {
-              res.destroy()
-              return resume(Effect.fail(new TransportFailure({ kind: "refused", reason: refused })))
-            }
-            const minRate = request.minBytesPerSecond
-            resume(Effect.succeed({
-              status: res.statusCode ?? 0,
-              headers,
-              body: bodyOf(res, {
-                bodyStarted: (progress) => {
-                  body = progress
-                  if (minRate === undefined) return
-                  let heldBack = false
-                  let before = 0
-                  rateTimer = setInterval(() => {
-                    const moved = progress.received - before
-                    before = progress.received
-                    const excused = heldBack || progress.paused()
-                    heldBack = progress.paused()
-                    if (!excused && moved < (minRate * timeoutMillis) / 1000) {
-                      res.destroy(
-                        new TransportFailure({
-                          kind: "slow",
-                          reason: `the body arrived at ${
-                            Math.round((moved * 1000) / timeoutMillis)
-                          } bytes/s over ${waited}, below the minimum of ${minRate}`
-                        })
-                      )
-                    }
-                  }, timeoutMillis)
-                  rateTimer.unref()
-                  res.once("close", stopTimers)
-                }
-              })
-            }))
-          })
-          const source = request.body?.open()
-          if (source === undefined || source instanceof Uint8Array) {
-            req.end(source)
-          } else {
-            source.once("error", (cause) => req.destroy(cause))
-            source.pipe(req)
-          }
-        }
-
-        send(staleConnectionRetries)
-        return Effect.sync(() => {
-          stopTimers()
-          current?.destroy()
         })
-      }),
-      (response) => Effect.sync(() => response.body.destroy())
-    )
-})
+      } catch (cause) {
+        // invalid header values or URLs are refused synchronously
+        return resume(failureOf(cause, "head"))
+      }
+      current = req
+      let response: NodeHttp.IncomingMessage | undefined
+      let body: { readonly paused: () => boolean; received: number } | undefined
+      req.setTimeout(timeoutMillis, () => {
+        if (response === undefined) {
+          return void req.destroy(
+            new TransportFailure({
+              kind: "timeout",
+              reason: request.body === undefined
+                ? `no response headers within ${waited}`
+                : `the DAL neither read the upload nor answered for ${waited}`
+            })
+          )
+        }
+        // the timer fired once and needs activity to fire again: re-arm it for when the consumer resumes
+        if (body === undefined || body.paused()) return void req.setTimeout(timeoutMillis)
+        response.destroy(new TransportFailure({ kind: "timeout", reason: `no body bytes for ${waited}` }))
+      })
+      req.on("finish", () => {
+        headTimer = setTimeout(() => {
+          if (response === undefined) {
+            req.destroy(new TransportFailure({ kind: "timeout", reason: `no response headers within ${waited}` }))
+          }
+        }, timeoutMillis)
+      })
+      req.on("error", (cause) => {
+        if (response !== undefined) return
+        stopTimers()
+        if (req.reusedSocket && staleRetries > 0 && staleCodes.has(codeOf(cause) ?? "")) {
+          return send(staleRetries - 1)
+        }
+        resume(failureOf(cause, "head"))
+      })
+      req.on("response", (res) => {
+        response = res
+        clearTimeout(headTimer)
+        // an unread body must never raise an unhandled 'error' event
+        res.on("error", () => {})
+        const headers = flatHeaders(res.headers)
+        const refused = refusal(request.method, res.statusCode ?? 0, res.rawHeaders, headers)
+        if (refused !== undefined) {
+          res.destroy()
+          return resume(new TransportFailure({ kind: "refused", reason: refused }))
+        }
+        const minRate = request.minBytesPerSecond
+        resume({
+          status: res.statusCode ?? 0,
+          headers,
+          body: bodyOf(res, {
+            bodyStarted: (progress) => {
+              body = progress
+              if (minRate === undefined) return
+              let heldBack = false
+              let before = 0
+              rateTimer = setInterval(() => {
+                const moved = progress.received - before
+                before = progress.received
+                const excused = heldBack || progress.paused()
+                heldBack = progress.paused()
+                if (!excused && moved < (minRate * timeoutMillis) / 1000) {
+                  res.destroy(
+                    new TransportFailure({
+                      kind: "slow",
+                      reason: `the body arrived at ${
+                        Math.round((moved * 1000) / timeoutMillis)
+                      } bytes/s over ${waited}, below the minimum of ${minRate}`
+                    })
+                  )
+                }
+              }, timeoutMillis)
+              rateTimer.unref()
+              res.once("close", stopTimers)
+            }
+          })
+        })
+      })
+      const source = request.body?.open()
+      if (source === undefined || source instanceof Uint8Array) {
+        req.end(source)
+      } else {
+        source.once("error", (cause) => req.destroy(cause))
+        source.pipe(req)
+      }
+    }
+
+    // Node may report a failure synchronously (an invalid URL): `onHead` is never called before this returns
+    process.nextTick(() => send(staleConnectionRetries))
+    return () => {
+      if (answered) return
+      answered = true
+      stopTimers()
+      current?.destroy()
+    }
+  })
 /* eslint-enable max-lines-per-function */
 
 /**
@@ -436,41 +469,52 @@ export interface CannedResponse {
 export const layerTest = (
   handle: (request: Request & { readonly sent: Uint8Array | undefined }) => CannedResponse | TransportFailure
 ): Layer.Layer<DalTransport> =>
-  Layer.succeed(DalTransport, {
-    request: (request) =>
-      Effect.gen(function*() {
-        const source = request.body?.open()
-        const sent = source === undefined || source instanceof Uint8Array ? source : yield* Effect.promise(
-          async () => {
-            const chunks: Array<Buffer> = []
-            for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array))
-            return new Uint8Array(Buffer.concat(chunks))
-          }
-        )
-        const answer = handle({ ...request, sent })
-        if (answer instanceof TransportFailure) return yield* answer
-        const bytes = typeof answer.body === "string" ? Buffer.from(answer.body) : answer.body ?? new Uint8Array(0)
+  Layer.succeed(
+    DalTransport,
+    fromDispatch((request, onHead) => {
+      let abandoned = false
+      const answer = (sent: Uint8Array | undefined) => {
+        if (abandoned) return
+        const answered = handle({ ...request, sent })
+        if (answered instanceof TransportFailure) return onHead(answered)
+        const bytes = typeof answered.body === "string"
+          ? Buffer.from(answered.body)
+          : answered.body ?? new Uint8Array(0)
         const headers = Object.fromEntries(
-          Object.entries({ "content-length": String(bytes.length), ...answer.headers }).map((
+          Object.entries({ "content-length": String(bytes.length), ...answered.headers }).map((
             [name, value]
           ) => [name.toLowerCase(), value])
         )
-        const refused = refusal(request.method, answer.status, Object.entries(headers).flat(), headers)
-        if (refused !== undefined) return yield* new TransportFailure({ kind: "refused", reason: refused })
+        const refused = refusal(request.method, answered.status, Object.entries(headers).flat(), headers)
+        if (refused !== undefined) return onHead(new TransportFailure({ kind: "refused", reason: refused }))
         let done = false
-        return {
-          status: answer.status,
+        onHead({
+          status: answered.status,
           headers,
           body: {
             attach: (consumer) => {
               if (done) return
               done = true
-              if (bytes.length > 0 && !isBodiless(request.method, answer.status)) consumer.onData(bytes)
+              if (bytes.length > 0 && !isBodiless(request.method, answered.status)) consumer.onData(bytes)
               consumer.onEnd(undefined)
             },
             resume: () => {},
             destroy: () => void (done = true)
           }
-        } satisfies Response
-      })
-  })
+        })
+      }
+      const source = request.body?.open()
+      if (source === undefined || source instanceof Uint8Array) {
+        process.nextTick(() => answer(source))
+      } else {
+        void (async () => {
+          const chunks: Array<Buffer> = []
+          for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array))
+          return new Uint8Array(Buffer.concat(chunks))
+        })().then(answer, (cause: unknown) => {
+          if (!abandoned) onHead(new TransportFailure({ kind: "request", reason: `the upload failed: ${cause}` }))
+        })
+      }
+      return () => void (abandoned = true)
+    })
+  )

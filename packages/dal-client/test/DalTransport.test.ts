@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { readFileSync } from "node:fs"
@@ -12,6 +14,7 @@ import type { AddressInfo } from "node:net"
 import * as NodePath from "node:path"
 import * as DalClient from "../src/DalClient.js"
 import * as DalSettings from "../src/DalSettings.js"
+import * as DalTransport from "../src/DalTransport.js"
 import { bytes, hostileServer, makeClient, quick, tempDir, TOKEN } from "./support/index.js"
 
 const key = "s3://bkt/f/blob.bin"
@@ -38,6 +41,69 @@ describe("the download connection (real servers on loopback)", () => {
       }
       assert.strictEqual(server.requests.length, 3)
       assert.strictEqual(sockets.size, 1, "every GET went over the same connection")
+    }))
+
+  it.scopedLive("a paused body keeps its bytes while other connections read into the shared buffer", () =>
+    Effect.gen(function*() {
+      const first = bytes(1024 * 1024 + 3, 5)
+      const second = bytes(2 * 1024 * 1024 + 9, 6)
+      const server = yield* hostileServer((req, res) => {
+        const body = req.url === "/first" ? first : second
+        res.writeHead(200, { "content-length": String(body.length) }).end(body)
+      })
+      const transport = Context.get(
+        yield* Layer.build(DalTransport.layer.pipe(Layer.provide(DalTransport.layerConnectionPool))),
+        DalTransport.DalTransport
+      )
+      const get = (path: string) =>
+        transport.request({ method: "GET", url: server.url + path.slice(1), headers: {}, timeout: Duration.seconds(5) })
+      /** Reads a body whole; `held` pauses it after the first chunk until `release` is called. */
+      const read = (body: DalTransport.Body, held?: { release?: () => void }) =>
+        Effect.async<Buffer>((resume) => {
+          const chunks: Array<Uint8Array> = []
+          body.attach({
+            onData: (chunk) => {
+              chunks.push(chunk)
+              if (held === undefined || chunks.length > 1) return true
+              held.release = body.resume
+              return false
+            },
+            onEnd: (failure) =>
+              resume(failure === undefined ? Effect.succeed(Buffer.concat(chunks)) : Effect.die(failure))
+          })
+        })
+      const paused = yield* get("/first")
+      const held: { release?: () => void } = {}
+      const reading = yield* Effect.fork(read(paused.body, held))
+      // the first body waits, its first chunk and whatever its socket had read held, while the second fills the
+      // shared buffer many times over
+      const other = yield* get("/second")
+      assert.isTrue(Buffer.from(second).equals(yield* read(other.body)))
+      held.release!()
+      assert.isTrue(Buffer.from(first).equals(yield* Fiber.join(reading)))
+    }))
+
+  it.scopedLive("an exchange abandoned at once never reaches the server", () =>
+    Effect.gen(function*() {
+      const server = yield* hostileServer((_req, res) => void res.writeHead(200, { "content-length": "2" }).end("ok"))
+      const transport = Context.get(
+        yield* Layer.build(DalTransport.layer.pipe(Layer.provide(DalTransport.layerConnectionPool))),
+        DalTransport.DalTransport
+      )
+      const request = (path: string) => ({
+        method: "GET" as const,
+        url: server.url + path,
+        headers: {},
+        timeout: Duration.seconds(5)
+      })
+      let answered = false
+      transport.dispatch(request("abandoned"), () => void (answered = true))()
+      // a later exchange goes out after it would have, and is answered
+      const later = yield* transport.request(request("later"))
+      later.body.destroy()
+      yield* Effect.sleep("50 millis")
+      assert.isFalse(answered)
+      assert.deepStrictEqual(server.requests.map((r) => r.url), ["/later"])
     }))
 
   it.scopedLive("a kept-alive connection the server closes while idle is dropped, not reused", () =>

@@ -4,7 +4,17 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { cliDir } from "./support/globalSetup.js"
-import { bytes, filesBelow, hostileServer, makeClient, sendJson, startServer, tempDir, TOKEN } from "./support/index.js"
+import {
+  bytes,
+  filesBelow,
+  hostileServer,
+  makeClient,
+  readText,
+  sendJson,
+  startServer,
+  tempDir,
+  TOKEN
+} from "./support/index.js"
 
 const count = 300
 const names = Array.from({ length: count }, (_, i) => `f${String(i).padStart(3, "0")}.bin`)
@@ -61,6 +71,61 @@ describe("resume state and leftovers", () => {
           const got = new Uint8Array(yield* Effect.promise(() => Fs.readFile(NodePath.join(dest, name))))
           assert.deepStrictEqual(got, bytes(4096, i + 1), name)
         }
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "the journal records a complete file only when no Last-Modified stamps it or it had a resume record",
+    () =>
+      Effect.gen(function*() {
+        const stamp = "Tue, 01 Dec 2026 10:00:00 GMT"
+        const big = bytes(1024 * 1024 + 7, 3)
+        const files: Record<string, { readonly body: Uint8Array; readonly headers: Record<string, string> }> = {
+          // strong ETag and over 1 MiB: a resume record first, so its complete line must replace it
+          "a-recorded.bin": { body: big, headers: { etag: "\"rec\"", "last-modified": stamp } },
+          // stamped: complete by its size and date alone, no journal line needed
+          "b-stamped.bin": { body: bytes(4096, 4), headers: { etag: "\"stamped\"", "last-modified": stamp } },
+          // not stamped: only the journal can tell a re-run that it is this ETag's whole file
+          "c-unstamped.bin": { body: bytes(4096, 5), headers: { etag: "\"unstamped\"" } }
+        }
+        let failLast = true
+        const server = yield* hostileServer((req, res) => {
+          if (req.url === "/datasets/s3://h/ds/") {
+            return sendJson(res, [...Object.keys(files), "z-last.bin"].map((name) => `s3://h/ds/${name}`))
+          }
+          const name = req.url!.slice("/datasets/s3://h/ds/".length)
+          if (name === "z-last.bin") {
+            if (failLast) return void res.writeHead(400, { "content-length": "3" }).end("no!")
+            return void res.writeHead(200, { "content-length": "1" }).end("z")
+          }
+          const file = files[name]!
+          res.writeHead(200, { "content-length": String(file.body.length), ...file.headers })
+          res.end(req.method === "HEAD" ? undefined : file.body)
+        })
+        const client = yield* makeClient(server.url, { ds: "s3://h/ds/" })
+        const dest = yield* tempDir
+        // one file at a time, in order: the last one fails after the others are complete, so the journal stays
+        const error = yield* client.downloadDataset("ds", dest, { concurrency: 1 }).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "DalStatusError")
+        const journal = (yield* readText(NodePath.join(dest, ".fedkit-dal.jsonl"))).trim().split("\n")
+          .map((line) => JSON.parse(line) as { readonly path: string; readonly state: string })
+          .map(({ path, state }) => `${path} ${state}`)
+        assert.deepStrictEqual(journal, [
+          "a-recorded.bin partial",
+          "a-recorded.bin complete",
+          "c-unstamped.bin complete"
+        ])
+
+        // the re-run knows all three as complete: two by their stamps, the unstamped one by its journal line
+        failLast = false
+        const before = server.requests.length
+        const result = yield* client.downloadDataset("ds", dest)
+        assert.strictEqual(result.skipped, 3)
+        assert.strictEqual(result.downloaded, 1)
+        const gets = server.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.url)
+        assert.deepStrictEqual(gets, ["/datasets/s3://h/ds/", "/datasets/s3://h/ds/z-last.bin"])
+        assert.deepStrictEqual(yield* filesBelow(dest), [...Object.keys(files), "z-last.bin"])
       }),
     30_000
   )

@@ -8,7 +8,7 @@ import type * as Scope from "effect/Scope"
 import type { Readable } from "node:stream"
 import { type DalError, DalIntegrityError, type Subject } from "../DalError.js"
 import type { Settings } from "../DalSettings.js"
-import type { DalTransportService, Response, TransportFailure } from "../DalTransport.js"
+import { type DalTransportService, type Response, TransportFailure } from "../DalTransport.js"
 import * as Classify from "./classify.js"
 import * as Retry from "./retry.js"
 import type { Transient } from "./retry.js"
@@ -27,8 +27,21 @@ export interface Exchange extends Retry.Retry {
   readonly scrub: Scrub.Scrubber
   /** An absolute URL below the DAL base URL. */
   readonly url: (path: string) => string
-  /** Sends one request and answers its 2xx response; the body is abandoned when the scope closes, unless it ended. */
-  readonly send: (subject: Subject, request: Request) => Effect.Effect<Response, Transient | DalError, Scope.Scope>
+  /**
+   * Sends one request and answers its 2xx response; the body is abandoned when the scope closes, unless it ended.
+   * `answered`: what the transport already answered to this request (see `dispatch`), classified as if it had just
+   * arrived.
+   */
+  readonly send: (
+    subject: Subject,
+    request: Request,
+    answered?: Response | TransportFailure
+  ) => Effect.Effect<Response, Transient | DalError, Scope.Scope>
+  /**
+   * The request as `send` makes it, through the transport's `dispatch`: the raw answer, for a caller that handles the
+   * common case itself and gives anything else to `send` (as `answered`).
+   */
+  readonly dispatch: (request: Request, onHead: (outcome: Response | TransportFailure) => void) => () => void
   /** Maps a body's failure (cut, idle, too slow) for the retry loop. */
   readonly bodyFailure: (subject: Subject, failure: TransportFailure) => Transient | DalError
   /** The whole body, refused (`what` names it) when over `limit` bytes. */
@@ -61,15 +74,22 @@ export const make = (settings: Settings, transport: DalTransportService): Exchan
   const scrub = Scrub.make(token)
   const retry = Retry.make(settings)
 
-  const send: Exchange["send"] = (subject, request) =>
-    transport.request({
-      method: request.method,
-      url: request.url,
-      headers: { ...request.headers, authorization: `Bearer ${token}` },
-      body: request.body,
-      timeout: settings.timeout,
-      minBytesPerSecond: settings.minRate
-    }).pipe(
+  const wire = (request: Request) => ({
+    method: request.method,
+    url: request.url,
+    headers: { ...request.headers, authorization: `Bearer ${token}` },
+    body: request.body,
+    timeout: settings.timeout,
+    minBytesPerSecond: settings.minRate
+  })
+
+  const answer = (answered: Response | TransportFailure): Effect.Effect<Response, TransportFailure, Scope.Scope> =>
+    answered instanceof TransportFailure
+      ? Effect.fail(answered)
+      : Effect.acquireRelease(Effect.succeed(answered), (response) => Effect.sync(() => response.body.destroy()))
+
+  const send: Exchange["send"] = (subject, request, answered) =>
+    (answered === undefined ? transport.request(wire(request)) : answer(answered)).pipe(
       Effect.mapError((failure) => Classify.fromTransport(subject, scrub, failure)),
       Effect.flatMap((response) =>
         response.status >= 200 && response.status < 300
@@ -123,6 +143,7 @@ export const make = (settings: Settings, transport: DalTransportService): Exchan
     ...retry,
     url: (path) => settings.url + path,
     send,
+    dispatch: (request, onHead) => transport.dispatch(wire(request), onHead),
     bodyFailure,
     collect
   }

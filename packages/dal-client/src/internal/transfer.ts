@@ -23,7 +23,7 @@ import { type Body, type Response, TransportFailure } from "../DalTransport.js"
 import type { Exchange } from "./exchange.js"
 import * as Files from "./files.js"
 import * as FileSink from "./fileSink.js"
-import type { Manifest } from "./manifest.js"
+import type * as Manifest from "./manifest.js"
 import { Transient } from "./retry.js"
 import { claimFile, fileError, lstat, reasonOf } from "./safeFs.js"
 import type { Tracker } from "./tracker.js"
@@ -123,15 +123,17 @@ const open = (
   subject: Subject,
   key: string,
   offset: number,
-  etag: string | undefined
+  etag: string | undefined,
+  answered?: Response | TransportFailure
 ): Effect.Effect<Position & { readonly body: Body }, DalError, Scope.Scope> => {
-  const attempt = (headers: Record<string, string>) =>
+  const attempt = (headers: Record<string, string>, first?: Response | TransportFailure) =>
     Effect.flatMap(
-      exchange.send(subject, { method: "GET", url: dataUrl(exchange, key), headers }),
+      exchange.send(subject, { method: "GET", url: dataUrl(exchange, key), headers }, first),
       (response) =>
         Either.map(parsePosition(exchange, subject, response), (position) => ({ ...position, body: response.body }))
     )
-  return exchange.retrying(() => attempt(rangeHeaders(offset, etag))).pipe(
+  // `answered`: the transport's answer to this very request, already in (see firstAttempt)
+  return exchange.retrying((n) => attempt(rangeHeaders(offset, etag), n === 0 ? answered : undefined)).pipe(
     Effect.catchIf(
       (e) => offset > 0 && e instanceof DalStatusError && e.status === 416,
       () => exchange.retrying(() => attempt(rangeHeaders(0, undefined)))
@@ -216,7 +218,7 @@ export interface FileJob {
 
 export interface Env {
   readonly exchange: Exchange
-  readonly manifest: Manifest
+  readonly manifest: Manifest.Manifest
   readonly tracker: Tracker
 }
 
@@ -244,15 +246,166 @@ const isComplete = (
   return remote.etag === undefined || (journal?.state === "complete" && journal.etag === remote.etag)
 }
 
-/** Skips the file when it is already complete, else downloads (or resumes) it. */
-/* eslint-disable max-lines-per-function -- the attempts at one file share its resume state (bytes on disk, ETag, counters) */
+/** Where the one-callback first attempt at a fresh file (`firstAttempt`) left it. */
+type FirstAttempt =
+  /** Whole, and renamed into place. */
+  | { readonly _tag: "Landed"; readonly bytes: number; readonly position: Position }
+  /** Whole, but the rename failed (the temporary file is still there). */
+  | { readonly _tag: "NotRenamed"; readonly cause: unknown }
+  /** The transport's answer before any byte was written: a failure, or a response the common case does not cover. */
+  | { readonly _tag: "Answered"; readonly answered: Response | TransportFailure }
+  /** The body was written, whole or not, without landing: what toFile would have answered (and `counted` bytes). */
+  | {
+    readonly _tag: "Pumped"
+    readonly position: Position
+    readonly pumped: Either.Either<number, Transient | DalError>
+    readonly counted: number
+  }
+
+/** Whether a transfer journals a resume record before its body: a strong ETag, and big enough to be worth resuming. */
+const needsResumeRecord = (position: Position): boolean =>
+  isStrong(position.etag) && (position.total ?? 0) >= resumeRecordMinBytes
+
+/**
+ * The first attempt at a fresh file (nothing at its paths, nothing journaled), run in one `Effect.async` rather than
+ * as the step-by-step program of `inSteps`: a per-file program of scopes, retries and generators cost more CPU than
+ * the transfer of a small file itself. It covers the common case only (a 200 that needs no resume record, the body
+ * whole, the rename done); anything else is handed to `inSteps` where it stands, which goes on from there exactly as
+ * if it had made the attempt itself (test/FirstAttempt.test.ts runs each case both ways).
+ */
+const firstAttempt = (env: Env, job: FileJob, temp: string, target: string): Effect.Effect<FirstAttempt> =>
+  Effect.async<FirstAttempt>((resume) => {
+    const { exchange, tracker } = env
+    const done = (first: FirstAttempt) => resume(Effect.succeed(first))
+    let body: Body | undefined
+    let closed: Promise<unknown> = Promise.resolve()
+    const abandon = exchange.dispatch(
+      { method: "GET", url: dataUrl(exchange, job.key), headers: rangeHeaders(0, undefined) },
+      (answered) => {
+        if (answered instanceof TransportFailure || answered.status !== 200) return done({ _tag: "Answered", answered })
+        const parsed = parsePosition(exchange, job.subject, answered)
+        if (Either.isLeft(parsed) || needsResumeRecord(parsed.right)) return done({ _tag: "Answered", answered })
+        const position = parsed.right
+        body = answered.body
+        if (position.total !== undefined) tracker.sized(position.total)
+        let counted = 0
+        const sink = FileSink.open(temp, "w", position.modified, answered.body.resume, () => answered.body.destroy())
+        const pumped = (result: Either.Either<number, Transient | DalError>) =>
+          done({ _tag: "Pumped", position, pumped: result, counted })
+        answered.body.attach({
+          onData: (chunk) => {
+            counted += chunk.length
+            tracker.add(chunk.length)
+            return sink.write(chunk, 0, chunk.length)
+          },
+          onEnd: (failure) => {
+            closed = sink.close().then(
+              (written) => {
+                if (failure !== undefined) return pumped(Either.left(exchange.bodyFailure(job.subject, failure)))
+                if (position.total !== undefined && written !== position.total) return pumped(Either.right(written))
+                return Fs.rename(temp, target).then(
+                  () => done({ _tag: "Landed", bytes: written, position }),
+                  (cause: unknown) => done({ _tag: "NotRenamed", cause })
+                )
+              },
+              (error: unknown) =>
+                pumped(Either.left(new DalFileError({ ...job.subject, path: temp, reason: reasonOf(error) })))
+            )
+          }
+        })
+      }
+    )
+    return Effect.promise(() => {
+      if (body === undefined) abandon()
+      else body.destroy()
+      return closed.then(() => Fs.rm(temp, { force: true })).catch(() => undefined)
+    })
+  })
+
+/** A file is in place: its journal line when one is needed (see below), the progress, the outcome. */
+const landed = (
+  env: Env,
+  job: FileJob,
+  previous: Manifest.Record | undefined,
+  facts: {
+    readonly bytes: number
+    readonly etag: string | undefined
+    readonly stamped: number | undefined
+    readonly recordedPartial: boolean
+    readonly resumed: boolean
+  }
+): Effect.Effect<FileOutcome, DalError> => {
+  const outcome: FileOutcome = {
+    key: job.key,
+    path: NodePath.join(job.dir, job.name),
+    bytes: facts.bytes,
+    status: facts.resumed ? "resumed" : "downloaded"
+  }
+  const done = Effect.as(env.tracker.fileDone(false), outcome)
+  // A stamped file at its final path says it is complete by itself (isComplete); the journal only has to for one the
+  // DAL dates nowhere, and to replace a resume record. A line per file is otherwise work and memory for nothing.
+  return facts.stamped === undefined || facts.recordedPartial || previous !== undefined
+    ? Effect.zipRight(
+      env.manifest.put({ path: job.record, key: job.key, state: "complete", size: facts.bytes, etag: facts.etag }),
+      done
+    )
+    : done
+}
+
+/**
+ * Skips the file when it is already complete, else downloads (or resumes) it. A fresh file starts with
+ * `firstAttempt`; `inSteps` does the rest.
+ */
 export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome, DalError> =>
+  Effect.suspend(() => {
+    const previous = env.manifest.get(job.record)
+    if (job.absent !== true || previous !== undefined) return inSteps(env, job, previous, undefined)
+    const target = NodePath.join(job.dir, job.name)
+    const temp = NodePath.join(job.dir, partialName(job.name))
+    return Effect.flatMap(firstAttempt(env, job, temp, target), (first) => {
+      switch (first._tag) {
+        case "Landed":
+          return landed(env, job, previous, {
+            bytes: first.bytes,
+            etag: first.position.etag,
+            stamped: first.position.modified,
+            recordedPartial: false,
+            resumed: false
+          })
+        case "NotRenamed":
+          return Effect.zipRight(
+            Effect.promise(() => Fs.rm(temp, { force: true }).catch(() => undefined)),
+            Effect.fail(fileError(job.subject, target)(first.cause))
+          )
+        case "Answered": {
+          const { answered } = first
+          // the response now belongs to inSteps' first request, which abandons it when done with it
+          return answered instanceof TransportFailure
+            ? inSteps(env, job, previous, first)
+            : Effect.ensuring(inSteps(env, job, previous, first), Effect.sync(() => answered.body.destroy()))
+        }
+        case "Pumped":
+          return inSteps(env, job, previous, first)
+      }
+    })
+  })
+
+/**
+ * The whole program for one file: the re-run checks, attempts until the file is whole (resuming where each left
+ * off), the rename. `from` is where a `firstAttempt` left a fresh file: the first attempt here goes on from it.
+ */
+/* eslint-disable max-lines-per-function -- the attempts at one file share its resume state (bytes on disk, ETag, counters) */
+export const inSteps = (
+  env: Env,
+  job: FileJob,
+  previous: Manifest.Record | undefined,
+  from: Extract<FirstAttempt, { readonly _tag: "Answered" | "Pumped" }> | undefined
+): Effect.Effect<FileOutcome, DalError> =>
   Effect.gen(function*() {
     const { exchange, manifest, tracker } = env
     const { subject } = job
     const target = NodePath.join(job.dir, job.name)
     const temp = NodePath.join(job.dir, partialName(job.name))
-    const previous = manifest.get(job.record)
     const same = previous !== undefined && previous.key === job.key
 
     const existing = job.absent === true ? undefined : yield* lstat(subject, target)
@@ -278,10 +431,70 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
     // Whether this run wrote a resume record for the file, and the Last-Modified it is being stamped with.
     let recordedPartial = false
     let stamped: number | undefined
+    let handed = from
+
+    /** The response's position is known: the resume record, the progress counters. */
+    const received = (position: Position) =>
+      Effect.gen(function*() {
+        const start = position.start
+        stamped = position.modified
+        resumed = resumed || start > 0
+        if (position.etag !== etag) {
+          etag = position.etag
+          resumable = false
+          if (needsResumeRecord(position)) {
+            yield* manifest.put({ path: job.record, key: job.key, state: "partial", etag: etag! })
+            resumable = true
+            recordedPartial = true
+          }
+        }
+        if (!sized && position.total !== undefined) {
+          sized = true
+          tracker.sized(position.total)
+        }
+        tracker.add(start - counted)
+        counted = start
+      })
+
+    /** The body was written from `start`, asked for at `asked`: what the next step is. */
+    const pumpedTo = (
+      asked: number,
+      start: number,
+      total: number | undefined,
+      pumped: Either.Either<number, Transient | DalError>
+    ) =>
+      Effect.gen(function*() {
+        // After a failure the file's size, not any counter, says where to resume.
+        onDisk = Either.isRight(pumped) ? start + pumped.right : (yield* claimFile(subject, temp)) ?? 0
+        tracker.add(onDisk - counted)
+        counted = onDisk
+        if (Either.isLeft(pumped)) {
+          if (!(pumped.left instanceof Transient)) return yield* pumped.left
+          return { _tag: "Again", failure: pumped.left, progressed: onDisk > asked } satisfies Step
+        }
+        if (total !== undefined && onDisk < total) {
+          return {
+            _tag: "Again",
+            failure: truncated(subject, onDisk, total),
+            progressed: onDisk > asked
+          } satisfies Step
+        }
+        if (total !== undefined && onDisk > total) return yield* oversized(subject, onDisk, total)
+        return { _tag: "Done" } satisfies Step
+      })
 
     const attempt = Effect.gen(function*() {
       const asked = onDisk
-      const opened = yield* open(exchange, subject, job.key, asked, etag)
+      const first = handed
+      handed = undefined
+      if (first?._tag === "Pumped") {
+        // firstAttempt received the response and wrote its body as the code below would have, progress included
+        sized = first.position.total !== undefined
+        yield* received(first.position)
+        counted += first.counted
+        return yield* pumpedTo(asked, 0, first.position.total, first.pumped)
+      }
+      const opened = yield* open(exchange, subject, job.key, asked, etag, first?.answered)
       if (opened.start !== asked) {
         // Only a restart from byte 0 (no Range support, or If-Range saw a changed file) is acceptable.
         if (opened.start !== 0) {
@@ -296,44 +509,15 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
         etag = undefined
         return { _tag: "Again", progressed: false } satisfies Step
       }
+      yield* received(opened)
       const start = opened.start
-      stamped = opened.modified
-      resumed = resumed || start > 0
-      if (opened.etag !== etag) {
-        etag = opened.etag
-        resumable = false
-        if (isStrong(etag) && (opened.total ?? 0) >= resumeRecordMinBytes) {
-          yield* manifest.put({ path: job.record, key: job.key, state: "partial", etag })
-          resumable = true
-          recordedPartial = true
-        }
-      }
-      if (!sized && opened.total !== undefined) {
-        sized = true
-        tracker.sized(opened.total)
-      }
-      tracker.add(start - counted)
-      counted = start
       const pumped = yield* Effect.either(
         toFile(exchange, subject, opened.body, temp, start > 0 ? "a" : "w", opened.modified, (n) => {
           counted += n
           tracker.add(n)
         })
       )
-      // After a failure the file's size, not any counter, says where to resume.
-      onDisk = Either.isRight(pumped) ? start + pumped.right : (yield* claimFile(subject, temp)) ?? 0
-      tracker.add(onDisk - counted)
-      counted = onDisk
-      const total = opened.total
-      if (Either.isLeft(pumped)) {
-        if (!(pumped.left instanceof Transient)) return yield* pumped.left
-        return { _tag: "Again", failure: pumped.left, progressed: onDisk > asked } satisfies Step
-      }
-      if (total !== undefined && onDisk < total) {
-        return { _tag: "Again", failure: truncated(subject, onDisk, total), progressed: onDisk > asked } satisfies Step
-      }
-      if (total !== undefined && onDisk > total) return yield* oversized(subject, onDisk, total)
-      return { _tag: "Done" } satisfies Step
+      return yield* pumpedTo(asked, start, opened.total, pumped)
     }).pipe(Effect.scoped)
 
     const transfer = Effect.gen(function*() {
@@ -357,13 +541,7 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
           : Effect.promise(() => Fs.rm(temp, { force: true }).catch(() => undefined))
       )
     )
-    // A stamped file at its final path says it is complete by itself (isComplete); the journal only has to for one the
-    // DAL dates nowhere, and to replace a resume record. A line per file is otherwise work and memory for nothing.
-    if (stamped === undefined || recordedPartial || previous !== undefined) {
-      yield* manifest.put({ path: job.record, key: job.key, state: "complete", size: onDisk, etag })
-    }
-    yield* tracker.fileDone(false)
-    return { key: job.key, path: target, bytes: onDisk, status: resumed ? "resumed" as const : "downloaded" as const }
+    return yield* landed(env, job, previous, { bytes: onDisk, etag, stamped, recordedPartial, resumed })
   })
 /* eslint-enable max-lines-per-function */
 
