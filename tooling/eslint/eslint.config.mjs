@@ -90,6 +90,25 @@ export default tseslint.config(
     }
   },
   {
+    // In sources the @effect packages' modules are imported one by one too (tests may use their barrels).
+    files: ["**/src/**/*.ts"],
+    ignores: ["**/readme*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [
+          {
+            name: "effect",
+            message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"."
+          },
+          ...["@effect/cli", "@effect/platform", "@effect/platform-node"].map((name) => ({
+            name,
+            message: `Import ${name}'s modules one by one, as for effect: import * as Command from "${name}/Command".`
+          }))
+        ]
+      }]
+    }
+  },
+  {
     // README examples are a user's programs, and those print.
     files: ["**/readme*.ts"],
     rules: {
@@ -115,5 +134,9 @@ export default tseslint.config(
   {
     files: ["apps/secure-runtime/test/readme.example.ts"],
     rules: { "fedkit/test-layout": "warn" }
+  },
+  {
+    files: ["apps/secure-runtime/src/{Cli,bin,Inputs,Jobs,RuntimeModule}.ts"],
+    rules: { "no-restricted-imports": "warn" }
   }
 )
