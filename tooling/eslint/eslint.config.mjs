@@ -100,9 +100,14 @@ export default tseslint.config(
             name: "effect",
             message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"."
           },
-          ...["@effect/cli", "@effect/platform", "@effect/platform-node"].map((name) => ({
+          ...Object.entries({
+            "@effect/cli": "Command",
+            "@effect/platform": "FileSystem",
+            "@effect/platform-node": "NodeContext"
+          }).map(([name, module]) => ({
             name,
-            message: `Import ${name}'s modules one by one, as for effect: import * as Command from "${name}/Command".`
+            message:
+              `Import ${name}'s modules one by one, as for effect: import * as ${module} from "${name}/${module}".`
           }))
         ]
       }]
