@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The one test command (README quick start, CI): bootstrap, then build, typecheck, lint and test every workspace
-// package with turbo, check every publishable package's tarball with publint and attw, run the consumer test
-// (scripts/consumer: a rehearsed publish to a local registry, then the READMEs' install lines and first examples in
-// scratch projects on Node 20, 22 and 24), and close with one summary line `N passed, N failed, N skipped`
-// aggregated from the per-package Vitest JSON reports.
+// package with turbo, check every README's outline (scripts/check-readmes.mjs), check every publishable package's
+// tarball with publint and attw, run the consumer test (scripts/consumer: a rehearsed publish to a local registry, then
+// the READMEs' install lines and first examples in scratch projects on Node 20, 22 and 24), and close with one summary
+// line `N passed, N failed, N skipped` aggregated from the per-package Vitest JSON reports.
 import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
@@ -51,6 +51,9 @@ const testsOk = step("test every package, one package at a time", turbo, [
   "--continue",
   "--concurrency=1"
 ])
+const readmesOk = step("check every README's outline (scripts/check-readmes.mjs)", process.execPath, [
+  join(root, "scripts", "check-readmes.mjs")
+])
 const turboOk = checksOk && testsOk
 const packagesOk = step("check the packed tarball of every publishable package (publint, attw)", process.execPath, [
   join(root, "scripts", "check-packages.mjs")
@@ -86,5 +89,6 @@ if (missing.length > 0) process.stdout.write(`no test report (tests did not run)
 if (!packagesOk) process.stdout.write("package checks (publint, attw): FAILED, see above\n")
 if (!consumersOk) process.stdout.write("consumer test: FAILED (or not run: the build failed), see above\n")
 if (!turboOk) process.stdout.write("turbo run: a build, typecheck, lint or test task FAILED, see above\n")
+if (!readmesOk) process.stdout.write("READMEs: one is not in the house outline, see above\n")
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`)
-process.exit(turboOk && packagesOk && consumersOk && failed === 0 && missing.length === 0 ? 0 : 1)
+process.exit(turboOk && readmesOk && packagesOk && consumersOk && failed === 0 && missing.length === 0 ? 0 : 1)

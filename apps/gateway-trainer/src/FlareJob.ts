@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Job, type JobCheck } from "@fedkit/flare-config"
 import type { DecodeError } from "@fedkit/flare-config/Issue"
 import { FlareRunner } from "@fedkit/job-packager"

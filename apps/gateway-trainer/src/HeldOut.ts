@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { FileSystem } from "@effect/platform"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as BreastCancer from "./BreastCancer.js"
 import * as Federation from "./Federation.js"

@@ -5,8 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Job } from "@fedkit/flare-config"
 import type { DecodeError } from "@fedkit/flare-config/Issue"
 import * as Effect from "effect/Effect"

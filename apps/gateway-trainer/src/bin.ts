@@ -6,8 +6,10 @@
  *   (`RunResult.globalModel` of `fedkit-job run`, on any target). One line on stdout, or one JSON object with
  *   `--json`; exit 1 with one line on stderr when the file is not such a model, exit 2 for a usage error.
  */
-import { Args, Command, Options } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { CliMain } from "@fedkit/cli-policy"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"

@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { DalClient } from "@fedkit/dal-client"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -1,13 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
-import { files } from "./readme.example.js"
+import { files } from "./fixtures/readme.example.js"
 
 describe("README", () => {
-  it("shows test/readme.example.ts verbatim (with the package's import path), in at most 10 lines", () => {
+  it("shows test/fixtures/readme.example.ts verbatim (with the package's import path), in at most 10 lines", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
-    const example = readFileSync(new URL("./readme.example.ts", import.meta.url), "utf8")
+    const example = readFileSync(new URL("./fixtures/readme.example.ts", import.meta.url), "utf8")
       .replace(
-        `from "../src/secure_runtime/secure_runtime_service.js"`,
+        `from "../../src/secure_runtime/secure_runtime_service.js"`,
         `from "@fedkit/gateway-trainer/secure_runtime/secure_runtime_service"`
       )
     assert.include(readme, "```ts\n" + example + "```")

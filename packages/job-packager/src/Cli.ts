@@ -11,7 +11,9 @@
  *
  * @since 0.1.0
  */
-import { Args, Command, Options } from "@effect/cli"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import type { CliMain } from "@fedkit/cli-policy"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"

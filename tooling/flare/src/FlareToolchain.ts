@@ -81,7 +81,7 @@ export const layer: Layer.Layer<FlareInstallation.FlareInstallation, FlareToolch
 )
 
 /**
- * What `nvflare --version` reports, trimmed (for example `2.9.0`).
+ * What `nvflare --version` reports, trimmed (for example `NVFlare version is 2.9.0`).
  *
  * @since 0.1.0
  * @category running

@@ -49,6 +49,30 @@ export interface SmokeResult {
   readonly model: Matrix
 }
 
+/**
+ * The smoke job ran but did not leave what it must: a global model, with the values its rounds give.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SmokeJobFailed extends Schema.TaggedError<SmokeJobFailed>()("SmokeJobFailed", {
+  workspace: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the FLARE smoke job in ${this.workspace} failed: ${this.reason}; its logs are ${this.workspace}/*/log.txt`
+  }
+}
+
+/**
+ * The global model after the smoke job's rounds: each round adds exactly 1 to every weight (both clients add 1 and
+ * FedAvg averages them).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const EXPECTED_MODEL: Matrix = INITIAL_MODEL.map((row) => row.map((value) => value + ROUNDS))
+
 const Matrix = Schema.parseJson(Schema.Array(Schema.Array(Schema.Number)))
 
 /**
@@ -89,7 +113,7 @@ export const run = (options: {
   readonly onLog?: (line: FlareRunner.LogLine) => Effect.Effect<void>
 }): Effect.Effect<
   SmokeResult,
-  FlareRunner.RunError | FlareToolchainError,
+  FlareRunner.RunError | FlareToolchainError | SmokeJobFailed,
   FlareInstallation.FlareInstallation
 > =>
   Effect.gen(function*() {
@@ -102,7 +126,7 @@ export const run = (options: {
       ...(options.onLog === undefined ? {} : { onLog: options.onLog })
     })
     const modelPath = yield* Option.match(result.globalModel, {
-      onNone: () => new FlareToolchainError({ venvDir: JOB_DIR, reason: "the smoke job left no global model" }),
+      onNone: () => new SmokeJobFailed({ workspace: options.workspace, reason: "it left no global model" }),
       onSome: Effect.succeed
     })
     const model = yield* readNumpyMatrix(modelPath)

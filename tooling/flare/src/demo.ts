@@ -27,14 +27,16 @@ const program = Effect.gen(function*() {
     clients,
     onLog: (line) => /round|error/i.test(line.text) ? Console.error(`  flare | ${line.text.trim()}`) : Effect.void
   })
-  const expected = SmokeJob.INITIAL_MODEL.map((row) => row.map((value) => value + SmokeJob.ROUNDS))
   yield* Console.log(`job:          ${SmokeJob.JOB_DIR}`)
   yield* Console.log(`server log:   ${result.run.logs.server.pipe(Option.getOrElse(() => "-"))}`)
   yield* Console.log(`global model: ${result.modelPath}`)
   yield* Console.log(`initial model ${format(SmokeJob.INITIAL_MODEL)}`)
   yield* Console.log(`global model  ${format(result.model)}`)
-  if (format(result.model) !== format(expected)) {
-    return yield* Effect.fail(`the global model should be ${format(expected)} after ${SmokeJob.ROUNDS} rounds`)
+  if (format(result.model) !== format(SmokeJob.EXPECTED_MODEL)) {
+    return yield* new SmokeJob.SmokeJobFailed({
+      workspace,
+      reason: `the global model should be ${format(SmokeJob.EXPECTED_MODEL)} after ${SmokeJob.ROUNDS} rounds`
+    })
   }
   yield* Console.log(
     `smoke job passed: ${SmokeJob.ROUNDS} FedAvg rounds on ${clients} sites moved every weight by +1 per round`
@@ -43,6 +45,6 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.provide(FlareToolchain.layer),
-  Effect.tapError((error) => Console.error(typeof error === "string" ? error : error.message)),
+  Effect.tapError((error) => Console.error(error.message)),
   (main) => NodePlatform.runMain(main, { disableErrorReporting: true })
 )

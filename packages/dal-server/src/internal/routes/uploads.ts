@@ -13,6 +13,7 @@ import { sendJson } from "../response.js"
 
 const derivedName = /^[A-Za-z0-9_-]{1,128}$/
 
+// A Node stream fails its pipeline with an Error; this one never leaves this module: it becomes the 413 HttpError below.
 class UploadTooLarge extends Error {}
 
 /** Passes bytes through until more than `max` have come, then fails the pipeline. */
