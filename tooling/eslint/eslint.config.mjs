@@ -129,14 +129,6 @@ export default tseslint.config(
   {
     // Known violations in files other work is reshaping now (December 2026): reported as warnings until they are
     // fixed. Remove a file from this list when its fix lands; the rule is an error everywhere else.
-    files: ["packages/dal-client/src/DalClient.ts"],
-    rules: { "fedkit/since": "warn" }
-  },
-  {
-    files: ["packages/runtime-core/src/internal/runtime.ts"],
-    rules: { "fedkit/disable-says-why": "warn" }
-  },
-  {
     files: ["apps/secure-runtime/test/readme.example.ts"],
     rules: { "fedkit/test-layout": "warn" }
   },

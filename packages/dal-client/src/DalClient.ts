@@ -177,6 +177,11 @@ export interface DalClientService {
  */
 export class DalClient extends Context.Tag("@fedkit/dal-client/DalClient")<DalClient, DalClientService>() {}
 
+/**
+ * The connection pool the live transport uses, re-exported for callers that build `DalClient` layers by hand.
+ *
+ * @since 0.1.0
+ */
 export { ConnectionPool, layerConnectionPool } from "./DalTransport.js"
 
 const checkKey = (subject: Subject, key: string, directory: boolean | undefined) => {

@@ -108,15 +108,20 @@ describe("the download connection (real servers on loopback)", () => {
 
   it.scopedLive("a kept-alive connection the server closes while idle is dropped, not reused", () =>
     Effect.gen(function*() {
+      let dropped: () => void = () => {}
+      const firstDropped = new Promise<void>((resolve) => (dropped = resolve))
       const server = yield* hostileServer((req, res) => {
         res.writeHead(200, { "content-length": "5" }).end("hello")
         // the server drops the connection right after answering, as one whose keep-alive timeout ran out would
+        req.socket.once("close", () => dropped())
         res.on("finish", () => setTimeout(() => req.socket.destroy(), 20))
       })
       const client = yield* makeClient(server.url, { f: key }, { retries: 0 })
       const dest = yield* tempDir
       yield* client.downloadFile(key, NodePath.join(dest, "a"))
-      yield* Effect.sleep("100 millis")
+      yield* Effect.promise(() => firstDropped)
+      // the client's end of a loopback connection sees the close in the next poll phase, before a setImmediate runs
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
       yield* client.downloadFile(key, NodePath.join(dest, "b"))
       assert.strictEqual(yield* Effect.promise(() => Fs.readFile(NodePath.join(dest, "b"), "utf8")), "hello")
     }))

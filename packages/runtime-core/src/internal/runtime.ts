@@ -28,7 +28,7 @@ export const runOrThrow = <A, E>(effect: Effect.Effect<A, E>): A => {
   if (Exit.isSuccess(exit)) return exit.value
   const failure = Cause.failureOption(exit.cause)
   // The contract's functions report errors by throwing, as the Python contract raises ValueError.
-  // eslint-disable-next-line no-restricted-syntax
+  // eslint-disable-next-line no-restricted-syntax -- the contract's parse/validate/template throw, as Python's raise
   throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
 }
 
