@@ -2,7 +2,6 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { JobPackage } from "@fedkit/job-packager"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { spawn } from "node:child_process"
 import { createHash, randomUUID } from "node:crypto"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -73,15 +72,15 @@ describe("JobFolder", () => {
       const id = randomUUID()
       const pkg = yield* jobPackage(id)
       yield* JobFolder.write(pkg, jobsDir)
-      const again = yield* Effect.exit(JobFolder.write(pkg, jobsDir))
-      assert.isTrue(Exit.isFailure(again))
+      const again = yield* Effect.flip(JobFolder.write(pkg, jobsDir))
+      assert.strictEqual(again.reason, "already exists")
       assert.isTrue(completeJob(jobsDir, id))
 
       const blocked = randomUUID()
       mkdirSync(join(jobsDir, blocked))
       writeFileSync(join(jobsDir, blocked, "keep.txt"), "not a job")
       const refused = yield* Effect.flip(JobFolder.write(yield* jobPackage(blocked), jobsDir))
-      assert.strictEqual(refused._tag, "JobStoreError")
+      assert.strictEqual(refused.reason, "already exists")
       assert.deepStrictEqual(readdirSync(join(jobsDir, blocked)), ["keep.txt"])
       assert.deepStrictEqual(readdirSync(jobsDir).sort(), [id, `${id}.manifest.json`, blocked].sort())
     }))
