@@ -72,6 +72,8 @@ export interface Responder {
   readonly log: (exchange: Exchange, status: number) => void
   /** Sends `reply` (unless the client has gone) and logs it. */
   readonly answer: (exchange: Exchange, reply: Reply) => void
+  /** A line at level Error about a request, beside its one request line. */
+  readonly logError: (exchange: Exchange, message: string, annotations: Readonly<Record<string, unknown>>) => void
   /** A 500, and the cause in the log. */
   readonly failed: (exchange: Exchange, cause: Cause.Cause<unknown>) => void
   /** Runs a handler: whatever it throws is a 500 and a log line, never an exception at the process. */
@@ -114,7 +116,9 @@ export const makeResponder = (logLine: LogLine): Responder => {
       failed(exchange, Cause.die(error))
     }
   }
-  return { log, answer, failed, guard }
+  const logError = (exchange: Exchange, message: string, annotations: Readonly<Record<string, unknown>>) =>
+    logLine(LogLevel.Error, message, { requestId: exchange.requestId, ...annotations })
+  return { log, answer, failed, guard, logError }
 }
 
 /** Lets a refused body's remaining bytes be read and dropped, up to a cap and a deadline. */
