@@ -1,5 +1,6 @@
-// The route table of `secure-runtime serve`, and its handlers: create a job (body checks, then a render in its own
-// fiber), read a job, health.
+// The route table of `secure-runtime serve`, and its handlers: create a job (header checks; the body, once read, is
+// checked, rendered and answered in the next turn of the event loop with the others read in this one), read a job,
+// health.
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -8,6 +9,7 @@ import type * as Runtime from "effect/Runtime"
 import type { Drain } from "../Drain.js"
 import type * as Jobs from "../Jobs.js"
 import { httpStatus, type PayloadRefused } from "../Refusal.js"
+import * as Batch from "./batch.js"
 import {
   discardRest,
   DRAIN_CAP_BYTES,
@@ -47,6 +49,7 @@ interface Route {
 export const makeRouter = (context: Context): (exchange: Exchange) => void => {
   const { drain, jobs, maxBodyBytes: maxBytes, responder, runCallback, timeoutMs } = context
   const { answer, failed, guard, log, logError } = responder
+  const later = Batch.make()
 
   /**
    * Runs a request's effect in its own fiber and settles the request with its exit. A client that goes away
@@ -116,6 +119,22 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
     }
   }
 
+  /** A body read in full: checked, rendered and written (or refused), and answered. */
+  const create = (exchange: Exchange, body: Buffer) => {
+    if (exchange.response.destroyed) {
+      // Gone while the body waited for its turn: no job for no one.
+      exchange.facts["refused"] = "ClientAborted"
+      return log(exchange, 499)
+    }
+    const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
+    const created = jobs.create(body, waitMs)
+    // A refusal, and a job rendered at once, are known here: answered without a fiber.
+    if (Exit.isExit(created)) return settleCreated(exchange, body, created as Exit.Exit<Jobs.JobView, CreateError>)
+    // Once a job is written, its answer and log line are made even if the client has gone (only the wait for a render
+    // slot, made interruptible by `create`, stops when it goes).
+    return settleWith(exchange, Effect.uninterruptible(created), (exit) => settleCreated(exchange, body, exit))
+  }
+
   const createJob: Handler = (exchange) => {
     const { facts, incoming } = exchange
     const declared = incoming.headers["content-length"]
@@ -162,19 +181,7 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
           }
           case "Body": {
             facts["bodyBytes"] = read.body.length
-            const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
-            const created = jobs.create(read.body, waitMs)
-            // A refusal, and a job rendered at once, are known here: answered without a fiber.
-            if (Exit.isExit(created)) {
-              return settleCreated(exchange, read.body, created as Exit.Exit<Jobs.JobView, CreateError>)
-            }
-            // Once a job is written, its answer and log line are made even if the client has gone (only the wait for
-            // a render slot, made interruptible by `create`, stops when it goes).
-            return settleWith(
-              exchange,
-              Effect.uninterruptible(created),
-              (exit) => settleCreated(exchange, read.body, exit)
-            )
+            return later(() => guard(exchange, () => create(exchange, read.body)))
           }
         }
       }))
