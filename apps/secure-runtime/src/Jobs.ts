@@ -10,14 +10,17 @@
 import { FileSystem, Path } from "@effect/platform"
 import { type FlareRunner, JobPackage, JobStore } from "@fedkit/job-packager"
 import { Dataset2Gw, type Runtime } from "@fedkit/runtime-core"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EffectRuntime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
@@ -128,7 +131,9 @@ export interface Service {
    * (default 30 seconds) for a render slot.
    *
    * The body is parsed and checked when `create` is called (synchronously; it is pure): a refused payload gives an
-   * `Exit` failure at once, which a server answers without running a fiber (see `Exit.isExit`).
+   * `Exit` failure at once, which a server answers without running a fiber (see `Exit.isExit`). Without a runner and
+   * with a slot free, the job is rendered and written then too, and its result is an `Exit` as well (unless the
+   * runtime's template is asynchronous).
    */
   readonly create: (
     body: Uint8Array | string,
@@ -171,6 +176,7 @@ export const make = (
       yield* Effect.logWarning("removed unfinished jobs").pipe(Effect.annotateLogs({ count: swept.length }))
     }
 
+    const runSyncExit = EffectRuntime.runSyncExit(yield* Effect.runtime<never>())
     const slots = Slots.make(options.maxConcurrentRenders ?? 8)
     const maxQueued = options.maxQueuedRenders ?? 256
     const maxRemembered = options.maxRemembered ?? 10_000
@@ -251,6 +257,7 @@ export const make = (
       // refusing thousands of payloads a second need not run a fiber for each.
       const checked = Render.check(options.runtime, body)
       if (Either.isLeft(checked)) return Exit.fail(checked.left)
+      if (options.runner === undefined && slots.tryTake()) return renderNow(checked.right)
       return Effect.uninterruptibleMask((restore) =>
         Effect.suspend((): Created => {
           // The queue bound applies to waiting only: with a slot free, even `maxQueued: 0` renders at once.
@@ -267,6 +274,22 @@ export const make = (
           )
         })
       )
+    }
+
+    /**
+     * A render in a slot already taken, run at once: with every runtime whose template is synchronous, the job is
+     * rendered and written before this returns, and the result is a plain `Exit` a server answers without a fiber of
+     * its own. A template that is asynchronous goes on in its fiber, which the caller then waits for.
+     */
+    const renderNow = (payload: unknown): Created => {
+      const exit = runSyncExit(Effect.ensuring(written(payload), Effect.sync(slots.release)))
+      if (Exit.isFailure(exit)) {
+        const defect = Cause.dieOption(exit.cause)
+        if (Option.isSome(defect) && EffectRuntime.isAsyncFiberException(defect.value)) {
+          return Fiber.join(defect.value.fiber as Fiber.RuntimeFiber<JobView, RenderFailure | JobStore.JobStoreError>)
+        }
+      }
+      return exit
     }
 
     const written = (payload: unknown) =>

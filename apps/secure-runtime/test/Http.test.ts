@@ -29,6 +29,8 @@ describe("HTTP API", () => {
       ])
       assert.strictEqual(created.headers["location"], `/v1/jobs/${view.jobId}`)
       assert.match(created.headers["x-request-id"] ?? "", UUID)
+      assert.strictEqual(created.headers["content-type"], "application/json")
+      assert.strictEqual(created.headers["content-length"], String(Buffer.byteLength(JSON.stringify(view))))
       const manifest = JSON.parse(readFileSync(join(server.jobsDir, `${view.jobId}.manifest.json`), "utf8"))
       assert.strictEqual(manifest.digest, view.digest)
       assert.isTrue(existsSync(join(server.jobsDir, view.jobId, "app/custom/client.py")))

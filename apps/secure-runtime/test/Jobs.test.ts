@@ -12,14 +12,15 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Inputs from "../src/Inputs.js"
 import * as Jobs from "../src/Jobs.js"
 import * as JsonLog from "../src/JsonLog.js"
+import * as RuntimeModule from "../src/RuntimeModule.js"
 import * as Server from "../src/Server.js"
-import { DATASET2GW } from "./support/fixtures.js"
+import { DATASET2GW, GOOD_MODULE, VALID } from "./support/fixtures.js"
 import { get, post } from "./support/server.js"
 
 /** A runtime whose template takes an hour (of the test clock): a render holds its slot until the clock moves. */
@@ -40,7 +41,10 @@ describe("Jobs", () => {
         maxConcurrentRenders: 1,
         maxQueuedRenders: 0
       })
-      const holding = yield* Effect.fork(jobs.create(JSON.stringify({ rounds: 1 })))
+      // An asynchronous template: `create` gives an effect to wait on, not an `Exit`.
+      const first = jobs.create(JSON.stringify({ rounds: 1 }))
+      assert.isFalse(Exit.isExit(first))
+      const holding = yield* Effect.fork(first)
       yield* Effect.yieldNow()
       const busy = yield* Effect.flip(jobs.create(JSON.stringify({ rounds: 2 })))
       assert.strictEqual(busy._tag, "JobsBusy")
@@ -54,6 +58,28 @@ describe("Jobs", () => {
       // Writing is never cut short, so the held render is let finish (its empty job is the module's fault).
       yield* TestClock.adjust("1 hour")
       assert.strictEqual((yield* Effect.flip(Fiber.join(holding)))._tag, "TemplateBroken")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("with a slot free, renders and writes the job when `create` is called: a plain `Exit`, the job on disk", () =>
+    Effect.gen(function*() {
+      const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-jobs-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(jobsDir, { recursive: true, force: true })))
+      const jobs = yield* Jobs.make({
+        runtime: (yield* RuntimeModule.load(GOOD_MODULE)).runtime,
+        dataset2gw: yield* Inputs.dataset2gw(JSON.stringify(DATASET2GW)),
+        jobsDir,
+        maxConcurrentRenders: 1,
+        maxQueuedRenders: 0
+      })
+      for (let round = 0; round < 3; round++) {
+        const exit = jobs.create(JSON.stringify(VALID))
+        assert.isTrue(Exit.isExit(exit) && Exit.isSuccess(exit))
+        const view = yield* exit
+        assert.strictEqual(view.status, "rendered")
+        // Complete on disk already, and its slot given back (the next round would be busy otherwise).
+        assert.isTrue(existsSync(join(jobsDir, `${view.jobId}.manifest.json`)))
+        assert.deepStrictEqual(Option.getOrThrow(yield* jobs.get(view.jobId)), view)
+      }
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

@@ -61,8 +61,11 @@ export const makeExchange = (incoming: IncomingMessage, response: ServerResponse
   facts: {}
 })
 
-/** On every answer: JSON is never sniffed as something else, and no cache keeps a job or a refusal. */
-const SAFETY_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
+/**
+ * On every answer: JSON is never sniffed as something else, and no cache keeps a job or a refusal. Headers are given
+ * to `writeHead` as one flat list of names and values, which Node takes without copying them into an object first.
+ */
+const SAFETY_HEADERS = ["x-content-type-options", "nosniff", "cache-control", "no-store"] as const
 
 const INTERNAL_ERROR = "Internal error; the request id identifies it in the server's log."
 
@@ -72,6 +75,8 @@ export interface Responder {
   readonly log: (exchange: Exchange, status: number) => void
   /** Sends `reply` (unless the client has gone) and logs it. */
   readonly answer: (exchange: Exchange, reply: Reply) => void
+  /** A line at level Error about a request, beside its one request line. */
+  readonly logError: (exchange: Exchange, message: string, annotations: Readonly<Record<string, unknown>>) => void
   /** A 500, and the cause in the log. */
   readonly failed: (exchange: Exchange, cause: Cause.Cause<unknown>) => void
   /** Runs a handler: whatever it throws is a 500 and a log line, never an exception at the process. */
@@ -92,13 +97,19 @@ export const makeResponder = (logLine: LogLine): Responder => {
     const { response } = exchange
     if (!response.headersSent && !response.destroyed) {
       const text = JSON.stringify(reply.body)
-      response.writeHead(reply.status, {
-        ...reply.headers,
+      const headers: Array<string> = [
         ...SAFETY_HEADERS,
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(text),
-        "x-request-id": exchange.requestId
-      })
+        "content-type",
+        "application/json",
+        "content-length",
+        String(Buffer.byteLength(text)),
+        "x-request-id",
+        exchange.requestId
+      ]
+      if (reply.headers !== undefined) {
+        for (const name of Object.keys(reply.headers)) headers.push(name, reply.headers[name]!)
+      }
+      response.writeHead(reply.status, headers)
       response.end(text)
     }
     log(exchange, reply.status)
@@ -114,7 +125,9 @@ export const makeResponder = (logLine: LogLine): Responder => {
       failed(exchange, Cause.die(error))
     }
   }
-  return { log, answer, failed, guard }
+  const logError = (exchange: Exchange, message: string, annotations: Readonly<Record<string, unknown>>) =>
+    logLine(LogLevel.Error, message, { requestId: exchange.requestId, ...annotations })
+  return { log, answer, failed, guard, logError }
 }
 
 /** Lets a refused body's remaining bytes be read and dropped, up to a cap and a deadline. */

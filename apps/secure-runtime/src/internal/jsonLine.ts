@@ -15,9 +15,16 @@ export const register = <L extends Logger.Logger<unknown, void>>(logger: L, writ
 /** Where `logger` writes its JSON lines, if it is a JSON line logger. */
 export const writerOf = (logger: Logger.Logger<unknown, void>): Write | undefined => writers.get(logger)
 
-/** `{"time","level","msg",...annotations}` and a newline. */
-export const format = (date: Date, level: string, msg: string, annotations: Iterable<readonly [string, unknown]>) => {
+/** `{"time","level","msg",...annotations,...fields}` and a newline. */
+export const format = (
+  date: Date,
+  level: string,
+  msg: string,
+  annotations: Iterable<readonly [string, unknown]>,
+  fields?: Readonly<Record<string, unknown>>
+) => {
   const entry: Record<string, unknown> = { time: date.toISOString(), level, msg }
   for (const [key, value] of annotations) entry[key] = value
+  if (fields !== undefined) { for (const key of Object.keys(fields)) entry[key] = fields[key] }
   return `${JSON.stringify(entry)}\n`
 }

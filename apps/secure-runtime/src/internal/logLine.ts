@@ -63,10 +63,7 @@ export const fromRuntime = (runtime: Runtime.Runtime<never>): LogLine => {
   return (logLevel, message, annotations, cause = Cause.empty) => {
     if (LogLevel.greaterThan(minimum, logLevel)) return
     if (direct !== undefined && Cause.isEmpty(cause)) {
-      const line = JsonLine.format(new Date(), logLevel.label, message, [
-        ...inheritedEntries,
-        ...Object.entries(annotations)
-      ])
+      const line = JsonLine.format(new Date(), logLevel.label, message, inheritedEntries, annotations)
       for (const write of direct) write(line)
       return
     }

@@ -1,5 +1,6 @@
-// The route table of `secure-runtime serve`, and its handlers: create a job (body checks, then a render in its own
-// fiber), read a job, health.
+// The route table of `secure-runtime serve`, and its handlers: create a job (header checks; the body, once read, is
+// checked, rendered and answered in the next turn of the event loop with the others read in this one), read a job,
+// health.
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -7,7 +8,8 @@ import * as Option from "effect/Option"
 import type * as Runtime from "effect/Runtime"
 import type { Drain } from "../Drain.js"
 import type * as Jobs from "../Jobs.js"
-import { httpStatus, PayloadRefused } from "../Refusal.js"
+import { httpStatus, type PayloadRefused } from "../Refusal.js"
+import * as Batch from "./batch.js"
 import {
   discardRest,
   DRAIN_CAP_BYTES,
@@ -32,14 +34,8 @@ export interface Context {
 
 type Handler = (exchange: Exchange, path: string) => void
 
-type Created = ReturnType<Jobs.Service["create"]>
-
-/** The refusal an already-finished `create` ended with, if that is how it ended. */
-const refusedBy = (exit: Exit.Exit<unknown, unknown>): PayloadRefused | undefined => {
-  if (Exit.isSuccess(exit)) return undefined
-  const failure = Cause.failureOption(exit.cause)
-  return Option.isSome(failure) && failure.value instanceof PayloadRefused ? failure.value : undefined
-}
+/** How a `create` can fail. */
+type CreateError = Effect.Effect.Error<ReturnType<Jobs.Service["create"]>>
 
 /** A route: its path (exact, or a prefix ending in `/` for one more segment) and a handler per method. */
 interface Route {
@@ -52,22 +48,26 @@ interface Route {
 // eslint-disable-next-line max-lines-per-function -- the route table and its handlers share the request context
 export const makeRouter = (context: Context): (exchange: Exchange) => void => {
   const { drain, jobs, maxBodyBytes: maxBytes, responder, runCallback, timeoutMs } = context
-  const { answer, failed, guard, log } = responder
+  const { answer, failed, guard, log, logError } = responder
+  const later = Batch.make()
 
   /**
-   * Runs a request's effect in its own fiber and answers with its result. A client that goes away interrupts the
-   * fiber (a render still waiting for a slot stops waiting); the request is still logged.
+   * Runs a request's effect in its own fiber and settles the request with its exit. A client that goes away
+   * interrupts the fiber (a render still waiting for a slot stops waiting); the request is still logged.
    */
-  const answerWith = (exchange: Exchange, effect: Effect.Effect<Reply>) => {
+  const settleWith = <A, E>(
+    exchange: Exchange,
+    effect: Effect.Effect<A, E>,
+    settle: (exit: Exit.Exit<A, E>) => void
+  ) => {
     const cancel = runCallback(effect, {
       onExit: (exit) => {
-        if (Exit.isSuccess(exit)) return guard(exchange, () => answer(exchange, exit.value))
-        if (Cause.isInterruptedOnly(exit.cause)) {
+        if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) {
           // No one is left to answer; 499 (client closed request) as nginx logs it.
           exchange.facts["refused"] = "ClientAborted"
           return log(exchange, 499)
         }
-        failed(exchange, exit.cause)
+        guard(exchange, () => settle(exit))
       }
     })
     exchange.response.once("close", () => {
@@ -86,40 +86,54 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
     return refusal(httpStatus(refused), refused.message, refused.issues)
   }
 
-  const rendered = (exchange: Exchange, body: Buffer, created: Created): Effect.Effect<Reply> =>
-    created.pipe(
-      Effect.map((view): Reply => {
-        exchange.facts["jobId"] = view.jobId
-        return { status: 201, body: view, headers: { location: `/v1/jobs/${view.jobId}` } }
-      }),
-      Effect.catchTags({
-        PayloadRefused: (refused) => Effect.succeed(refusedPayload(exchange, body, refused)),
-        JobsBusy: (busy) => {
-          exchange.facts["refused"] = "Busy"
-          return Effect.succeed(refusal(503, busy.message, [], { "retry-after": "1" }))
-        },
+  /** Answers a `create`, whether it ended at once (a plain `Exit`) or in a fiber. */
+  const settleCreated = (exchange: Exchange, body: Buffer, exit: Exit.Exit<Jobs.JobView, CreateError>) => {
+    if (Exit.isSuccess(exit)) {
+      exchange.facts["jobId"] = exit.value.jobId
+      return answer(exchange, { status: 201, body: exit.value, headers: { location: `/v1/jobs/${exit.value.jobId}` } })
+    }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isNone(failure)) return failed(exchange, exit.cause)
+    const error = failure.value
+    switch (error._tag) {
+      case "PayloadRefused":
+        return answer(exchange, refusedPayload(exchange, body, error))
+      case "JobsBusy":
+        exchange.facts["refused"] = "Busy"
+        return answer(exchange, refusal(503, error.message, [], { "retry-after": "1" }))
+      case "Dataset2GwRefused":
         // The map was checked at start, so this is the server's fault, like a broken template.
-        Dataset2GwRefused: (refused) => Effect.die(refused),
-        TemplateBroken: (broken) =>
-          Effect.logError("the runtime's template failed").pipe(
-            Effect.annotateLogs({ reason: excerpt(broken.reason, 500), issues: broken.issues.length }),
-            Effect.as(
-              refusal(
-                500,
-                "The model's Secure Runtime failed to build the job; this is not a problem with the payload."
-              )
-            )
-          ),
-        JobStoreError: (error) =>
-          Effect.logError("writing the job failed").pipe(
-            Effect.annotateLogs({ reason: excerpt(error.message, 500) }),
-            Effect.as(refusal(500, "The job could not be written; try again later."))
-          )
-      }),
-      // Once a job is written, its answer and log line are made even if the client has gone (only the wait for a
-      // render slot, made interruptible by `create`, stops when it goes).
-      Effect.uninterruptible
-    )
+        return failed(exchange, Cause.die(error))
+      case "TemplateBroken":
+        logError(exchange, "the runtime's template failed", {
+          reason: excerpt(error.reason, 500),
+          issues: error.issues.length
+        })
+        return answer(
+          exchange,
+          refusal(500, "The model's Secure Runtime failed to build the job; this is not a problem with the payload.")
+        )
+      case "JobStoreError":
+        logError(exchange, "writing the job failed", { reason: excerpt(error.message, 500) })
+        return answer(exchange, refusal(500, "The job could not be written; try again later."))
+    }
+  }
+
+  /** A body read in full: checked, rendered and written (or refused), and answered. */
+  const create = (exchange: Exchange, body: Buffer) => {
+    if (exchange.response.destroyed) {
+      // Gone while the body waited for its turn: no job for no one.
+      exchange.facts["refused"] = "ClientAborted"
+      return log(exchange, 499)
+    }
+    const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
+    const created = jobs.create(body, waitMs)
+    // A refusal, and a job rendered at once, are known here: answered without a fiber.
+    if (Exit.isExit(created)) return settleCreated(exchange, body, created as Exit.Exit<Jobs.JobView, CreateError>)
+    // Once a job is written, its answer and log line are made even if the client has gone (only the wait for a render
+    // slot, made interruptible by `create`, stops when it goes).
+    return settleWith(exchange, Effect.uninterruptible(created), (exit) => settleCreated(exchange, body, exit))
+  }
 
   const createJob: Handler = (exchange) => {
     const { facts, incoming } = exchange
@@ -167,13 +181,7 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
           }
           case "Body": {
             facts["bodyBytes"] = read.body.length
-            const waitMs = Math.max(0, timeoutMs - (performance.now() - exchange.started))
-            const created = jobs.create(read.body, waitMs)
-            // A payload refused by its check is known at once: answered here, without a fiber.
-            const refused = Exit.isExit(created) ? refusedBy(created) : undefined
-            return refused === undefined
-              ? answerWith(exchange, rendered(exchange, read.body, created))
-              : answer(exchange, refusedPayload(exchange, read.body, refused))
+            return later(() => guard(exchange, () => create(exchange, read.body)))
           }
         }
       }))
@@ -188,12 +196,13 @@ export const makeRouter = (context: Context): (exchange: Exchange) => void => {
     } catch {
       return answer(exchange, notFound)
     }
-    answerWith(
+    settleWith(
       exchange,
       jobs.get(id).pipe(
         Effect.map(Option.match({ onNone: () => notFound, onSome: (view): Reply => ({ status: 200, body: view }) })),
         Effect.catchAllDefect(() => Effect.succeed(notFound))
-      )
+      ),
+      (exit) => Exit.isSuccess(exit) ? answer(exchange, exit.value) : failed(exchange, exit.cause)
     )
   }
 

@@ -12,6 +12,8 @@ export interface Slots {
   readonly waiting: () => number
   /** Whether {@link Slots.take} would get a slot without waiting. */
   readonly free: () => boolean
+  /** Takes a free slot (`true`) without an effect, or none (`false`) when all are taken. */
+  readonly tryTake: () => boolean
 }
 
 export const make = (size: number): Slots => {
@@ -51,6 +53,11 @@ export const make = (size: number): Slots => {
       else next()
     },
     waiting: () => queue.length,
-    free: () => used < size
+    free: () => used < size,
+    tryTake: () => {
+      if (used >= size) return false
+      used++
+      return true
+    }
   }
 }
