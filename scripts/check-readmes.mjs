@@ -12,13 +12,6 @@ import { fileURLToPath } from "node:url"
 const root = fileURLToPath(new URL("..", import.meta.url))
 const outline = ["Install", "CLI", "Library", "Errors", "Limits", "API overview"]
 
-// Known problems in READMEs other work is rewriting now (December 2026): reported, not failed. Remove an entry when
-// its fix lands; a problem not listed here fails the check.
-const known = new Set([
-  "apps/secure-runtime/README.md: no test/fixtures/readme.example.ts, the opening example as a file the tests run",
-  "apps/secure-runtime/README.md: no section \"Install\" (the sections, in order: Install, CLI, Library, Errors, Limits, API overview)"
-])
-
 /** The opening's sentences: inline code, link targets and common abbreviations do not end one. */
 const sentences = (text) =>
   text.replace(/`[^`]*`/g, "code").replace(/\]\([^)]*\)/g, "]").replace(/\b(e\.g|i\.e|etc|vs)\./g, "$1")
@@ -80,15 +73,8 @@ const dirs = [
   )
 ]
 const problems = dirs.flatMap(problemsOf)
-const failing = problems.filter((problem) => !known.has(problem))
-for (const problem of problems) {
-  process.stderr.write(`${known.has(problem) ? "known (to fix)" : "FAILED"}: ${problem}\n`)
-}
-for (const entry of known) {
-  if (!problems.includes(entry)) process.stderr.write(`fixed, remove from the known list: ${entry}\n`)
-}
+for (const problem of problems) process.stderr.write(`FAILED: ${problem}\n`)
 process.stdout.write(
-  `READMEs: ${dirs.length} checked, ${failing.length} ${failing.length === 1 ? "problem" : "problems"}` +
-    `${problems.length > failing.length ? ` (and ${problems.length - failing.length} known)` : ""}\n`
+  `READMEs: ${dirs.length} checked, ${problems.length} ${problems.length === 1 ? "problem" : "problems"}\n`
 )
-process.exit(failing.length === 0 ? 0 : 1)
+process.exit(problems.length === 0 ? 0 : 1)

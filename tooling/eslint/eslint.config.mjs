@@ -125,15 +125,5 @@ export default tseslint.config(
     rules: {
       "no-restricted-syntax": "off"
     }
-  },
-  {
-    // Known violations in files other work is reshaping now (December 2026): reported as warnings until they are
-    // fixed. Remove a file from this list when its fix lands; the rule is an error everywhere else.
-    files: ["apps/secure-runtime/test/readme.example.ts"],
-    rules: { "fedkit/test-layout": "warn" }
-  },
-  {
-    files: ["apps/secure-runtime/src/{Cli,bin,Inputs,Jobs,RuntimeModule}.ts"],
-    rules: { "no-restricted-imports": "warn" }
   }
 )

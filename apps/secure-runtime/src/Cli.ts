@@ -7,8 +7,10 @@
  *
  * @since 0.1.0
  */
-import { Command, Options } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { CliMain } from "@fedkit/cli-policy"
 import { FlareInstallation, FlareRunner, JobStore, Poc, Simulator } from "@fedkit/job-packager"
 import * as Console from "effect/Console"

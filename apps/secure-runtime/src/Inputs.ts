@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Dataset2Gw, Rejection } from "@fedkit/runtime-core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

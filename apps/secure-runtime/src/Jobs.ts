@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { type FlareRunner, JobPackage, JobStore } from "@fedkit/job-packager"
 import { Dataset2Gw, type Runtime } from "@fedkit/runtime-core"
 import * as Cause from "effect/Cause"

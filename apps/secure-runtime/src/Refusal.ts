@@ -113,7 +113,9 @@ const refused = (kind: RejectionKind, summary: string, issues: ReadonlyArray<Iss
 }
 
 /**
- * Classifies whatever a runtime's `render` (or packaging its output) failed with.
+ * Classifies whatever a runtime's `render` (or packaging its output) failed with. It matches on `_tag` strings, not
+ * with `Effect.catchTags` over runtime-core's classes: a runtime module may bring its own copy of runtime-core, whose
+ * error classes are not ours.
  *
  * @since 0.1.0
  */

@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { loadRuntimeModule, type Runtime } from "@fedkit/runtime-core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { CliMain } from "@fedkit/cli-policy"
 import * as Layer from "effect/Layer"
 import * as Cli from "./Cli.js"

@@ -1,13 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
-import { program } from "./readme.example.js"
+import { program } from "./fixtures/readme.example.js"
 
 describe("README", () => {
-  it("shows test/readme.example.ts verbatim (with the package's import path), in at most 10 lines", () => {
+  it("shows test/fixtures/readme.example.ts verbatim (with the package's import path), in at most 10 lines", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
-    const example = readFileSync(new URL("./readme.example.ts", import.meta.url), "utf8")
-      .replace(`from "../src/index.js"`, `from "@fedkit/secure-runtime"`)
+    const example = readFileSync(new URL("./fixtures/readme.example.ts", import.meta.url), "utf8")
+      .replace(`from "../../src/index.js"`, `from "@fedkit/secure-runtime"`)
     assert.include(readme, "```ts\n" + example + "```")
     assert.isAtMost(example.trimEnd().split("\n").length, 10)
   })

@@ -54,6 +54,23 @@ const startProcess = (jobsDir: string, extra: ReadonlyArray<string> = []) =>
     (running) => Effect.sync(() => running.child.kill("SIGKILL"))
   )
 
+/** The first JSON log line with message `msg` the process writes (now or later). */
+const logLine = (server: Process, msg: string) =>
+  new Promise<Record<string, unknown>>((resolve) => {
+    const find = () =>
+      server.stderr().split("\n").filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((entry) => entry["msg"] === msg)
+    const check = () => {
+      const found = find()
+      if (found === undefined) return
+      server.child.stderr.off("data", check)
+      resolve(found)
+    }
+    server.child.stderr.on("data", check)
+    check()
+  })
+
 describe("secure-runtime serve (a separate process)", () => {
   it.scopedLive(
     "prints its URL first, logs JSON lines, and on SIGTERM finishes the request in flight",
@@ -67,19 +84,23 @@ describe("secure-runtime serve (a separate process)", () => {
 
         // A request whose body is still arriving when SIGTERM comes: it must still be answered and its job written.
         const body = JSON.stringify(VALID)
+        let finishBody: (write: (data: string) => void) => void = () => {}
+        const bodyStarted = new Promise<(data: string) => void>((resolve) => (finishBody = resolve))
         const inFlight = yield* raw(
           port,
           `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${
             body.slice(0, 10)
           }`,
-          {
-            then: (write) => {
-              // Give the server time to take the request in before the signal; then finish the body after it.
-              setTimeout(() => server.child.kill("SIGTERM"), 300)
-              setTimeout(() => write(body.slice(10)), 800)
-            }
-          }
+          { then: (write) => finishBody(write) }
         ).pipe(Effect.fork)
+        const write = yield* Effect.promise(() => bodyStarted)
+        // The server reads sockets in the order their bytes arrive: once a request on a newer connection is
+        // answered, it has taken in the head of the one in flight.
+        assert.strictEqual((yield* get(server.url, "/healthz")).status, 200)
+        server.child.kill("SIGTERM")
+        const shuttingDown = yield* Effect.promise(() => logLine(server, "shutting down"))
+        assert.strictEqual(shuttingDown["inFlight"], 1, "the signal came while the request was in flight")
+        write(body.slice(10))
         const answer = yield* inFlight.await.pipe(Effect.flatten)
         assert.strictEqual(answer.status, 201, answer.text)
         const jobId = JSON.parse(answer.text.slice(answer.text.indexOf("\r\n\r\n") + 4)).jobId as string
