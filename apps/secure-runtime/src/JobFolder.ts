@@ -10,9 +10,9 @@
  *
  * @since 0.1.0
  */
-import { CanonicalJson } from "@fedkit/flare-config"
 import { JobPackage, JobStore } from "@fedkit/job-packager"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 
@@ -42,13 +42,6 @@ const makeParents = (root: string, path: string, made: Set<string>) => {
     }
   }
 }
-
-/**
- * The manifest's text, as `JobPackage.manifestJson` writes it. A package from `JobPackage.make` was checked when it
- * was made, and its manifest holds only strings and numbers: encoding it through the `Manifest` schema again would
- * check it a second time on every job.
- */
-const manifestText = (pkg: JobPackage.JobPackage): string => CanonicalJson.stringify(JobPackage.manifest(pkg))
 
 /** Runs `operation`: what it threw, or `undefined`. */
 const attempt = (operation: () => void): unknown => {
@@ -81,7 +74,7 @@ const writeStaged = (pkg: JobPackage.JobPackage, jobsDir: string): string | JobS
       makeParents(stage, file.path, made)
       fs.writeFileSync(`${stage}/${file.path}`, file.data, { mode: 0o644, flag: "wx" })
     }
-    fs.writeFileSync(stagedManifest, manifestText(pkg), { mode: 0o644, flag: "wx" })
+    fs.writeFileSync(stagedManifest, JobPackage.manifestJson(JobPackage.manifest(pkg)), { mode: 0o644, flag: "wx" })
     // A job that exists has a folder, which the rename does not replace: no existence check (a lookup as costly as a
     // mkdir) before writing a job whose name is a new UUID.
     const moved = attempt(() => fs.renameSync(stage, folder))
@@ -103,14 +96,31 @@ const writeStaged = (pkg: JobPackage.JobPackage, jobsDir: string): string | JobS
 }
 
 /**
- * Writes a package whose name is unique in `jobsDir` (a server-generated id); fails if it exists already.
+ * Writes a package whose name is unique in `jobsDir` (a server-generated id) now, when called; fails if it exists
+ * already. An `Either`, so a caller without a fiber reads the answer as it is.
+ *
+ * @since 0.1.0
+ */
+export const writeNow = (
+  pkg: JobPackage.JobPackage,
+  jobsDir: string
+): Either.Either<string, JobStore.JobStoreError> => {
+  let result: string | JobStore.JobStoreError
+  try {
+    result = writeStaged(pkg, jobsDir)
+  } catch (error) {
+    return Either.left(failAt(jobsDir)(error))
+  }
+  return typeof result === "string" ? Either.right(result) : Either.left(result)
+}
+
+/**
+ * {@link writeNow}, when the effect runs.
  *
  * @since 0.1.0
  */
 export const write = (pkg: JobPackage.JobPackage, jobsDir: string): Effect.Effect<string, JobStore.JobStoreError> =>
-  Effect.try({ try: () => writeStaged(pkg, jobsDir), catch: failAt(jobsDir) }).pipe(
-    Effect.flatMap((result) => typeof result === "string" ? Effect.succeed(result) : Effect.fail(result))
-  )
+  Effect.suspend(() => writeNow(pkg, jobsDir))
 
 /**
  * Removes what an interrupted write can leave in `jobsDir`: stage folders (this module's and `JobStore`'s), staged

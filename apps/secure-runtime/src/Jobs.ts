@@ -177,12 +177,12 @@ export const make = (
       yield* Effect.logWarning("removed unfinished jobs").pipe(Effect.annotateLogs({ count: swept.length }))
     }
 
-    const runSyncExit = EffectRuntime.runSyncExit(yield* Effect.runtime<never>())
     const slots = Slots.make(options.maxConcurrentRenders ?? 8)
     const maxQueued = options.maxQueuedRenders ?? 256
     const maxRemembered = options.maxRemembered ?? 10_000
     const submissions = yield* Effect.makeSemaphore(1)
     const background = yield* FiberSet.make()
+    const runSyncExit = EffectRuntime.runSyncExit(yield* Effect.runtime<never>())
     const sites = Dataset2Gw.gateways(options.dataset2gw).map((name) => ({ name }))
     const records = new Map<string, JobView>()
 
@@ -277,39 +277,68 @@ export const make = (
       )
     }
 
+    /** The view of a job just written. */
+    const renderedView = (jobId: string, pkg: JobPackage.JobPackage): JobView => ({
+      jobId,
+      digest: pkg.digest,
+      files: pkg.files.map((file) => file.path),
+      status: "rendered"
+    })
+
+    /** A package into the jobs folder, remembered as rendered (no runner): now, when called. */
+    const kept = (jobId: string, pkg: JobPackage.JobPackage): Either.Either<JobView, JobStore.JobStoreError> =>
+      Either.map(JobFolder.writeNow(pkg, jobsDir), () => {
+        const view = renderedView(jobId, pkg)
+        remember(view)
+        return view
+      })
+
     /**
-     * A render in a slot already taken, run at once: with every runtime whose template is synchronous, the job is
-     * rendered and written before this returns, and the result is a plain `Exit` a server answers without a fiber of
-     * its own. A template that is asynchronous goes on in its fiber, which the caller then waits for.
+     * A render without a runner, in a slot already taken, run at once: when nothing in it needs a fiber (a template of
+     * `Either`s, its templates read), the job is rendered and written before this returns and the answer is a plain
+     * `Exit`, which a server answers without running a fiber. Otherwise the render runs in a fiber of the service,
+     * synchronously as far as it can; one that must wait goes on in that fiber, which shutdown interrupts like any
+     * other of the service's fibers, and the caller waits for it.
      */
     const renderNow = (payload: unknown): Created => {
-      const exit = runSyncExit(Effect.ensuring(written(payload), Effect.sync(slots.release)))
-      if (Exit.isFailure(exit)) {
-        const defect = Cause.dieOption(exit.cause)
-        if (Option.isSome(defect) && EffectRuntime.isAsyncFiberException(defect.value)) {
-          return Fiber.join(defect.value.fiber as Fiber.RuntimeFiber<JobView, RenderFailure | JobStore.JobStoreError>)
+      const jobId = randomUUID()
+      const built = Render.build(options.runtime, payload, options.dataset2gw, jobId)
+      if (!Either.isEither(built)) {
+        const exit = runSyncExit(
+          Effect.ensuring(
+            Effect.flatMap(built, (pkg) => Effect.suspend(() => kept(jobId, pkg))),
+            Effect.sync(slots.release)
+          )
+        )
+        if (Exit.isFailure(exit)) {
+          const defect = Cause.dieOption(exit.cause)
+          if (Option.isSome(defect) && EffectRuntime.isAsyncFiberException(defect.value)) {
+            const fiber = defect.value.fiber as Fiber.RuntimeFiber<JobView, RenderFailure | JobStore.JobStoreError>
+            FiberSet.unsafeAdd(background, fiber)
+            return Fiber.join(fiber)
+          }
         }
+        return exit
       }
-      return exit
+      try {
+        const view = Either.flatMap(
+          built as Either.Either<JobPackage.JobPackage, RenderFailure>,
+          (pkg) => kept(jobId, pkg)
+        )
+        return Either.isRight(view) ? Exit.succeed(view.right) : Exit.fail(view.left)
+      } finally {
+        slots.release()
+      }
     }
 
     const written = (payload: unknown) =>
       Effect.gen(function*() {
         const jobId = randomUUID()
         const pkg = yield* Render.build(options.runtime, payload, options.dataset2gw, jobId)
-        yield* JobFolder.write(pkg, jobsDir)
-        const rendered: JobView = {
-          jobId,
-          digest: pkg.digest,
-          files: pkg.files.map((file) => file.path),
-          status: "rendered"
-        }
         const runner = options.runner
-        if (runner === undefined) {
-          remember(rendered)
-          return rendered
-        }
-        const queued = yield* setSubmission(rendered, {
+        if (runner === undefined) return yield* kept(jobId, pkg)
+        yield* JobFolder.write(pkg, jobsDir)
+        const queued = yield* setSubmission(renderedView(jobId, pkg), {
           target: runner.target === "poc" ? "poc" : "simulator",
           state: "queued"
         })

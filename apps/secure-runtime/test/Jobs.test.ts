@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
@@ -58,6 +59,25 @@ describe("Jobs", () => {
       // Writing is never cut short, so the held render is let finish (its empty job is the module's fault).
       yield* TestClock.adjust("1 hour")
       assert.strictEqual((yield* Effect.flip(Fiber.join(holding)))._tag, "TemplateBroken")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a render that must wait goes on in a fiber of the service, which its shutdown interrupts", () =>
+    Effect.gen(function*() {
+      const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-jobs-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(jobsDir, { recursive: true, force: true })))
+      const service = yield* Scope.make()
+      const jobs = yield* Jobs.make({
+        runtime: slow,
+        dataset2gw: yield* Inputs.dataset2gw(JSON.stringify(DATASET2GW)),
+        jobsDir,
+        maxConcurrentRenders: 1,
+        maxQueuedRenders: 0
+      }).pipe(Scope.extend(service))
+      const waiting = yield* Effect.fork(jobs.create(JSON.stringify({ rounds: 1 })))
+      yield* Effect.yieldNow()
+      yield* Scope.close(service, Exit.void)
+      const exit = yield* Fiber.await(waiting)
+      assert.isTrue(Exit.isInterrupted(exit), "the render was interrupted with the service, not left running")
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("with a slot free, renders and writes the job when `create` is called: a plain `Exit`, the job on disk", () =>

@@ -339,10 +339,10 @@ export const manifest = (
 })
 
 /**
- * The manifest as canonical JSON text.
+ * The manifest as canonical JSON text. A `Manifest` holds only strings, numbers and arrays of them, and encodes to
+ * itself, so it is written as it is (a server writing a job per request pays no schema walk for it).
  *
  * @since 0.1.0
  * @category manifest
  */
-export const manifestJson = (value: Manifest): string =>
-  CanonicalJson.stringify(Schema.encodeSync(Manifest)(value) as CanonicalJson.JsonValue)
+export const manifestJson = (value: Manifest): string => CanonicalJson.stringify(value as CanonicalJson.JsonValue)
