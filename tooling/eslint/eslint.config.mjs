@@ -4,6 +4,11 @@ import effect from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 import houseStyle from "./houseStyle.mjs"
 
+const effectBarrel = {
+  name: "effect",
+  message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"."
+}
+
 export default tseslint.config(
   {
     ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "**/.venv-flare/**"]
@@ -81,12 +86,7 @@ export default tseslint.config(
     files: ["**/*.ts"],
     ignores: ["**/readme*.ts"],
     rules: {
-      "no-restricted-imports": ["error", {
-        paths: [{
-          name: "effect",
-          message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"."
-        }]
-      }]
+      "no-restricted-imports": ["error", { paths: [effectBarrel] }]
     }
   },
   {
@@ -96,10 +96,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": ["error", {
         paths: [
-          {
-            name: "effect",
-            message: "Import Effect's modules one by one: import * as Effect from \"effect/Effect\"."
-          },
+          effectBarrel,
           ...Object.entries({
             "@effect/cli": "Command",
             "@effect/platform": "FileSystem",

@@ -159,7 +159,6 @@ export const policyChecks = (spec: PolicySpec): ReadonlyArray<Check> => {
         running.child.kill("SIGKILL")
         return Promise.reject(error)
       })
-      endedEarly.catch(() => undefined)
       running.child.kill(signal)
       const finished = await exitWithin(running, signalGraceMillis, signal)
       assert.equal(finished.code, 130, `exit code after ${signal}; stderr:\n${finished.stderr}`)
