@@ -177,10 +177,28 @@ const run = (
     const settings = yield* Layer.build(
       DalSettings.layerFromValues({ url: server.url, token: Redacted.make(TOKEN), data: {}, ...quick })
     ).pipe(Effect.orDie)
-    const exchange = Exchange.make(
-      Context.get(settings, DalSettings.DalSettings),
-      Context.get(transport, DalTransport.DalTransport)
-    )
+    // counts which way each request went: the one-callback `dispatch` (firstAttempt) or `request` (inSteps), and the
+    // responses inSteps took through `send` (a hand-over from firstAttempt goes there without a new request)
+    const calls = { dispatch: 0, request: 0, send: 0 }
+    const wire = Context.get(transport, DalTransport.DalTransport)
+    const made = Exchange.make(Context.get(settings, DalSettings.DalSettings), {
+      ...wire,
+      dispatch: (request, onHead) => {
+        calls.dispatch += 1
+        return wire.dispatch(request, onHead)
+      },
+      request: (request) => {
+        calls.request += 1
+        return wire.request(request)
+      }
+    })
+    const exchange: Exchange.Exchange = {
+      ...made,
+      send: (...args) => {
+        calls.send += 1
+        return made.send(...args)
+      }
+    }
     const key = "s3://h/ds/file.bin"
     const subject: Subject = { operation: "download", datasetId: "ds", key }
     const events: Array<ProgressEvent> = []
@@ -212,6 +230,7 @@ const run = (
       }),
       files: yield* Effect.promise(() => contents(dir)),
       requests,
+      calls,
       // after a failure, how many bytes had arrived before the transfer stopped depends on the timing of the reads
       progress: Exit.isSuccess(exit) || progress === undefined ? progress : { ...progress, bytesDone: "any" }
     }
@@ -223,7 +242,10 @@ describe("a fresh file's first attempt in one callback", () => {
       Effect.gen(function*() {
         const fast = yield* run(testCase, Transfer.downloadFile)
         const steps = yield* run(testCase, (env, job) => Transfer.inSteps(env, job, undefined, undefined))
-        assert.deepStrictEqual(fast, steps)
+        assert.deepStrictEqual({ ...fast, calls: undefined }, { ...steps, calls: undefined })
+        // the first request went through firstAttempt's `dispatch`, every later one through inSteps' `request`
+        assert.deepStrictEqual([fast.calls.dispatch, fast.calls.request], [1, fast.requests.length - 1])
+        assert.deepStrictEqual(steps.calls, { dispatch: 0, request: steps.requests.length, send: steps.calls.send })
       }), 30_000)
   }
 
@@ -233,5 +255,13 @@ describe("a fresh file's first attempt in one callback", () => {
       assert.include(result.outcome, "\"status\":\"downloaded\"")
       assert.deepStrictEqual(result.files.map(([path]) => path), ["file.bin"])
       assert.strictEqual(result.requests.length, 1)
+      assert.deepStrictEqual(result.calls, { dispatch: 1, request: 0, send: 0 })
+    }))
+
+  it.scopedLive("hands a cut body over to the step-by-step program, which resumes it", () =>
+    Effect.gen(function*() {
+      const result = yield* run(cases.find((c) => c.name === "a cut body resumed with Range")!, Transfer.downloadFile)
+      assert.include(result.outcome, "\"status\":\"resumed\"")
+      assert.deepStrictEqual(result.calls, { dispatch: 1, request: 1, send: 1 })
     }))
 })

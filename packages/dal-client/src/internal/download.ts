@@ -24,6 +24,12 @@ import * as Transfer from "./transfer.js"
 
 const isZip = (path: string): boolean => /\.zip$/i.test(path)
 
+/** Why a file system would refuse `name` (a single path segment), or undefined when its length is fine. */
+const longName = (name: string): string | undefined =>
+  Buffer.byteLength(name) > Transfer.maxNameBytes
+    ? `has a name longer than ${Transfer.maxNameBytes} bytes, which file systems refuse`
+    : undefined
+
 /** A dataset checked and ready to download. */
 export interface Plan {
   readonly datasetId: string
@@ -60,8 +66,9 @@ const check = (
     if (folderOf !== undefined) return refuse(folderOf, "is listed both as a file and as a folder")
     const folder = DalKey.isDirectory(path)
     const segments = (folder ? path.slice(0, -1) : path).split("/")
-    if (segments.some((segment) => Buffer.byteLength(segment) > Transfer.maxNameBytes)) {
-      return refuse(path, `has a name longer than ${Transfer.maxNameBytes} bytes, which file systems refuse`)
+    for (const segment of segments) {
+      const tooLong = longName(segment)
+      if (tooLong !== undefined) return refuse(path, tooLong)
     }
     if (folder) {
       folders++
@@ -124,13 +131,8 @@ export const file = (
     const target = NodePath.resolve(path)
     const dir = NodePath.dirname(target)
     const name = NodePath.basename(target)
-    if (Buffer.byteLength(name) > Transfer.maxNameBytes) {
-      return yield* new DalUnsafePath({
-        ...subject,
-        entry: key,
-        reason: `has a name longer than ${Transfer.maxNameBytes} bytes, which file systems refuse`
-      })
-    }
+    const tooLong = longName(name)
+    if (tooLong !== undefined) return yield* new DalUnsafePath({ ...subject, entry: key, reason: tooLong })
     yield* Files.makeDirectories(dir).pipe(Effect.mapError(fileError(subject, dir)))
     const manifest = yield* Manifest.open(subject, dir)
     const tracker = yield* Tracker.make({ datasetId: options?.datasetId, key, filesTotal: 1 }, options?.onProgress)

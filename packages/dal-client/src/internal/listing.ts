@@ -91,7 +91,7 @@ export interface Listed {
 }
 
 /** An entry of a listing, from its key relative to the listed one (checked when it was listed). */
-export const entryAt = (key: DalKey.DalKey, relative: string): DalKey.Entry => {
+const entryAt = (key: DalKey.DalKey, relative: string): DalKey.Entry => {
   const directory = DalKey.isDirectory(relative)
   return {
     key: (key + relative) as DalKey.DalKey,
@@ -161,8 +161,10 @@ const readPages = (
     }
   })
 
-/** Every entry below `key` (a directory key), sorted by key. */
-
+/**
+ * Lists `key` (a directory key) and every directory below it: the keys below it, relative to it, sorted and checked
+ * safe (see `Listed`; `entries` makes them into entries).
+ */
 export const list = (
   exchange: Exchange,
   subject: Subject,

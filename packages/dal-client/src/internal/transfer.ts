@@ -379,7 +379,8 @@ export const downloadFile = (env: Env, job: FileJob): Effect.Effect<FileOutcome,
           )
         case "Answered": {
           const { answered } = first
-          // the response now belongs to inSteps' first request, which abandons it when done with it
+          // the response now belongs to inSteps' first request, which abandons it when done with it (exchange.send's
+          // acquireRelease); this ensuring covers an interruption before that request takes it over
           return answered instanceof TransportFailure
             ? inSteps(env, job, previous, first)
             : Effect.ensuring(inSteps(env, job, previous, first), Effect.sync(() => answered.body.destroy()))
