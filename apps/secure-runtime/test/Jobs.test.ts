@@ -30,18 +30,23 @@ const slow = defineRuntime({
   template: () => Effect.as(Effect.sleep("1 hour"), {})
 })
 
+/** `Jobs` over `slow` with one render slot and no queue, in a fresh jobs folder removed with the test's scope. */
+const slowJobs = Effect.gen(function*() {
+  const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-jobs-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(jobsDir, { recursive: true, force: true })))
+  return yield* Jobs.make({
+    runtime: slow,
+    dataset2gw: yield* Inputs.dataset2gw(JSON.stringify(DATASET2GW)),
+    jobsDir,
+    maxConcurrentRenders: 1,
+    maxQueuedRenders: 0
+  })
+})
+
 describe("Jobs", () => {
   it.scoped("refuses an invalid payload at once while every render slot is taken and no one may wait", () =>
     Effect.gen(function*() {
-      const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-jobs-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(jobsDir, { recursive: true, force: true })))
-      const jobs = yield* Jobs.make({
-        runtime: slow,
-        dataset2gw: yield* Inputs.dataset2gw(JSON.stringify(DATASET2GW)),
-        jobsDir,
-        maxConcurrentRenders: 1,
-        maxQueuedRenders: 0
-      })
+      const jobs = yield* slowJobs
       // An asynchronous template: `create` gives an effect to wait on, not an `Exit`.
       const first = jobs.create(JSON.stringify({ rounds: 1 }))
       assert.isFalse(Exit.isExit(first))
@@ -63,16 +68,8 @@ describe("Jobs", () => {
 
   it.scoped("a render that must wait goes on in a fiber of the service, which its shutdown interrupts", () =>
     Effect.gen(function*() {
-      const jobsDir = mkdtempSync(join(tmpdir(), "fedkit-sr-jobs-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(jobsDir, { recursive: true, force: true })))
       const service = yield* Scope.make()
-      const jobs = yield* Jobs.make({
-        runtime: slow,
-        dataset2gw: yield* Inputs.dataset2gw(JSON.stringify(DATASET2GW)),
-        jobsDir,
-        maxConcurrentRenders: 1,
-        maxQueuedRenders: 0
-      }).pipe(Scope.extend(service))
+      const jobs = yield* slowJobs.pipe(Scope.extend(service))
       const waiting = yield* Effect.fork(jobs.create(JSON.stringify({ rounds: 1 })))
       yield* Effect.yieldNow()
       yield* Scope.close(service, Exit.void)
